@@ -1,0 +1,10 @@
+//! napi-rs binding: converts arguments, calls the pure core, converts results. No logic here.
+#![deny(clippy::all)]
+
+use napi_derive::napi;
+
+/// Version of the native core this addon was built from.
+#[napi]
+pub fn core_version() -> String {
+    portcullis_core::version().to_string()
+}

@@ -3,4 +3,23 @@
  * behaviour whether it runs on the Rust addon or on the TypeScript fallback; the loader picks
  * native unless PORTCULLIS_NATIVE=0 and warns once when it falls back.
  */
-export { canonicalize, digest, sha256Hex } from "./fallback/canonical.js";
+import { createAddonCore } from "./addon.js";
+import type { NativeCore } from "./core-api.js";
+import { fallbackCore } from "./fallback/index.js";
+import { loadNative } from "./loader.js";
+
+export type { NativeCore } from "./core-api.js";
+export type { NativeStatus } from "./loader.js";
+export { nativeStatus } from "./loader.js";
+
+const binding = loadNative();
+
+/** The implementation in use. */
+export const core: NativeCore = binding ? createAddonCore(binding) : fallbackCore;
+
+/** RFC 8785 canonical JSON text of a JSON-compatible value. */
+export const canonicalize: (value: unknown) => string = core.canonicalize;
+/** Lower-case hex sha256 of a string (UTF-8) or bytes. */
+export const sha256Hex: (data: string | Uint8Array) => string = core.sha256Hex;
+/** sha256 of the canonical JSON of a value: the digest used for pins, cache keys and the audit chain. */
+export const digest: (value: unknown) => string = core.digest;

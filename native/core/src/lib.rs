@@ -1,6 +1,8 @@
 //! Pure Rust core of Portcullis. No napi types live here: the `portcullis-napi` crate converts
 //! arguments, calls into this crate and converts results back.
 
+pub mod canonical;
+
 /// Version of the native core, reported by the loader so a stale addon is easy to spot.
 pub fn version() -> &'static str {
     env!("CARGO_PKG_VERSION")

@@ -3,6 +3,9 @@
 
 use napi_derive::napi;
 
+pub mod canonical;
+mod policy;
+
 /// Version of the native core this addon was built from.
 #[napi]
 pub fn core_version() -> String {

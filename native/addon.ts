@@ -1,0 +1,53 @@
+/**
+ * Wraps the Rust addon into a `NativeCore`. Values cross the boundary as JSON text (V8's
+ * JSON.stringify is the fastest way out of the JS heap); where JSON.stringify and RFC 8785
+ * disagree (BigInt, lone surrogates, a top-level undefined) the TypeScript fallback answers, so
+ * the result is the same whichever core runs.
+ */
+import type { NativeBinding } from "./binding.js";
+import type { NativeCore } from "./core-api.js";
+import * as canonical from "./fallback/canonical.js";
+
+function refuseNonFinite(_key: string, value: unknown): unknown {
+  if (typeof value === "number" && !Number.isFinite(value)) {
+    throw new TypeError(`canonical JSON cannot represent ${value}`);
+  }
+  return value;
+}
+
+/** JSON text for the addon, or undefined when only the fallback can say what happens. */
+export function jsonForNative(value: unknown): string | undefined {
+  try {
+    const text = JSON.stringify(value, refuseNonFinite) as string | undefined;
+    return typeof text === "string" ? text : undefined;
+  } catch (e) {
+    if (e instanceof TypeError && e.message.startsWith("canonical JSON")) throw e;
+    return undefined;
+  }
+}
+
+/** The native core backed by the addon. */
+export function createAddonCore(binding: NativeBinding): NativeCore {
+  return {
+    implementation: "native",
+    canonicalize(value) {
+      const text = jsonForNative(value);
+      if (text === undefined) return canonical.canonicalize(value);
+      try {
+        return binding.canonicalizeJson(text);
+      } catch {
+        return canonical.canonicalize(value);
+      }
+    },
+    sha256Hex: (data) => binding.sha256Hex(data),
+    digest(value) {
+      const text = jsonForNative(value);
+      if (text === undefined) return canonical.digest(value);
+      try {
+        return binding.digestJson(text);
+      } catch {
+        return canonical.digest(value);
+      }
+    },
+  };
+}

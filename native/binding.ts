@@ -1,0 +1,12 @@
+/**
+ * Shape of the napi addon (`native/portcullis.node`) as seen from TypeScript. Names follow
+ * napi-rs's camelCase conversion of the Rust functions in `native/napi/src/`. Keep this file in
+ * step with the binding crate; the loader refuses an addon that lacks a required export.
+ */
+
+export interface NativeBinding {
+  coreVersion(): string;
+  canonicalizeJson(text: string): string;
+  digestJson(text: string): string;
+  sha256Hex(data: string | Uint8Array): string;
+}

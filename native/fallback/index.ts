@@ -1,0 +1,14 @@
+/**
+ * The TypeScript fallback of the native core: the same functions as the Rust addon, with the
+ * same outputs, for machines without the addon and for `PORTCULLIS_NATIVE=0`.
+ */
+import type { NativeCore } from "../core-api.js";
+import { canonicalize, digest, sha256Hex } from "./canonical.js";
+
+/** The fallback core. */
+export const fallbackCore: NativeCore = {
+  implementation: "fallback",
+  canonicalize,
+  sha256Hex,
+  digest,
+};

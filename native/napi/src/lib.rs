@@ -4,7 +4,6 @@
 use napi_derive::napi;
 
 pub mod canonical;
-mod policy;
 
 /// Version of the native core this addon was built from.
 #[napi]

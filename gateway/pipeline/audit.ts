@@ -1,0 +1,103 @@
+/**
+ * Stage 6, audit, in two halves. `recordDecision` appends the decision record and waits until the
+ * log has made it durable (per its sync mode) BEFORE execute runs, so nothing is acted on without a
+ * trace; it also publishes `call.started`. `recordOutcome` wraps the whole pipeline and, in
+ * `finally`, appends the outcome record for every call that has a decision record and publishes
+ * `call.completed`. Arguments are stored as their digest plus a redacted copy per the policy's
+ * obligations; when redaction is required but unavailable, only the digest is stored (fail closed).
+ */
+import { errorMessage, isPortcullisError } from "../errors.js";
+import type { AuditPort, AuditRecord, CallContext, CallStatus, EventPort, Stage } from "./context.js";
+
+export interface AuditOptions {
+  audit: AuditPort;
+  events?: EventPort;
+  /** Redacts the given data classes out of a value (the native sanitizer). */
+  redact?: (value: unknown, classes: string[]) => unknown;
+}
+
+function redactedArgs(opts: AuditOptions, ctx: CallContext): unknown {
+  const ob = ctx.decision?.obligations;
+  if (ob?.audit_level === "minimal") return undefined;
+  const classes = ob?.redact ?? [];
+  if (classes.length === 0) return ctx.arguments;
+  return opts.redact ? opts.redact(ctx.arguments, classes) : undefined;
+}
+
+function base(ctx: CallContext, kind: AuditRecord["kind"]): AuditRecord {
+  const d = ctx.decision!;
+  return {
+    v: 1,
+    id: ctx.id,
+    kind,
+    principal: ctx.principal!,
+    ...(ctx.session ? { session: ctx.session } : {}),
+    target: ctx.target!,
+    args_digest: ctx.argsDigest!,
+    decision: d.decision,
+    reasons: d.reasons,
+    ...(d.revision ? { policy_revision: d.revision } : {}),
+    ...(d.policy_hash ? { policy_hash: d.policy_hash } : {}),
+    ...(ctx.inputHash ? { context_hash: ctx.inputHash } : {}),
+  };
+}
+
+export function recordDecision(opts: AuditOptions): Stage {
+  return async function recordDecisionStage(ctx, next) {
+    const args = redactedArgs(opts, ctx);
+    await opts.audit.append({
+      ...base(ctx, "decision"),
+      ...(args !== undefined ? { args_redacted: args } : {}),
+    });
+    ctx.decisionRecorded = true;
+    if (ctx.session && opts.events)
+      opts.events.publish(ctx.session, "call.started", {
+        id: ctx.id,
+        action: ctx.action,
+        target: ctx.name,
+        decision: ctx.decision!.decision,
+      });
+    await next();
+  };
+}
+
+/** The status of a call that ended with an error. */
+export function statusOfError(e: unknown, signal: AbortSignal): CallStatus {
+  if (signal.aborted) return "cancelled";
+  if (isPortcullisError(e) && e.code === "GW_ERR_TIMEOUT") return "timeout";
+  if (isPortcullisError(e) && e.code === "GW_ERR_POLICY") return "denied";
+  return "error";
+}
+
+export function recordOutcome(opts: AuditOptions): Stage {
+  return async function recordOutcomeStage(ctx, next) {
+    try {
+      await next();
+    } catch (e) {
+      ctx.error = e;
+      ctx.status = statusOfError(e, ctx.signal);
+      throw e;
+    } finally {
+      if (ctx.decisionRecorded) {
+        const status = ctx.status ?? "error";
+        const total_ms = performance.now() - ctx.startedAt;
+        await opts.audit.append({
+          ...base(ctx, "outcome"),
+          outcome: { status, ...(ctx.error !== undefined ? { error: errorMessage(ctx.error) } : {}) },
+          timings: {
+            total_ms,
+            ...(ctx.policyMs !== undefined ? { policy_ms: ctx.policyMs } : {}),
+            ...(ctx.upstreamMs !== undefined ? { upstream_ms: ctx.upstreamMs } : {}),
+          },
+        });
+        if (ctx.session && opts.events)
+          opts.events.publish(ctx.session, "call.completed", {
+            id: ctx.id,
+            target: ctx.name,
+            status,
+            total_ms,
+          });
+      }
+    }
+  };
+}

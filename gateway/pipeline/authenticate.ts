@@ -1,0 +1,49 @@
+/**
+ * Stage 1, authenticate: turns the transport's credentials into a principal. stdio is trusted as
+ * the configured local principal; HTTP callers present `Authorization: Bearer <key>` matched in
+ * constant time against the configured API keys (secrets resolved once, at start-up), and callers
+ * without a key are anonymous. A key that matches nothing is refused, never downgraded.
+ */
+import { createHash, timingSafeEqual } from "node:crypto";
+import { PortcullisError } from "../errors.js";
+import type { Credentials, Principal, Stage } from "./context.js";
+
+export interface ApiKey {
+  id: string;
+  /** The resolved secret. */
+  key: string;
+  roles: string[];
+}
+
+export interface AuthenticateOptions {
+  apiKeys: ApiKey[];
+  stdioPrincipal: string;
+  stdioRoles: string[];
+}
+
+const fingerprint = (s: string) => createHash("sha256").update(s).digest();
+
+/** The principal for a set of credentials; throws GW_ERR_AUTH for an unknown key. */
+export function createAuthenticator(opts: AuthenticateOptions): (c: Credentials) => Principal {
+  const keys = opts.apiKeys.map((k) => ({ ...k, digest: fingerprint(k.key) }));
+  return (credentials) => {
+    if (credentials.kind === "stdio")
+      return { id: opts.stdioPrincipal, roles: [...opts.stdioRoles], authenticated: true, via: "stdio" };
+    if (credentials.bearer === undefined)
+      return { id: "anonymous", roles: [], authenticated: false, via: "anonymous" };
+    const presented = fingerprint(credentials.bearer);
+    let match: (typeof keys)[number] | undefined;
+    // Compare against every key so timing does not reveal which one (or whether any) matched.
+    for (const k of keys) if (timingSafeEqual(k.digest, presented) && !match) match = k;
+    if (!match) throw new PortcullisError("GW_ERR_AUTH", "invalid API key");
+    return { id: match.id, roles: [...match.roles], authenticated: true, via: "api_key" };
+  };
+}
+
+/** The stage: sets `ctx.principal` unless the transport already authenticated the caller. */
+export function authenticate(authenticator: (c: Credentials) => Principal): Stage {
+  return async function authenticateStage(ctx, next) {
+    ctx.principal ??= authenticator(ctx.credentials);
+    await next();
+  };
+}

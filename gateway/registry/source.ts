@@ -1,0 +1,79 @@
+/**
+ * The one interface every capability provider implements for the registry: an upstream MCP server
+ * (adapters/mcp), or the built-in workspace and memory capabilities. A source knows nothing about
+ * policy; it lists what it offers under its own names and executes calls. Requests the source
+ * needs to send back to the person (elicitation, sampling) go through the `ClientChannel` of the
+ * call that caused them.
+ */
+import type {
+  CallToolResult,
+  CompleteRequest,
+  CompleteResult,
+  CreateMessageRequest,
+  CreateMessageResult,
+  ElicitRequest,
+  ElicitResult,
+  GetPromptResult,
+  Prompt,
+  ReadResourceResult,
+  Resource,
+  ResourceTemplate,
+  ServerNotification,
+  Tool,
+} from "@modelcontextprotocol/sdk/types.js";
+
+/** What a call may ask of the client that started it, in the client's own era. */
+export interface ClientChannel {
+  /** Protocol era of the downstream client. */
+  readonly era: "2025-11-25" | "2026-07-28";
+  /** Capabilities the client declared (or sent in `_meta` for the 2026 era). */
+  readonly capabilities: { elicitation?: { form?: object; url?: object }; sampling?: object; roots?: object };
+  /** Sends a request to the client; rejects when the client cannot take it. */
+  elicit?(params: ElicitRequest["params"], signal?: AbortSignal): Promise<ElicitResult>;
+  createMessage?(params: CreateMessageRequest["params"], signal?: AbortSignal): Promise<CreateMessageResult>;
+  /** A notification tied to this call (progress, logging); dropped when the call is over. */
+  notify(notification: ServerNotification): Promise<void>;
+}
+
+export interface ProgressUpdate {
+  progress: number;
+  total?: number;
+  message?: string;
+}
+
+export interface SourceCallOptions {
+  signal?: AbortSignal;
+  onProgress?: (update: ProgressUpdate) => void;
+  client?: ClientChannel;
+  /** `_meta` the client sent (minus the progress token, which the source owns). */
+  meta?: Record<string, unknown>;
+}
+
+export type ListKind = "tools" | "prompts" | "resources";
+
+export interface SourceEvents {
+  /** One of the source's lists changed; the registry drops its cache and tells clients. */
+  onListChanged?(kind: ListKind): void;
+  /** A subscribed resource changed. */
+  onResourceUpdated?(uri: string): void;
+}
+
+export interface CapabilitySource {
+  /** Server name from the config (or "workspace" / "memory" for built-ins). */
+  readonly name: string;
+  /** Prefix of this source's tool and prompt names ('' allowed). */
+  readonly prefix: string;
+  listTools(): Promise<Tool[]>;
+  callTool(name: string, args: Record<string, unknown>, opts: SourceCallOptions): Promise<CallToolResult>;
+  listPrompts(): Promise<Prompt[]>;
+  getPrompt(name: string, args: Record<string, string>, opts: SourceCallOptions): Promise<GetPromptResult>;
+  listResources(): Promise<Resource[]>;
+  listResourceTemplates(): Promise<ResourceTemplate[]>;
+  readResource(uri: string, opts: SourceCallOptions): Promise<ReadResourceResult>;
+  complete(params: CompleteRequest["params"], opts: SourceCallOptions): Promise<CompleteResult>;
+  subscribe?(uri: string): Promise<void>;
+  unsubscribe?(uri: string): Promise<void>;
+  /** Registers the registry's listener; one per source. */
+  setEvents(events: SourceEvents): void;
+  close(): Promise<void>;
+}

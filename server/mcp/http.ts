@@ -1,0 +1,207 @@
+/**
+ * MCP over Streamable HTTP: `POST/GET/DELETE /mcp` as a hono sub-app. Every request passes the
+ * same gate first — Host and Origin (DNS rebinding), API-key authentication, body size, JSON depth,
+ * no batch arrays — and is then routed to its protocol era: 2026-07-28 requests (the
+ * `MCP-Protocol-Version` header) go to the stateless handler when one is configured; everything
+ * else is the 2025-11-25 era, served by session-bound SDK transports with SSE resumability.
+ * Sessions are bound to the principal that created them and expire when idle.
+ */
+import { randomUUID } from "node:crypto";
+import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
+import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
+import { Hono } from "hono";
+import { isPortcullisError } from "../../gateway/errors.js";
+import type { Principal } from "../../gateway/pipeline/context.js";
+import type { Pipeline } from "../../gateway/pipeline/pipeline.js";
+import { MemoryEventStore } from "./event-store.js";
+import { isAllowedHost, isAllowedOrigin, jsonDepthExceeds, readBounded } from "./limits.js";
+import { createSessionServer } from "./session.js";
+
+export interface HttpLimits {
+  maxBodyBytes: number;
+  maxJsonDepth: number;
+  allowedOrigins: string[];
+  allowedHosts: string[];
+}
+
+/** A handler for 2026-era requests (stateless); receives the already parsed and checked body. */
+export type ModernHandler = (req: Request, body: unknown, principal: Principal) => Promise<Response>;
+
+export interface McpHttpOptions {
+  pipeline: Pipeline;
+  limits: HttpLimits;
+  modern?: ModernHandler;
+  /** Idle sessions are closed after this long. */
+  sessionIdleMs?: number;
+}
+
+interface LiveSession {
+  transport: WebStandardStreamableHTTPServerTransport;
+  principal: string;
+  lastSeen: number;
+}
+
+export const MODERN_VERSION = "2026-07-28";
+
+/** A JSON-RPC error response outside any session. */
+export function rpcError(status: number, code: number, message: string, id: unknown = null): Response {
+  return new Response(JSON.stringify({ jsonrpc: "2.0", error: { code, message }, id }), {
+    status,
+    headers: { "content-type": "application/json" },
+  });
+}
+
+export interface McpHttp {
+  app: Hono;
+  sessions(): number;
+  close(): Promise<void>;
+}
+
+export function createMcpHttp(opts: McpHttpOptions): McpHttp {
+  const { pipeline, limits } = opts;
+  const sessions = new Map<string, LiveSession>();
+  const idleMs = opts.sessionIdleMs ?? 30 * 60_000;
+  const sweeper = setInterval(
+    () => {
+      const now = Date.now();
+      for (const [id, s] of sessions)
+        if (now - s.lastSeen > idleMs) {
+          sessions.delete(id);
+          void s.transport.close().catch(() => {});
+        }
+    },
+    Math.min(idleMs, 60_000),
+  );
+  sweeper.unref();
+
+  const app = new Hono();
+
+  /** Host/Origin and authentication; returns the principal or a refusal. */
+  const gate = (req: Request): Principal | Response => {
+    if (!isAllowedHost(req.headers.get("host") ?? undefined, limits.allowedHosts))
+      return rpcError(403, -32000, "Forbidden: Host not allowed");
+    if (!isAllowedOrigin(req.headers.get("origin") ?? undefined, limits.allowedOrigins))
+      return rpcError(403, -32000, "Forbidden: Origin not allowed");
+    const auth = req.headers.get("authorization");
+    let bearer: string | undefined;
+    if (auth !== null) {
+      const m = /^Bearer\s+(\S+)\s*$/i.exec(auth);
+      if (!m) return rpcError(401, -32001, "Unauthorized: expected 'Authorization: Bearer <key>'");
+      bearer = m[1];
+    }
+    try {
+      return pipeline.authenticate(bearer === undefined ? { kind: "http" } : { kind: "http", bearer });
+    } catch (e) {
+      if (isPortcullisError(e) && e.code === "GW_ERR_AUTH")
+        return rpcError(401, -32001, `Unauthorized: ${e.message}`);
+      throw e;
+    }
+  };
+
+  const authInfo = (p: Principal, token: string): AuthInfo => ({
+    token,
+    clientId: p.id,
+    scopes: p.roles,
+    extra: { principal: p },
+  });
+
+  const sessionFor = (req: Request, principal: Principal): LiveSession | Response => {
+    const id = req.headers.get("mcp-session-id");
+    if (!id) return rpcError(400, -32000, "Bad Request: Mcp-Session-Id header is required");
+    const s = sessions.get(id);
+    if (!s || s.principal !== principal.id) return rpcError(404, -32001, "Session not found");
+    s.lastSeen = Date.now();
+    return s;
+  };
+
+  app.post("/", async (c) => {
+    const req = c.req.raw;
+    const principal = gate(req);
+    if (principal instanceof Response) return principal;
+    const declared = Number(req.headers.get("content-length") ?? "0");
+    if (declared > limits.maxBodyBytes) return rpcError(413, -32600, "Request body too large");
+    const text = await readBounded(req.body, limits.maxBodyBytes);
+    if (text === undefined) return rpcError(413, -32600, "Request body too large");
+    if (jsonDepthExceeds(text, limits.maxJsonDepth))
+      return rpcError(400, -32600, `Invalid Request: JSON nested deeper than ${limits.maxJsonDepth}`);
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      return rpcError(400, -32700, "Parse error: the body is not valid JSON");
+    }
+    if (Array.isArray(body)) return rpcError(400, -32600, "Invalid Request: batch arrays are not supported");
+    if (typeof body !== "object" || body === null || (body as { jsonrpc?: unknown }).jsonrpc !== "2.0")
+      return rpcError(400, -32600, "Invalid Request: expected a JSON-RPC 2.0 message");
+    const token = req.headers.get("authorization") ?? "";
+    const forward = new Request(req.url, { method: "POST", headers: req.headers, body: text });
+
+    if (req.headers.get("mcp-protocol-version") === MODERN_VERSION && !req.headers.get("mcp-session-id")) {
+      if (!opts.modern) return rpcError(400, -32022, `Unsupported protocol version ${MODERN_VERSION}`);
+      return opts.modern(forward, body, principal);
+    }
+
+    if ((body as { method?: unknown }).method === "initialize" && !req.headers.get("mcp-session-id")) {
+      const transport: WebStandardStreamableHTTPServerTransport =
+        new WebStandardStreamableHTTPServerTransport({
+          sessionIdGenerator: () => randomUUID(),
+          eventStore: new MemoryEventStore(),
+          onsessioninitialized: (id) => {
+            sessions.set(id, { transport, principal: principal.id, lastSeen: Date.now() });
+          },
+          onsessionclosed: (id) => {
+            sessions.delete(id);
+          },
+        });
+      const session = randomUUID();
+      const server = createSessionServer({
+        pipeline,
+        transport: "http",
+        session,
+        credentials: { kind: "http" },
+      });
+      transport.onclose = () => {
+        if (transport.sessionId) sessions.delete(transport.sessionId);
+      };
+      await server.connect(transport);
+      return transport.handleRequest(forward, { parsedBody: body, authInfo: authInfo(principal, token) });
+    }
+    const s = sessionFor(req, principal);
+    if (s instanceof Response) return s;
+    return s.transport.handleRequest(forward, { parsedBody: body, authInfo: authInfo(principal, token) });
+  });
+
+  app.get("/", async (c) => {
+    const principal = gate(c.req.raw);
+    if (principal instanceof Response) return principal;
+    if (c.req.header("mcp-protocol-version") === MODERN_VERSION && !c.req.header("mcp-session-id"))
+      return rpcError(405, -32000, "Method Not Allowed: the 2026-07-28 era has no GET stream");
+    const s = sessionFor(c.req.raw, principal);
+    if (s instanceof Response) return s;
+    return s.transport.handleRequest(c.req.raw, {
+      authInfo: authInfo(principal, c.req.header("authorization") ?? ""),
+    });
+  });
+
+  app.delete("/", async (c) => {
+    const principal = gate(c.req.raw);
+    if (principal instanceof Response) return principal;
+    const s = sessionFor(c.req.raw, principal);
+    if (s instanceof Response) return s;
+    const res = await s.transport.handleRequest(c.req.raw);
+    const id = c.req.header("mcp-session-id");
+    if (id) sessions.delete(id);
+    return res;
+  });
+
+  return {
+    app,
+    sessions: () => sessions.size,
+    async close() {
+      clearInterval(sweeper);
+      const all = [...sessions.values()];
+      sessions.clear();
+      await Promise.all(all.map((s) => s.transport.close().catch(() => {})));
+    },
+  };
+}

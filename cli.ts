@@ -13,6 +13,7 @@ export interface Command {
 const commands: Record<string, () => Promise<Command>> = {
   serve: async () => (await import("./server/commands/serve.js")).serveCommand,
   check: async () => (await import("./gateway/config/cli.js")).checkCommand,
+  audit: async () => (await import("./gateway/audit/cli.js")).auditCommand,
 };
 
 async function usage(): Promise<string> {

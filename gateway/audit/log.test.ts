@@ -1,0 +1,162 @@
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { appendFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { AuditEnvelope } from "../../contracts/index.js";
+import { canonicalize, sha256Hex } from "../../native/index.js";
+import { ManualClock } from "../clock.js";
+import { type AuditEntry, AuditLog, GENESIS_HASH, verifyAudit } from "./index.js";
+
+const dirs: string[] = [];
+function tempDir(): string {
+  const d = mkdtempSync(join(tmpdir(), "portcullis-audit-"));
+  dirs.push(d);
+  return d;
+}
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+function entry(i: number, extra: Partial<AuditEntry> = {}): AuditEntry {
+  return {
+    v: 1,
+    id: `call-${i}`,
+    kind: "decision",
+    principal: { id: "alice", roles: ["user"], authenticated: true, via: "stdio" },
+    target: { kind: "tool", name: "workspace__read" },
+    args_digest: sha256Hex(`args-${i}`),
+    decision: "allow",
+    reasons: [{ code: "ALLOW_READ_ONLY", message: "read-only tool" }],
+    ...extra,
+  };
+}
+
+function lines(dir: string, file = "audit-000001.jsonl"): string[] {
+  return readFileSync(join(dir, file), "utf8").split("\n").filter(Boolean);
+}
+
+describe("AuditLog", () => {
+  it("chains records from the genesis hash and seals each with sha256 of its canonical content", async () => {
+    const dir = tempDir();
+    const clock = new ManualClock("2026-03-01T12:00:00.000Z");
+    const log = AuditLog.open({ dir, clock });
+    const a = await log.append(entry(1));
+    clock.advance(5);
+    const b = await log.append(
+      entry(2, { kind: "outcome", outcome: { status: "ok" }, timings: { total_ms: 1.5 } }),
+    );
+    await log.close();
+
+    expect(a.seq).toBe(1);
+    expect(a.prev_hash).toBe(GENESIS_HASH);
+    expect(a.ts).toBe("2026-03-01T12:00:00.000Z");
+    expect(b.seq).toBe(2);
+    expect(b.prev_hash).toBe(a.hash);
+    expect(b.ts).toBe("2026-03-01T12:00:00.005Z");
+    const { hash, ...rest } = b;
+    expect(hash).toBe(sha256Hex(canonicalize(rest)));
+
+    expect(AuditEnvelope.safeParse(a).success).toBe(true);
+    expect(AuditEnvelope.parse(b)).toEqual(b);
+    const [l1, l2] = lines(dir);
+    expect(JSON.parse(l1!)).toEqual(a);
+    expect(JSON.parse(l2!)).toEqual(b);
+    expect(await verifyAudit(dir)).toMatchObject({ ok: true, records: 2, head: { seq: 2, hash: b.hash } });
+  });
+
+  it("keeps call order as chain order when many appends are in flight and batches their fsyncs", async () => {
+    const dir = tempDir();
+    const log = AuditLog.open({ dir });
+    const results = await Promise.all(Array.from({ length: 500 }, (_, i) => log.append(entry(i))));
+    await log.close();
+    expect(results.map((r) => r.seq)).toEqual(Array.from({ length: 500 }, (_, i) => i + 1));
+    expect(results.map((r) => r.id)).toEqual(Array.from({ length: 500 }, (_, i) => `call-${i}`));
+    expect(await verifyAudit(dir)).toMatchObject({ ok: true, records: 500 });
+  });
+
+  it("continues the chain after reopening", async () => {
+    const dir = tempDir();
+    let log = AuditLog.open({ dir, sync: "always" });
+    await log.append(entry(1));
+    const second = await log.append(entry(2));
+    await log.close();
+    log = AuditLog.open({ dir });
+    expect(log.head).toEqual({ seq: 2, hash: second.hash });
+    const third = await log.appendDecision(entry(3));
+    expect(third.prev_hash).toBe(second.hash);
+    await log.close();
+    expect(await verifyAudit(dir)).toMatchObject({ ok: true, records: 3 });
+  });
+
+  it("rotates segments at segmentBytes and verifies across them", async () => {
+    const dir = tempDir();
+    const log = AuditLog.open({ dir, segmentBytes: 2048 });
+    for (let i = 0; i < 40; i++) await log.appendWritten(entry(i));
+    await log.close();
+    const files = readdirSync(dir)
+      .filter((f) => f.endsWith(".jsonl"))
+      .sort();
+    expect(files.length).toBeGreaterThan(3);
+    for (const f of files) expect(statSync(join(dir, f)).size).toBeLessThanOrEqual(2048);
+    expect(await verifyAudit(dir)).toMatchObject({ ok: true, records: 40, segments: files.length });
+
+    const reopened = AuditLog.open({ dir, segmentBytes: 2048 });
+    expect(reopened.head.seq).toBe(40);
+    await reopened.close();
+  });
+
+  it("cuts off a torn final line on open and continues from the last sealed record", async () => {
+    const dir = tempDir();
+    const log = AuditLog.open({ dir });
+    const last = await log.append(entry(1));
+    await log.close();
+    const file = join(dir, "audit-000001.jsonl");
+    await appendFile(file, '{"v":1,"seq":2,"id":"torn');
+    expect(await verifyAudit(dir)).toMatchObject({
+      ok: true,
+      records: 1,
+      tornTail: { file: "audit-000001.jsonl", line: 2 },
+    });
+
+    const again = AuditLog.open({ dir });
+    expect(again.head).toEqual({ seq: 1, hash: last.hash });
+    await again.append(entry(2));
+    await again.close();
+    expect(lines(dir)).toHaveLength(2);
+    const result = await verifyAudit(dir);
+    expect(result).toMatchObject({ ok: true, records: 2 });
+    expect(result.tornTail).toBeUndefined();
+  });
+
+  it("refuses to open over a last record whose seal is broken", async () => {
+    const dir = tempDir();
+    const log = AuditLog.open({ dir });
+    await log.append(entry(1));
+    await log.close();
+    const file = join(dir, "audit-000001.jsonl");
+    writeFileSync(file, readFileSync(file, "utf8").replace("alice", "mallory"));
+    expect(() => AuditLog.open({ dir })).toThrow(/last record is invalid/);
+  });
+
+  it("rejects entries that are not JSON-compatible without advancing the chain", async () => {
+    const dir = tempDir();
+    const log = AuditLog.open({ dir });
+    await expect(log.append(entry(1, { timings: { total_ms: Number.NaN } }))).rejects.toMatchObject({
+      code: "GW_ERR_AUDIT",
+    });
+    const ok = await log.append(entry(2));
+    expect(ok.seq).toBe(1);
+    await log.close();
+    await expect(log.append(entry(3))).rejects.toThrow(/closed/);
+  });
+
+  it("allows one open log per folder", async () => {
+    const dir = tempDir();
+    const log = AuditLog.open({ dir });
+    expect(() => AuditLog.open({ dir })).toThrow(/already open/);
+    await log.close();
+    const again = AuditLog.open({ dir });
+    await again.close();
+  });
+});

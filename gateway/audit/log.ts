@@ -1,0 +1,359 @@
+/**
+ * The append side of the audit log. Appends are sealed synchronously (so chain order is call
+ * order), written with one `write` per microtask batch, and made durable by group commit: at most
+ * one `fdatasync` is in flight and every record written while it runs joins the next one.
+ * `append` resolves after the fsync that covers the record; `appendDecision` resolves at the
+ * point the configured sync mode promises before a call executes (see README.md).
+ */
+import {
+  closeSync,
+  fdatasync,
+  fdatasyncSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  unlinkSync,
+  writeFileSync,
+  writeSync,
+} from "node:fs";
+import { join, resolve } from "node:path";
+import { type Clock, systemClock } from "../clock.js";
+import { PortcullisError } from "../errors.js";
+import { type AuditEntry, type AuditEnvelope, GENESIS_HASH, sealRecord } from "./envelope.js";
+import { listSegments, recoverTail, segmentName } from "./segments.js";
+
+export type AuditSyncMode = "group" | "always";
+
+export interface AuditLogOptions {
+  dir: string;
+  /** "group": fsync batched behind execution; "always": fsync before execution. Default "group". */
+  sync?: AuditSyncMode;
+  /** A segment is closed and the next begun once a record would take it past this size. */
+  segmentBytes?: number;
+  clock?: Clock;
+}
+
+interface Waiter {
+  envelope: AuditEnvelope;
+  resolve(envelope: AuditEnvelope): void;
+  reject(error: Error): void;
+}
+
+interface Queued {
+  line: string;
+  written?: Waiter;
+  durable?: Waiter;
+}
+
+const LOCK_FILE = ".lock";
+const openDirs = new Set<string>();
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/** Takes the folder's lock file; a lock left by a dead process is taken over. */
+function acquireLock(dir: string): void {
+  if (openDirs.has(dir)) {
+    throw new PortcullisError("GW_ERR_AUDIT", `audit log ${dir} is already open in this process`);
+  }
+  const path = join(dir, LOCK_FILE);
+  let holder: number | undefined;
+  try {
+    holder = Number(readFileSync(path, "utf8").trim());
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
+  }
+  if (holder && holder !== process.pid && pidAlive(holder)) {
+    throw new PortcullisError("GW_ERR_AUDIT", `audit log ${dir} is in use by process ${holder}`);
+  }
+  writeFileSync(path, `${process.pid}\n`);
+  openDirs.add(dir);
+}
+
+function fsyncDir(dir: string): void {
+  const fd = openSync(dir, "r");
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** An open, appendable audit log. Obtain with `AuditLog.open`. */
+export class AuditLog {
+  readonly dir: string;
+  readonly sync: AuditSyncMode;
+  readonly segmentBytes: number;
+  private readonly clock: Clock;
+  private seq: number;
+  private prevHash: string;
+  private segment: number;
+  private fd: number;
+  private size: number;
+  private queue: Queued[] = [];
+  private writeScheduled = false;
+  private awaitingSync: Waiter[] = [];
+  private syncInFlight: Promise<void> | undefined;
+  /** Segments rotated away while an fsync on them may still run; closed when it completes. */
+  private retired: number[] = [];
+  private failure: Error | undefined;
+  private closed = false;
+
+  private constructor(
+    opts: Required<AuditLogOptions>,
+    state: { seq: number; prevHash: string; segment: number; size: number },
+  ) {
+    this.dir = opts.dir;
+    this.sync = opts.sync;
+    this.segmentBytes = opts.segmentBytes;
+    this.clock = opts.clock;
+    this.seq = state.seq;
+    this.prevHash = state.prevHash;
+    this.segment = state.segment;
+    this.size = state.size;
+    this.fd = openSync(join(this.dir, segmentName(this.segment)), "a");
+    if (state.size === 0) fsyncDir(this.dir);
+  }
+
+  /**
+   * Opens (creating if needed) the log in `opts.dir`, recovering the tail left by a crash: a torn
+   * final line is cut off and appends continue the chain from the last sealed record.
+   */
+  static open(opts: AuditLogOptions): AuditLog {
+    const dir = resolve(opts.dir);
+    const segmentBytes = opts.segmentBytes ?? 64 * 1024 * 1024;
+    if (!Number.isSafeInteger(segmentBytes) || segmentBytes < 1) {
+      throw new PortcullisError(
+        "GW_ERR_AUDIT",
+        `segmentBytes must be a positive integer, got ${segmentBytes}`,
+      );
+    }
+    mkdirSync(dir, { recursive: true });
+    acquireLock(dir);
+    try {
+      let chain = { seq: 0, prevHash: GENESIS_HASH };
+      const segments = listSegments(dir);
+      let size = 0;
+      for (let i = segments.length - 1; i >= 0; i--) {
+        const tail = recoverTail(segments[i]!.path);
+        if (i === segments.length - 1) size = tail.size;
+        if (tail.last) {
+          chain = { seq: tail.last.seq, prevHash: tail.last.hash };
+          break;
+        }
+      }
+      const segment = segments[segments.length - 1]?.index ?? 1;
+      return new AuditLog(
+        { dir, sync: opts.sync ?? "group", segmentBytes, clock: opts.clock ?? systemClock },
+        { ...chain, segment, size },
+      );
+    } catch (e) {
+      openDirs.delete(dir);
+      throw e;
+    }
+  }
+
+  /** seq and hash of the last appended record (seq 0 and the genesis hash for an empty log). */
+  get head(): { seq: number; hash: string } {
+    return { seq: this.seq, hash: this.prevHash };
+  }
+
+  /** Appends a record; resolves once the fsync covering it has completed (both modes). */
+  append(entry: AuditEntry): Promise<AuditEnvelope> {
+    return new Promise((resolve, reject) => this.enqueue(entry, "durable", resolve, reject));
+  }
+
+  /**
+   * Appends a record; resolves once `write` handed it to the OS (it survives a crash of this
+   * process, and the group fsync follows). Use for records nothing waits on for power-loss safety.
+   */
+  appendWritten(entry: AuditEntry): Promise<AuditEnvelope> {
+    return new Promise((resolve, reject) => this.enqueue(entry, "written", resolve, reject));
+  }
+
+  /**
+   * The pipeline's pre-execution append: with `sync: "group"` it resolves once written (a crash
+   * of the gateway loses nothing that executed), with `sync: "always"` once fsync'd (a power loss
+   * loses nothing that executed).
+   */
+  appendDecision(entry: AuditEntry): Promise<AuditEnvelope> {
+    return this.sync === "always" ? this.append(entry) : this.appendWritten(entry);
+  }
+
+  /** Resolves when every record appended so far is durable. */
+  async flush(): Promise<void> {
+    if (this.failure) throw this.failure;
+    if (this.queue.length === 0 && this.awaitingSync.length === 0 && !this.syncInFlight) return;
+    await new Promise<void>((resolve, reject) => {
+      // A marker with no record: it resolves with the first fsync started after everything queued.
+      const sentinel: Waiter = {
+        envelope: undefined as unknown as AuditEnvelope,
+        resolve: () => resolve(),
+        reject,
+      };
+      if (this.queue.length > 0) this.queue.push({ line: "", durable: sentinel });
+      else {
+        this.awaitingSync.push(sentinel);
+        this.requestSync();
+      }
+    });
+  }
+
+  /** Makes everything durable, then closes the segment and releases the folder. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    try {
+      if (!this.failure) await this.flush();
+      while (this.syncInFlight) await this.syncInFlight;
+    } finally {
+      this.closed = true;
+      for (const fd of [...this.retired, this.fd]) {
+        try {
+          closeSync(fd);
+        } catch {
+          // already closed after a failure; nothing left to release
+        }
+      }
+      this.retired = [];
+      try {
+        unlinkSync(join(this.dir, LOCK_FILE));
+      } catch {
+        // the lock may have been removed by hand; the folder is released either way
+      }
+      openDirs.delete(this.dir);
+    }
+  }
+
+  private enqueue(
+    entry: AuditEntry,
+    until: "written" | "durable",
+    resolve: (envelope: AuditEnvelope) => void,
+    reject: (error: Error) => void,
+  ): void {
+    if (this.closed) {
+      reject(new PortcullisError("GW_ERR_AUDIT", `audit log ${this.dir} is closed`));
+      return;
+    }
+    if (this.failure) {
+      reject(this.failure);
+      return;
+    }
+    let sealed: ReturnType<typeof sealRecord>;
+    try {
+      sealed = sealRecord(entry, this.seq + 1, this.clock.now().toISOString(), this.prevHash);
+    } catch (e) {
+      reject(
+        new PortcullisError("GW_ERR_AUDIT", `audit entry is not JSON-compatible: ${(e as Error).message}`),
+      );
+      return;
+    }
+    this.seq += 1;
+    this.prevHash = sealed.envelope.hash;
+    const waiter: Waiter = { envelope: sealed.envelope, resolve, reject };
+    this.queue.push(
+      until === "written" ? { line: sealed.line, written: waiter } : { line: sealed.line, durable: waiter },
+    );
+    if (!this.writeScheduled) {
+      this.writeScheduled = true;
+      queueMicrotask(() => this.writeBatch());
+    }
+  }
+
+  private writeBatch(): void {
+    this.writeScheduled = false;
+    const batch = this.queue;
+    this.queue = [];
+    if (batch.length === 0) return;
+    try {
+      let chunk = "";
+      let chunkBytes = 0;
+      for (const q of batch) {
+        if (q.line === "") continue;
+        const text = `${q.line}\n`;
+        const bytes = Buffer.byteLength(text);
+        if (this.size + chunkBytes > 0 && this.size + chunkBytes + bytes > this.segmentBytes) {
+          this.writeAll(chunk);
+          this.rotate();
+          chunk = "";
+          chunkBytes = 0;
+        }
+        chunk += text;
+        chunkBytes += bytes;
+      }
+      if (chunk) this.writeAll(chunk);
+    } catch (e) {
+      this.fail(e, batch);
+      return;
+    }
+    for (const q of batch) {
+      if (q.written) q.written.resolve(q.written.envelope);
+      if (q.durable) this.awaitingSync.push(q.durable);
+    }
+    this.requestSync();
+  }
+
+  private writeAll(text: string): void {
+    if (!text) return;
+    const buf = Buffer.from(text);
+    let off = 0;
+    while (off < buf.length) off += writeSync(this.fd, buf, off, buf.length - off);
+    this.size += buf.length;
+  }
+
+  /** Closes the current segment durably and starts the next; rare, so done synchronously. */
+  private rotate(): void {
+    fdatasyncSync(this.fd);
+    if (this.syncInFlight) this.retired.push(this.fd);
+    else closeSync(this.fd);
+    this.segment += 1;
+    this.fd = openSync(join(this.dir, segmentName(this.segment)), "a");
+    fsyncDir(this.dir);
+    this.size = 0;
+  }
+
+  private requestSync(): void {
+    if (this.syncInFlight || this.awaitingSync.length === 0 || this.failure) return;
+    const covered = this.awaitingSync;
+    this.awaitingSync = [];
+    const fd = this.fd;
+    this.syncInFlight = new Promise<void>((done) => {
+      fdatasync(fd, (err) => {
+        this.syncInFlight = undefined;
+        for (const old of this.retired.splice(0)) closeSync(old);
+        if (err) {
+          this.fail(err, [], covered);
+        } else {
+          for (const w of covered) w.resolve(w.envelope);
+          this.requestSync();
+        }
+        done();
+      });
+    });
+  }
+
+  /** A failed write or fsync poisons the log: the chain on disk can no longer be trusted to match. */
+  private fail(e: unknown, batch: Queued[], covered: Waiter[] = []): void {
+    const error = new PortcullisError(
+      "GW_ERR_AUDIT",
+      `audit log ${this.dir} failed: ${(e as Error).message}`,
+      {
+        cause: e,
+      },
+    );
+    this.failure ??= error;
+    const waiters = [
+      ...covered,
+      ...this.awaitingSync.splice(0),
+      ...batch.flatMap((q) => [q.written, q.durable]),
+      ...this.queue.splice(0).flatMap((q) => [q.written, q.durable]),
+    ];
+    for (const w of waiters) w?.reject(this.failure);
+  }
+}

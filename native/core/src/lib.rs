@@ -3,6 +3,8 @@
 
 pub mod canonical;
 
+pub mod contracts;
+
 /// Version of the native core, reported by the loader so a stale addon is easy to spot.
 pub fn version() -> &'static str {
     env!("CARGO_PKG_VERSION")

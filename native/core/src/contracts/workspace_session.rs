@@ -1,0 +1,172 @@
+//! Workspace session contract, mirroring `contracts/workspace-session.ts`: one `SessionEvent`
+//! per terminal, browser or file action and per gateway call/approval event. Each kind fixes the
+//! members its `data` must have; further members pass through.
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use super::common::{
+    present, Id, JsonObject, Millis, Name128, SafeInt, Timestamp, ToolName, MAX_SAFE_INTEGER, V1,
+};
+use super::tool_execution::ToolCallStatus;
+use super::Document;
+
+super::common::checked_string!(
+    /// A path of at most 4096 units.
+    PathString, 1, 4096, None, "a non-empty path");
+super::common::checked_string!(
+    /// A URL of at most 8192 units.
+    UrlString, 1, 8192, None, "a non-empty URL");
+
+type Count = SafeInt<0, MAX_SAFE_INTEGER>;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SessionEventKind {
+    #[serde(rename = "terminal.input")]
+    TerminalInput,
+    #[serde(rename = "terminal.output")]
+    TerminalOutput,
+    #[serde(rename = "browser.navigate")]
+    BrowserNavigate,
+    #[serde(rename = "browser.action")]
+    BrowserAction,
+    #[serde(rename = "file.read")]
+    FileRead,
+    #[serde(rename = "file.write")]
+    FileWrite,
+    #[serde(rename = "file.search")]
+    FileSearch,
+    #[serde(rename = "call.started")]
+    CallStarted,
+    #[serde(rename = "call.completed")]
+    CallCompleted,
+    #[serde(rename = "approval.requested")]
+    ApprovalRequested,
+    #[serde(rename = "approval.resolved")]
+    ApprovalResolved,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OutputStream {
+    Stdout,
+    Stderr,
+}
+
+/// Declares the `data` struct of one event kind (loose: extra members kept in `extra`).
+macro_rules! event_data {
+    ($name:ident { $($(#[$fmeta:meta])* $field:ident : $ty:ty),* $(,)? }) => {
+        #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+        pub struct $name {
+            $($(#[$fmeta])* pub $field: $ty,)*
+            #[serde(flatten)]
+            pub extra: JsonObject,
+        }
+    };
+}
+
+event_data!(TerminalInput { text: String });
+event_data!(TerminalOutput {
+    text: String,
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "present")]
+    stream: Option<OutputStream>,
+});
+event_data!(BrowserNavigate { url: UrlString });
+event_data!(BrowserAction {
+    action: Name128,
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "present")]
+    selector: Option<String>,
+});
+event_data!(FileAccess {
+    path: PathString,
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "present")]
+    bytes: Option<Count>,
+});
+event_data!(FileSearch {
+    query: String,
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "present")]
+    root: Option<PathString>,
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "present")]
+    matches: Option<Count>,
+});
+event_data!(CallStarted {
+    call_id: Id,
+    tool: ToolName
+});
+event_data!(CallCompleted {
+    call_id: Id,
+    tool: ToolName,
+    status: ToolCallStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "present")]
+    total_ms: Option<Millis>,
+});
+event_data!(ApprovalRequested {
+    approval_id: Id,
+    tool: ToolName,
+    expires_at: Timestamp
+});
+event_data!(ApprovalResolved {
+    approval_id: Id,
+    granted: bool,
+    by: Id
+});
+
+/// The typed `data` of an event.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SessionEventData {
+    TerminalInput(TerminalInput),
+    TerminalOutput(TerminalOutput),
+    BrowserNavigate(BrowserNavigate),
+    BrowserAction(BrowserAction),
+    FileRead(FileAccess),
+    FileWrite(FileAccess),
+    FileSearch(FileSearch),
+    CallStarted(CallStarted),
+    CallCompleted(CallCompleted),
+    ApprovalRequested(ApprovalRequested),
+    ApprovalResolved(ApprovalResolved),
+}
+
+/// One event of a workspace session.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SessionEvent {
+    pub v: V1,
+    pub session: Id,
+    pub seq: Count,
+    pub ts: Timestamp,
+    pub kind: SessionEventKind,
+    pub data: JsonObject,
+}
+
+fn typed<T: DeserializeOwned>(data: &JsonObject) -> Result<T, String> {
+    T::deserialize(data).map_err(|e| format!("data: {e}"))
+}
+
+impl SessionEvent {
+    /// `data` checked and typed according to `kind`.
+    pub fn typed_data(&self) -> Result<SessionEventData, String> {
+        use SessionEventKind as K;
+        let d = &self.data;
+        Ok(match self.kind {
+            K::TerminalInput => SessionEventData::TerminalInput(typed(d)?),
+            K::TerminalOutput => SessionEventData::TerminalOutput(typed(d)?),
+            K::BrowserNavigate => SessionEventData::BrowserNavigate(typed(d)?),
+            K::BrowserAction => SessionEventData::BrowserAction(typed(d)?),
+            K::FileRead => SessionEventData::FileRead(typed(d)?),
+            K::FileWrite => SessionEventData::FileWrite(typed(d)?),
+            K::FileSearch => SessionEventData::FileSearch(typed(d)?),
+            K::CallStarted => SessionEventData::CallStarted(typed(d)?),
+            K::CallCompleted => SessionEventData::CallCompleted(typed(d)?),
+            K::ApprovalRequested => SessionEventData::ApprovalRequested(typed(d)?),
+            K::ApprovalResolved => SessionEventData::ApprovalResolved(typed(d)?),
+        })
+    }
+}
+
+impl Document for SessionEvent {
+    const NAME: &'static str = "SessionEvent";
+    fn check(&self) -> Result<(), String> {
+        self.typed_data().map(|_| ())
+    }
+}

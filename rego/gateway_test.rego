@@ -1,0 +1,243 @@
+# Unit tests of the default policy: every rule and every reason code. Run with the reason-code
+# registry loaded as data (`opa test rego/ contracts/reason-codes.json`, done by npm test).
+package portcullis.gateway_test
+
+import data.portcullis.gateway
+
+base := {
+	"v": 1,
+	"action": "tools/call",
+	"principal": {"id": "alice", "roles": ["user"], "authenticated": true, "via": "api_key"},
+	"target": {"kind": "tool", "name": "docs__search", "server": "docs", "annotations": {"readOnlyHint": true}},
+	"arguments": {},
+	"data_classes": [],
+	"context": {"time": "2026-11-24T10:00:00Z", "request_id": "r1", "transport": "http"},
+}
+
+# Shallow replacement of top-level fields (object.union would merge nested objects).
+put(obj, patch) := object.union(object.remove(obj, object.keys(patch)), patch)
+
+with_target(t) := put(base, {"target": t})
+
+codes(d) := {r.code | some r in d.reasons}
+
+decide(inp) := d if {
+	d := gateway.decision with input as inp
+}
+
+# --- registry -------------------------------------------------------------------------------
+
+test_every_code_is_registered if {
+	every code, _ in gateway.messages {
+		data.codes[code]
+	}
+}
+
+test_every_code_has_a_message if {
+	every inp in [base, {}, put(base, {"data_classes": ["secret"]})] {
+		emitted := (gateway.deny_codes | gateway.ask_codes) | gateway.allow_codes with input as inp
+		every code in emitted {
+			gateway.messages[code]
+		}
+	}
+}
+
+# --- allow ----------------------------------------------------------------------------------------
+
+test_read_only_allowed if {
+	d := decide(base)
+	d.decision == "allow"
+	codes(d) == {"READ_ONLY_ALLOWED"}
+	d.cacheable == true
+	d.v == 1
+	d.obligations.audit_level == "standard"
+	not d.ask
+}
+
+test_stdio_unauthenticated_is_trusted if {
+	inp := put(base, {
+		"principal": {"id": "local", "roles": [], "authenticated": false, "via": "stdio"},
+		"context": {"time": "t", "request_id": "r", "transport": "stdio"},
+	})
+	decide(inp).decision == "allow"
+}
+
+test_admin_rule_allows if {
+	inp := put(base, {
+		"principal": {"id": "root", "roles": ["admin"], "authenticated": true, "via": "jwt"},
+		"target": {"kind": "tool", "name": "db__query", "server": "db"},
+	})
+	d := decide(inp)
+	d.decision == "allow"
+	codes(d) == {"ALLOWED_BY_RULE"}
+}
+
+test_listing_visible if {
+	inp := put(base, {"action": "tools/list", "target": {"kind": "tool", "name": "shell__exec", "annotations": {"destructiveHint": true}}})
+	d := decide(inp)
+	d.decision == "allow"
+	codes(d) == {"LISTING_VISIBLE"}
+}
+
+test_model_allowed if {
+	inp := put(base, {"action": "model/call", "target": {"kind": "model", "name": "gpt-x", "provider": {"id": "p", "local": false}}})
+	d := decide(inp) with data.portcullis.settings.models.allowed as ["gpt-*"]
+	d.decision == "allow"
+	codes(d) == {"MODEL_ALLOWED"}
+}
+
+# --- deny ---------------------------------------------------------------------------------------------
+
+test_invalid_input_denied if {
+	d := decide({"v": 2})
+	d.decision == "deny"
+	codes(d) == {"INVALID_INPUT"}
+	d.obligations.audit_level == "full"
+}
+
+test_empty_input_denied if {
+	d := decide({})
+	d.decision == "deny"
+}
+
+test_unknown_action_denied if {
+	codes(decide(put(base, {"action": "tools/delete"}))) == {"INVALID_INPUT"}
+}
+
+test_unauthenticated_http_denied if {
+	inp := put(base, {"principal": {"id": "anon", "roles": [], "authenticated": false, "via": "anonymous"}})
+	d := decide(inp)
+	d.decision == "deny"
+	codes(d) == {"UNAUTHENTICATED"}
+}
+
+test_changed_definition_denied if {
+	d := decide(with_target({"kind": "tool", "name": "docs__search", "changed": true, "annotations": {"readOnlyHint": true}}))
+	d.decision == "deny"
+	codes(d) == {"TOOL_DEFINITION_CHANGED"}
+}
+
+test_rule_denies if {
+	d := decide(base) with data.portcullis.settings.rules as [{"id": "no-docs", "effect": "deny", "servers": ["docs"]}]
+	d.decision == "deny"
+	codes(d) == {"DENIED_BY_RULE"}
+}
+
+test_secret_denied if {
+	d := decide(put(base, {"data_classes": ["secret", "email"]}))
+	d.decision == "deny"
+	codes(d) == {"SECRET_IN_ARGUMENTS"}
+	d.obligations.redact == ["email", "secret"]
+}
+
+test_secret_asks_when_configured if {
+	d := decide(put(base, {"data_classes": ["secret"]})) with data.portcullis.settings.secrets.action as "ask"
+	d.decision == "ask_user"
+	codes(d) == {"SECRET_REQUIRES_APPROVAL"}
+	d.ask.ttl_s == 300
+}
+
+test_model_not_allowed if {
+	inp := put(base, {"action": "model/call", "target": {"kind": "model", "name": "gpt-x"}})
+	codes(decide(inp)) == {"MODEL_NOT_ALLOWED"}
+}
+
+test_secret_needs_local_provider if {
+	inp := put(base, {
+		"action": "model/call", "data_classes": ["secret"],
+		"target": {"kind": "model", "name": "m", "model": "llama", "provider": {"id": "cloud", "local": false}},
+	})
+	d := decide(inp) with data.portcullis.settings.models.allowed as ["llama"]
+		with data.portcullis.settings.secrets.action as "allow"
+	d.decision == "deny"
+	codes(d) == {"DATA_CLASS_NOT_ALLOWED_FOR_PROVIDER"}
+}
+
+test_secret_to_local_provider_allowed if {
+	inp := put(base, {
+		"action": "model/call", "data_classes": ["secret"],
+		"target": {"kind": "model", "name": "llama", "provider": {"id": "ollama", "local": true}},
+	})
+	d := decide(inp) with data.portcullis.settings.models.allowed as ["llama"]
+		with data.portcullis.settings.secrets.action as "allow"
+	d.decision == "allow"
+	d.obligations.redact == ["secret"]
+}
+
+test_nothing_matched_denied if {
+	d := decide(with_target({"kind": "tool", "name": "db__query"}))
+	d.decision == "deny"
+	codes(d) == {"DEFAULT_DENY"}
+}
+
+test_prompt_get_denied_by_default if {
+	codes(decide(put(base, {"action": "prompts/get", "target": {"kind": "prompt", "name": "p__x"}}))) == {"DEFAULT_DENY"}
+}
+
+# --- ask_user -------------------------------------------------------------------------------------------
+
+test_destructive_asks if {
+	d := decide(with_target({"kind": "tool", "name": "shell__exec", "annotations": {"destructiveHint": true}}))
+	d.decision == "ask_user"
+	codes(d) == {"DESTRUCTIVE_TOOL"}
+	startswith(d.ask.prompt, "Allow alice to use shell__exec? ")
+	d.obligations.audit_level == "full"
+}
+
+test_open_world_asks if {
+	d := decide(with_target({"kind": "tool", "name": "web__fetch", "annotations": {"openWorldHint": true}}))
+	codes(d) == {"OPEN_WORLD_TOOL"}
+}
+
+test_open_world_read_only_allowed if {
+	d := decide(with_target({"kind": "tool", "name": "web__fetch", "annotations": {"openWorldHint": true, "readOnlyHint": true}}))
+	d.decision == "allow"
+}
+
+test_destructive_ask_can_be_disabled if {
+	d := decide(with_target({"kind": "tool", "name": "x__rm", "annotations": {"destructiveHint": true, "readOnlyHint": true}})) with data.portcullis.settings.ask.destructive as false
+	d.decision == "allow"
+}
+
+test_rule_requires_approval if {
+	d := decide(with_target({"kind": "tool", "name": "workspace__write_file", "server": "workspace"}))
+	d.decision == "ask_user"
+	codes(d) == {"REQUIRES_APPROVAL"}
+}
+
+test_deny_beats_ask if {
+	d := decide(with_target({"kind": "tool", "name": "shell__exec", "changed": true, "annotations": {"destructiveHint": true}}))
+	d.decision == "deny"
+	codes(d) == {"TOOL_DEFINITION_CHANGED"}
+}
+
+# --- patterns and obligations ---------------------------------------------------------------------------
+
+test_patterns if {
+	gateway.pattern_matches("*", "anything")
+	gateway.pattern_matches("workspace__*", "workspace__read")
+	gateway.pattern_matches("*__read", "workspace__read")
+	gateway.pattern_matches("exact", "exact")
+	not gateway.pattern_matches("workspace__*", "memory__read")
+	not gateway.pattern_matches("*__read", "workspace__write")
+	not gateway.pattern_matches("exact", "exactly")
+	not gateway.pattern_matches("a*b", "a*b")
+}
+
+test_rule_obligations if {
+	rules := [{"id": "r", "effect": "allow", "names": ["db__*"], "rate_limit": {"limit": 5, "window_s": 60}, "timeout_ms": 2000}]
+	d := decide(with_target({"kind": "tool", "name": "db__query", "server": "db"})) with data.portcullis.settings.rules as rules
+	d.decision == "allow"
+	d.obligations.rate_limit == {"limit": 5, "window_s": 60}
+	d.obligations.timeout_ms == 2000
+}
+
+test_rule_role_and_server_filters if {
+	rules := [{"id": "r", "effect": "allow", "roles": ["ops*"], "servers": ["db"]}]
+	allowed := put(base, {"principal": {"id": "o", "roles": ["ops-admin"], "authenticated": true, "via": "jwt"}, "target": {"kind": "tool", "name": "db__q", "server": "db"}})
+	decide(allowed).decision == "allow" with data.portcullis.settings.rules as rules
+	other_server := put(allowed, {"target": {"kind": "tool", "name": "db__q", "server": "other"}})
+	decide(other_server).decision == "deny" with data.portcullis.settings.rules as rules
+	no_server := put(allowed, {"target": {"kind": "tool", "name": "db__q"}})
+	decide(no_server).decision == "deny" with data.portcullis.settings.rules as rules
+}

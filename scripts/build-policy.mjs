@@ -1,0 +1,146 @@
+/**
+ * Compiles rego/ into the default policy bundle `rego/build/bundle.tar.gz` (OPA bundle format,
+ * wasm target) with the pinned opa, and extracts its `policy.wasm` beside it. The revision is the
+ * sha256 of every input that shapes the output (Rego sources, data, capabilities, opa version),
+ * so the same sources always give the same revision, and the build is skipped when the committed
+ * bundle already carries it. `--force` rebuilds anyway; `--out DIR` writes elsewhere (used by the
+ * staleness test); `--capabilities` regenerates rego/capabilities.json from the pinned opa.
+ */
+import { spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join, relative } from "node:path";
+import { gunzipSync } from "node:zlib";
+import { OPA_VERSION, opaPath, repoRoot } from "./toolchain.mjs";
+
+export const ENTRYPOINT = "portcullis/gateway/decision";
+const regoDir = join(repoRoot, "rego");
+
+/**
+ * Builtins compiled into OPA's wasm module: no host has to implement them, so both engines see
+ * the same behaviour. Host builtins (time, crypto, http, sprintf, ...) are absent on purpose; the
+ * explicit allowlist of host builtins is empty, and a test checks the compiled module imports none.
+ */
+const WASM_NATIVE = new Set(
+  (
+    "abs all and any array.concat array.reverse array.slice assign base64.decode base64.encode " +
+    "base64.is_valid base64url.decode base64url.encode base64url.encode_no_pad bits.and bits.lsh " +
+    "bits.negate bits.or bits.rsh bits.xor ceil concat contains count div endswith eq equal floor " +
+    "format_int glob.match graph.reachable gt gte indexof internal.member_2 internal.member_3 " +
+    "intersection is_array is_boolean is_null is_number is_object is_set is_string json.filter " +
+    "json.marshal json.remove json.unmarshal lower lt lte max min minus mul neq net.cidr_contains " +
+    "net.cidr_intersects net.cidr_overlap numbers.range object.filter object.get object.keys " +
+    "object.remove object.union or plus product regex.find_all_string_submatch_n regex.is_valid " +
+    "regex.match rem replace round sort split startswith substring sum to_number trim trim_left " +
+    "trim_prefix trim_right trim_space trim_suffix type_name union upper walk"
+  ).split(" "),
+);
+/** Host builtins both engines implement identically (kept empty: nothing needs one yet). */
+export const HOST_BUILTIN_ALLOWLIST = [];
+
+function opa(args, opts = {}) {
+  const r = spawnSync(opaPath(), args, { cwd: repoRoot, encoding: "utf8", maxBuffer: 64 << 20, ...opts });
+  if (r.error) throw new Error(`opa ${args[0]}: ${r.error.message}`);
+  if (r.status !== 0) throw new Error(`opa ${args.join(" ")} failed:\n${r.stdout}${r.stderr}`);
+  return r.stdout;
+}
+
+function regenerateCapabilities() {
+  const current = JSON.parse(opa(["capabilities", "--current"]));
+  const allowed = new Set([...WASM_NATIVE, ...HOST_BUILTIN_ALLOWLIST]);
+  const caps = {
+    builtins: current.builtins.filter((b) => allowed.has(b.name)),
+    future_keywords: current.future_keywords,
+    features: current.features,
+    wasm_abi_versions: current.wasm_abi_versions ?? [
+      { version: 1, minor_version: 1 },
+      { version: 1, minor_version: 2 },
+      { version: 1, minor_version: 3 },
+    ],
+  };
+  writeFileSync(join(regoDir, "capabilities.json"), `${JSON.stringify(caps, null, 1)}\n`);
+}
+
+/** Files that shape the bundle, sorted, relative to rego/ (tests and build output excluded). */
+export function bundleSources() {
+  const out = [];
+  const walk = (dir) => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      const p = join(dir, e.name);
+      if (e.isDirectory()) {
+        if (relative(regoDir, p) !== "build") walk(p);
+      } else if ((e.name.endsWith(".rego") && !e.name.endsWith("_test.rego")) || e.name === "data.json") {
+        out.push(relative(regoDir, p).split("\\").join("/"));
+      }
+    }
+  };
+  walk(regoDir);
+  return out.sort();
+}
+
+/** Deterministic revision: sha256 over opa version, capabilities and each source's path + bytes. */
+export function sourceRevision() {
+  const h = createHash("sha256");
+  h.update(`opa ${OPA_VERSION}\0entrypoint ${ENTRYPOINT}\0`);
+  h.update(readFileSync(join(regoDir, "capabilities.json")));
+  for (const f of bundleSources()) {
+    h.update(`\0${f}\0`);
+    h.update(readFileSync(join(regoDir, f)));
+  }
+  return h.digest("hex").slice(0, 32);
+}
+
+/** Minimal reader of a gzipped ustar archive: name → bytes of its regular files. */
+export function readTarGz(bytes) {
+  const tar = gunzipSync(bytes);
+  const files = new Map();
+  let off = 0;
+  while (off + 512 <= tar.length) {
+    const header = tar.subarray(off, off + 512);
+    if (header.every((b) => b === 0)) break;
+    const field = (s, n) =>
+      header
+        .subarray(s, s + n)
+        .toString("latin1")
+        .replace(/\0.*$/s, "");
+    const size = Number.parseInt(field(124, 12).trim() || "0", 8);
+    const prefix = field(345, 155);
+    const name = (prefix ? `${prefix}/` : "") + field(0, 100);
+    const type = field(156, 1);
+    if (type === "0" || type === "")
+      files.set(name.replace(/^\/+/, ""), tar.subarray(off + 512, off + 512 + size));
+    off += 512 + Math.ceil(size / 512) * 512;
+  }
+  return files;
+}
+
+export function buildBundle({ outDir = join(regoDir, "build"), force = false } = {}) {
+  const revision = sourceRevision();
+  const bundlePath = join(outDir, "bundle.tar.gz");
+  if (!force && existsSync(bundlePath)) {
+    const manifest = readTarGz(readFileSync(bundlePath)).get(".manifest");
+    if (manifest && JSON.parse(manifest.toString("utf8")).revision === revision) {
+      return { revision, bundlePath, skipped: true };
+    }
+  }
+  mkdirSync(outDir, { recursive: true });
+  const args = ["build", "-t", "wasm", "-e", ENTRYPOINT, "--capabilities", "rego/capabilities.json"];
+  args.push("-r", revision, "-o", bundlePath, "--ignore", "*_test.rego", "--ignore", "build");
+  args.push("--ignore", "capabilities.json", "--ignore", "*.md");
+  opa([...args, "rego/"]);
+  const wasm =
+    readTarGz(readFileSync(bundlePath)).get("policy.wasm") ??
+    readTarGz(readFileSync(bundlePath)).get("/policy.wasm");
+  if (!wasm) throw new Error(`${bundlePath} holds no policy.wasm`);
+  writeFileSync(join(outDir, "policy.wasm"), wasm);
+  return { revision, bundlePath, skipped: false };
+}
+
+if (process.argv[1] && import.meta.url.endsWith(relative(repoRoot, process.argv[1]).split("\\").join("/"))) {
+  const argv = process.argv.slice(2);
+  if (argv.includes("--capabilities")) regenerateCapabilities();
+  const outIdx = argv.indexOf("--out");
+  const outDir = outIdx >= 0 ? argv[outIdx + 1] : undefined;
+  const r = buildBundle({ ...(outDir ? { outDir } : {}), force: argv.includes("--force") });
+  console.log(`policy bundle ${r.skipped ? "up to date" : "built"}: revision ${r.revision}`);
+}

@@ -14,6 +14,7 @@ const commands: Record<string, () => Promise<Command>> = {
   serve: async () => (await import("./server/commands/serve.js")).serveCommand,
   check: async () => (await import("./gateway/config/cli.js")).checkCommand,
   audit: async () => (await import("./gateway/audit/cli.js")).auditCommand,
+  pin: async () => (await import("./gateway/pins/cli.js")).pinCommand,
 };
 
 async function usage(): Promise<string> {

@@ -6,14 +6,18 @@
 import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
-import { cargoTargetDir } from "../../scripts/toolchain.mjs";
+import { fileURLToPath, pathToFileURL } from "node:url";
 
 const here = fileURLToPath(new URL(".", import.meta.url));
 /** Repository root, from either conformance/contracts/ or dist/conformance/contracts/. */
 export const repoRoot = here.includes(`${join("dist", "conformance")}`)
   ? resolve(here, "..", "..", "..")
   : resolve(here, "..", "..");
+
+// Loaded by path so the compiled copy under dist/ finds the same script (scripts/ is not compiled).
+const toolchain = (await import(
+  pathToFileURL(join(repoRoot, "scripts", "toolchain.mjs")).href
+)) as typeof import("../../scripts/toolchain.mjs");
 
 /** Folder of the fixture documents: `<DocType>/{valid,invalid}/*.json`. */
 export const FIXTURES_DIR = join(repoRoot, "conformance", "contracts");
@@ -47,7 +51,7 @@ export function loadFixtures(dir = FIXTURES_DIR): Fixture[] {
 /** The checker binary: the cargo release build, else the copy setup.mjs put in native/bin. */
 export function contractCheckerPath(): string {
   const exe = process.platform === "win32" ? "contract-check.exe" : "contract-check";
-  const candidates = [join(cargoTargetDir(), "release", exe), join(repoRoot, "native", "bin", exe)];
+  const candidates = [join(toolchain.cargoTargetDir(), "release", exe), join(repoRoot, "native", "bin", exe)];
   const found = candidates.find((c) => existsSync(c));
   if (!found) {
     throw new Error(

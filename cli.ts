@@ -15,6 +15,7 @@ const commands: Record<string, () => Promise<Command>> = {
   check: async () => (await import("./gateway/config/cli.js")).checkCommand,
   audit: async () => (await import("./gateway/audit/cli.js")).auditCommand,
   pin: async () => (await import("./gateway/pins/cli.js")).pinCommand,
+  policy: async () => (await import("./policies/cli.js")).policyCommand,
 };
 
 async function usage(): Promise<string> {

@@ -1,0 +1,159 @@
+import { subscribe, unsubscribe } from "node:diagnostics_channel";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { gzipSync } from "node:zlib";
+import { describe, expect, it } from "vitest";
+import { isRegisteredReasonCode, PolicyDecision, type PolicyInput } from "../contracts/index.js";
+import { defaultBundlePath, readTarGz } from "./bundle.js";
+import { nativePolicyBinding } from "./native-engine.js";
+import { createDecisionService, type DecisionMessage } from "./service.js";
+
+const readOnly = {
+  v: 1,
+  action: "tools/call",
+  principal: { id: "alice", roles: ["user"], authenticated: true, via: "api_key" },
+  target: { kind: "tool", name: "docs__search", server: "docs", annotations: { readOnlyHint: true } },
+  arguments: { q: "x" },
+  data_classes: [],
+  context: { time: "2026-11-24T10:00:00Z", request_id: "r1", transport: "http" },
+} as PolicyInput;
+
+/** A ustar archive with the given files, gzipped (enough for bundle fixtures). */
+function tarGz(files: Record<string, Uint8Array>): Buffer {
+  const blocks: Buffer[] = [];
+  for (const [name, body] of Object.entries(files)) {
+    const h = Buffer.alloc(512);
+    h.write(name, 0, "latin1");
+    h.write("0000644\0", 100);
+    h.write(`${body.length.toString(8).padStart(11, "0")}\0`, 124);
+    h.write("0", 156);
+    h.write("ustar\0", 257);
+    blocks.push(h, Buffer.from(body), Buffer.alloc((512 - (body.length % 512)) % 512));
+  }
+  return gzipSync(Buffer.concat([...blocks, Buffer.alloc(1024)]));
+}
+
+const engines = nativePolicyBinding().binding ? (["ts", "rust"] as const) : (["ts"] as const);
+const original = readTarGz(readFileSync(defaultBundlePath()));
+
+describe.each(engines)("decision service (%s engine)", (engine) => {
+  it("stamps decisions and validates against the contract", async () => {
+    const svc = await createDecisionService({ engine });
+    const d = await svc.decide(readOnly);
+    expect(d.decision).toBe("allow");
+    expect(d.engine).toBe(engine);
+    expect(d.revision).toBe(svc.revision);
+    expect(d.revision).toMatch(/^[0-9a-f]{32}$/);
+    expect(d.policy_hash).toMatch(/^[0-9a-f]{64}$/);
+    expect(d.decision_id).toMatch(/^[0-9a-f-]{36}$/);
+    const { decision_id: _i, revision: _r, policy_hash: _p, engine: _e, cached: _c, ...plain } = d;
+    expect(PolicyDecision.safeParse(plain).success).toBe(true);
+    await svc.close();
+  });
+
+  it("caches cacheable decisions, ignoring time and request id", async () => {
+    const svc = await createDecisionService({ engine, cacheSize: 10 });
+    const first = await svc.decide(readOnly);
+    const second = await svc.decide({
+      ...readOnly,
+      context: { ...readOnly.context, request_id: "r2", time: "2027-01-01T00:00:00Z" },
+    });
+    expect(first.cached).toBe(false);
+    expect(second.cached).toBe(true);
+    expect(second.decision_id).not.toBe(first.decision_id);
+    const other = await svc.decide({
+      ...readOnly,
+      principal: { ...readOnly.principal, authenticated: false },
+    });
+    expect(other.cached).toBe(false);
+    expect(other.decision).toBe("deny");
+    const off = await createDecisionService({ engine, cacheSize: 0 });
+    await off.decide(readOnly);
+    expect((await off.decide(readOnly)).cached).toBe(false);
+  });
+
+  it("no bundle → deny POLICY_NO_BUNDLE", async () => {
+    const svc = await createDecisionService({
+      engine,
+      bundlePath: join(tmpdir(), "portcullis-missing.tar.gz"),
+    });
+    const d = await svc.decide(readOnly);
+    expect(d.decision).toBe("deny");
+    expect(d.reasons.map((r) => r.code)).toEqual(["POLICY_NO_BUNDLE"]);
+    expect(svc.revision).toBe("none");
+  });
+
+  it("corrupted policy.wasm → deny POLICY_ERROR, never a crash", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "portcullis-policy-"));
+    const wasm = Buffer.from(original.get("policy.wasm")!);
+    for (let i = 200; i < 400; i++) wasm[i] = (wasm[i] ?? 0) ^ 0x5a;
+    const path = join(dir, "bundle.tar.gz");
+    writeFileSync(
+      path,
+      tarGz({
+        ".manifest": Buffer.from('{"revision":"bad"}'),
+        "policy.wasm": wasm,
+        "data.json": original.get("data.json")!,
+      }),
+    );
+    const svc = await createDecisionService({ engine, bundlePath: path });
+    const d = await svc.decide(readOnly);
+    expect(d.decision).toBe("deny");
+    expect(d.reasons[0]?.code).toBe("POLICY_ERROR");
+    expect(isRegisteredReasonCode("POLICY_ERROR")).toBe(true);
+  });
+
+  it("replacement data changes the revision and the decisions", async () => {
+    const allowAll = readFileSync(
+      new URL("../conformance/policy/allow-all.data.json", import.meta.url),
+      "utf8",
+    );
+    const svc = await createDecisionService({ engine, data: allowAll });
+    expect(svc.revision).toMatch(/\+data\.[0-9a-f]{12}$/);
+    const write = {
+      ...readOnly,
+      target: { kind: "tool", name: "shell__exec", annotations: { destructiveHint: true } },
+    } as PolicyInput;
+    expect((await svc.decide(write)).decision).toBe("allow");
+    const strict = await createDecisionService({ engine });
+    expect((await strict.decide(write)).decision).toBe("ask_user");
+  });
+
+  it("activate swaps bundles atomically and keeps the old one on failure", async () => {
+    const svc = await createDecisionService({ engine });
+    await svc.decide(readOnly);
+    expect((await svc.decide(readOnly)).cached).toBe(true);
+    const before = svc.revision;
+    await expect(svc.activate({ bundlePath: join(tmpdir(), "portcullis-missing.tar.gz") })).rejects.toThrow(
+      /not activated/,
+    );
+    expect(svc.revision).toBe(before);
+    expect((await svc.decide(readOnly)).decision).toBe("allow");
+    await svc.activate({ data: { portcullis: { settings: { rules: [] } } } });
+    expect(svc.revision).not.toBe(before);
+    const after = await svc.decide(readOnly);
+    expect(after.cached).toBe(false);
+  });
+
+  it("publishes every decision on portcullis:decision", async () => {
+    const svc = await createDecisionService({ engine });
+    const seen: DecisionMessage[] = [];
+    const listener = (m: unknown) => seen.push(m as DecisionMessage);
+    subscribe("portcullis:decision", listener);
+    try {
+      const d = await svc.decide(readOnly);
+      expect(seen).toHaveLength(1);
+      expect(seen[0]?.decision.decision_id).toBe(d.decision_id);
+      expect(seen[0]?.input).toBe(readOnly);
+    } finally {
+      unsubscribe("portcullis:decision", listener);
+    }
+  });
+
+  it("unserialisable input fails closed", async () => {
+    const svc = await createDecisionService({ engine, cacheSize: 0 });
+    const d = await svc.decide({ ...readOnly, arguments: { n: 1n } } as unknown as PolicyInput);
+    expect(d.reasons[0]?.code).toBe("POLICY_ERROR");
+  });
+});

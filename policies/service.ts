@@ -1,0 +1,261 @@
+/**
+ * The decision service: the one way the gateway asks the policy. It picks an engine (Rust first,
+ * TypeScript fallback, or forced), caches decisions the policy marks cacheable, stamps every
+ * decision with an id, the bundle revision and the policy hash, publishes each on the
+ * `portcullis:decision` diagnostics channel, and never throws: any failure is a deny with a
+ * registered reason code (POLICY_NO_BUNDLE, POLICY_ERROR, POLICY_UNDEFINED).
+ */
+import { randomUUID } from "node:crypto";
+import { channel } from "node:diagnostics_channel";
+import { LRUCache } from "lru-cache";
+import type { PolicyDecision, PolicyInput } from "../contracts/index.js";
+import { isRegisteredReasonCode } from "../contracts/index.js";
+import { errorMessage, PortcullisError } from "../gateway/errors.js";
+import { defaultBundlePath, loadBundle, type PolicyBundle } from "./bundle.js";
+import { decisionCacheKey } from "./cache-key.js";
+import type { EngineName, PolicyEvaluator } from "./engine.js";
+import { createRustEvaluator, nativePolicyBinding } from "./native-engine.js";
+import { createTsEvaluator } from "./wasm-engine.js";
+
+export type EngineChoice = "auto" | "ts" | "rust";
+
+export interface DecisionServiceOptions {
+  /** Bundle archive; default: the committed `rego/build/bundle.tar.gz`. */
+  bundlePath?: string;
+  /** Replaces the bundle's data.json (a value, or JSON text to keep big integers exact). */
+  data?: unknown;
+  engine?: EngineChoice;
+  /** Decision cache entries; 0 disables the cache. Default 10,000. */
+  cacheSize?: number;
+}
+
+export type StampedDecision = PolicyDecision & {
+  decision_id: string;
+  revision: string;
+  policy_hash: string;
+  engine: EngineName;
+  cached: boolean;
+};
+
+export interface DecisionService {
+  decide(input: PolicyInput): Promise<StampedDecision>;
+  /** Revision of the active bundle ("none" when no bundle could be loaded). */
+  readonly revision: string;
+  readonly policyHash: string;
+  readonly engine: EngineName;
+  /**
+   * Loads a new bundle in the chosen engine, checks it answers a probe input, then swaps it in
+   * with a fresh cache in one assignment. On any failure the current bundle keeps serving.
+   */
+  activate(opts: { bundlePath?: string; data?: unknown }): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Payload published on `portcullis:decision`. */
+export interface DecisionMessage {
+  input: PolicyInput;
+  decision: StampedDecision;
+  duration_ns: number;
+}
+
+export const decisionChannel = channel("portcullis:decision");
+
+interface ActiveBundle {
+  revision: string;
+  policyHash: string;
+  evaluator?: PolicyEvaluator;
+  /** Set when there is nothing to evaluate: every decision is this deny. */
+  failure?: PolicyDecision;
+  cache?: LRUCache<string, PolicyDecision>;
+}
+
+/** A deny carrying one registered code: what the service answers whenever the policy cannot. */
+export function failClosed(code: string, message: string): PolicyDecision {
+  return {
+    v: 1,
+    decision: "deny",
+    reasons: [{ code, message }],
+    obligations: { audit_level: "full" },
+    cacheable: false,
+  };
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === "object" && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}
+
+/** Checks the fields the gateway acts on; anything else from a custom bundle fails closed. */
+export function checkDecision(value: unknown): PolicyDecision | string {
+  if (!value || typeof value !== "object" || Array.isArray(value)) return "decision is not an object";
+  const d = value as Record<string, unknown>;
+  if (d.v !== 1) return "decision.v is not 1";
+  if (d.decision !== "allow" && d.decision !== "deny" && d.decision !== "ask_user")
+    return "bad decision value";
+  if (!Array.isArray(d.reasons)) return "decision.reasons is not an array";
+  for (const r of d.reasons as unknown[]) {
+    const reason = r as { code?: unknown; message?: unknown } | null;
+    if (!reason || typeof reason.code !== "string" || typeof reason.message !== "string") return "bad reason";
+    if (!isRegisteredReasonCode(reason.code)) return `unregistered reason code ${reason.code}`;
+  }
+  if (!d.obligations || typeof d.obligations !== "object") return "decision.obligations is not an object";
+  if (d.decision === "ask_user") {
+    const ask = d.ask as { prompt?: unknown; ttl_s?: unknown } | undefined;
+    if (!ask || typeof ask.prompt !== "string" || typeof ask.ttl_s !== "number")
+      return "ask_user without ask";
+  }
+  return value as PolicyDecision;
+}
+
+function dataBytes(data: unknown): Uint8Array | undefined {
+  if (data === undefined) return undefined;
+  if (data instanceof Uint8Array) return data;
+  return new TextEncoder().encode(typeof data === "string" ? data : JSON.stringify(data));
+}
+
+function resolveEngine(choice: EngineChoice): EngineName {
+  if (choice === "ts" || choice === "rust") return choice;
+  return nativePolicyBinding().binding ? "rust" : "ts";
+}
+
+export async function instantiate(engine: EngineName, bundle: PolicyBundle): Promise<PolicyEvaluator> {
+  return engine === "rust"
+    ? createRustEvaluator(bundle.wasm, bundle.data)
+    : await createTsEvaluator(bundle.wasm, bundle.data);
+}
+
+/** A probe every bundle must answer with a valid decision before it is activated. */
+const PROBE: PolicyInput = {
+  v: 1,
+  action: "tools/list",
+  principal: { id: "probe", roles: [], authenticated: false, via: "anonymous" },
+  target: { kind: "tool", name: "probe__probe" },
+  arguments: {},
+  data_classes: [],
+  context: { time: "1970-01-01T00:00:00Z", request_id: "probe", transport: "http" },
+} as PolicyInput;
+
+/** Runs one evaluation on JSON text and turns every failure into a fail-closed decision. */
+export function evaluateDecision(evaluator: PolicyEvaluator, text: string): PolicyDecision {
+  let set: unknown;
+  try {
+    set = JSON.parse(evaluator.evaluate(text));
+  } catch (e) {
+    return failClosed("POLICY_ERROR", `policy evaluation failed: ${errorMessage(e)}`);
+  }
+  if (!Array.isArray(set)) return failClosed("POLICY_ERROR", "policy returned a malformed result set");
+  if (set.length === 0) return failClosed("POLICY_UNDEFINED", "The policy returned no decision (undefined).");
+  if (set.length > 1) return failClosed("POLICY_ERROR", "policy returned more than one decision");
+  const checked = checkDecision((set[0] as { result?: unknown }).result);
+  return typeof checked === "string"
+    ? failClosed("POLICY_ERROR", `policy decision rejected: ${checked}`)
+    : checked;
+}
+
+async function loadActive(
+  engine: EngineName,
+  bundlePath: string,
+  data: unknown,
+  cacheSize: number,
+): Promise<ActiveBundle> {
+  let bundle: PolicyBundle;
+  try {
+    bundle = await loadBundle(bundlePath, dataBytes(data));
+  } catch (e) {
+    return { revision: "none", policyHash: "", failure: failClosed("POLICY_NO_BUNDLE", errorMessage(e)) };
+  }
+  const stamp = { revision: bundle.revision, policyHash: bundle.policyHash };
+  let evaluator: PolicyEvaluator;
+  try {
+    evaluator = await instantiate(engine, bundle);
+  } catch (e) {
+    if (e instanceof PortcullisError && e.code === "GW_ERR_NATIVE") throw e;
+    return { ...stamp, failure: failClosed("POLICY_ERROR", errorMessage(e)) };
+  }
+  const cache = cacheSize > 0 ? new LRUCache<string, PolicyDecision>({ max: cacheSize }) : undefined;
+  return { ...stamp, evaluator, ...(cache ? { cache } : {}) };
+}
+
+export async function createDecisionService(opts: DecisionServiceOptions = {}): Promise<DecisionService> {
+  const engine = resolveEngine(opts.engine ?? "auto");
+  const cacheSize = opts.cacheSize ?? 10_000;
+  let active = await loadActive(engine, opts.bundlePath ?? defaultBundlePath(), opts.data, cacheSize);
+
+  const stamp = (a: ActiveBundle, d: PolicyDecision, cached: boolean): StampedDecision => ({
+    ...d,
+    decision_id: randomUUID(),
+    revision: a.revision,
+    policy_hash: a.policyHash,
+    engine,
+    cached,
+  });
+
+  const decideNow = (input: PolicyInput): StampedDecision => {
+    const a = active; // one snapshot per decision: a concurrent swap never mixes bundles
+    if (a.failure || !a.evaluator) return stamp(a, a.failure ?? failClosed("POLICY_ERROR", "closed"), false);
+    let key: string | undefined;
+    let text: string;
+    try {
+      if (a.cache) {
+        key = decisionCacheKey(input);
+        const hit = a.cache.get(key);
+        if (hit) return stamp(a, hit, true);
+      }
+      text = JSON.stringify(input);
+    } catch (e) {
+      return stamp(a, failClosed("POLICY_ERROR", `input cannot be serialised: ${errorMessage(e)}`), false);
+    }
+    const decision = evaluateDecision(a.evaluator, text);
+    if (key !== undefined && decision.cacheable === true) a.cache?.set(key, deepFreeze(decision));
+    return stamp(a, decision, false);
+  };
+
+  return {
+    get revision() {
+      return active.revision;
+    },
+    get policyHash() {
+      return active.policyHash;
+    },
+    engine,
+    async decide(input) {
+      if (!decisionChannel.hasSubscribers) return decideNow(input);
+      const t0 = process.hrtime.bigint();
+      const decision = decideNow(input);
+      const message: DecisionMessage = { input, decision, duration_ns: Number(process.hrtime.bigint() - t0) };
+      decisionChannel.publish(message);
+      return decision;
+    },
+    async activate(next) {
+      const candidate = await loadActive(
+        engine,
+        next.bundlePath ?? defaultBundlePath(),
+        next.data,
+        cacheSize,
+      );
+      if (candidate.failure || !candidate.evaluator) {
+        const reason = candidate.failure?.reasons[0];
+        throw new PortcullisError(
+          "GW_ERR_BUNDLE",
+          `bundle not activated: ${reason?.code} ${reason?.message}`,
+        );
+      }
+      const probe = evaluateDecision(candidate.evaluator, JSON.stringify(PROBE));
+      const code = probe.reasons[0]?.code ?? "";
+      if (code.startsWith("POLICY_")) {
+        throw new PortcullisError("GW_ERR_BUNDLE", `bundle not activated: probe decision ${code}`);
+      }
+      active = candidate;
+    },
+    async close() {
+      active = {
+        revision: active.revision,
+        policyHash: active.policyHash,
+        failure: failClosed("POLICY_ERROR", "decision service closed"),
+      };
+    },
+  };
+}

@@ -10,8 +10,9 @@ import { basename, dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
-const compiled = join(root, "dist", "bench");
-const resultsDir = join(root, "bench", "results");
+// Overridable so the runner's own test can point it at a scratch folder.
+const compiled = process.env.PORTCULLIS_BENCH_DIR || join(root, "dist", "bench");
+const resultsDir = process.env.PORTCULLIS_BENCH_RESULTS || join(root, "bench", "results");
 const filters = process.argv.slice(2);
 
 function benchFiles() {
@@ -116,5 +117,5 @@ const stamp = started.toISOString().replace(/[:.]/g, "-");
 const text = `${JSON.stringify(report, null, 2)}\n`;
 writeFileSync(join(resultsDir, `${stamp}.json`), text);
 writeFileSync(join(resultsDir, "latest.json"), text);
-console.log(`\nbench: wrote bench/results/${stamp}.json and bench/results/latest.json`);
+console.log(`\nbench: wrote ${join(resultsDir, `${stamp}.json`)} and latest.json`);
 if (failed) process.exit(1);

@@ -53,10 +53,8 @@ if (hasCommand("cargo")) {
           : "libportcullis_napi.so";
     copyIfNewer(join(release, lib), join(repoRoot, "native", "portcullis.node"));
     mkdirSync(join(repoRoot, "native", "bin"), { recursive: true });
-    for (const bin of ["portcullis-policy", "contract-check"]) {
-      const exe = process.platform === "win32" ? `${bin}.exe` : bin;
-      copyIfNewer(join(release, exe), join(repoRoot, "native", "bin", exe));
-    }
+    const exe = process.platform === "win32" ? "portcullis-policy.exe" : "portcullis-policy";
+    copyIfNewer(join(release, exe), join(repoRoot, "native", "bin", exe));
   });
 } else {
   missing.push("Rust (cargo): the native core is not built; the TypeScript fallbacks will be used");

@@ -48,17 +48,17 @@ export function loadFixtures(dir = FIXTURES_DIR): Fixture[] {
   return fixtures.sort((a, b) => a.file.localeCompare(b.file));
 }
 
-/** The checker binary: the cargo release build, else the copy setup.mjs put in native/bin. */
+/** The checker binary from the release build of the workspace (scripts/setup.mjs builds it). */
 export function contractCheckerPath(): string {
   const exe = process.platform === "win32" ? "contract-check.exe" : "contract-check";
-  const candidates = [join(toolchain.cargoTargetDir(), "release", exe), join(repoRoot, "native", "bin", exe)];
-  const found = candidates.find((c) => existsSync(c));
-  if (!found) {
+  const path = join(toolchain.cargoTargetDir(), "release", exe);
+  if (!existsSync(path)) {
     throw new Error(
-      `contract-check is not built (looked in ${candidates.join(", ")}): run \`node scripts/setup.mjs\``,
+      `contract-check is not built (no ${path}): run \`node scripts/setup.mjs\` or ` +
+        "`node scripts/cargo.mjs build --release -p portcullis-core --bins`",
     );
   }
-  return found;
+  return path;
 }
 
 export interface CheckRequest {

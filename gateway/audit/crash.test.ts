@@ -22,7 +22,10 @@ afterAll(() => {
   rmSync(build, { recursive: true, force: true });
 });
 
-/** Transpiles `entry` and every relative module it imports into `out`, keeping the layout. */
+/**
+ * Transpiles `entry` and every relative module it imports into `out`, keeping the layout; other
+ * relative imports (JSON data) are copied as they are.
+ */
 function transpileClosure(entry: string, out: string): string {
   const seen = new Set<string>();
   const pending = [resolve(repo, entry)];
@@ -31,16 +34,21 @@ function transpileClosure(entry: string, out: string): string {
     if (seen.has(file)) continue;
     seen.add(file);
     const source = readFileSync(file, "utf8");
+    const target = join(out, relative(repo, file));
+    mkdirSync(dirname(target), { recursive: true });
+    if (!file.endsWith(".ts")) {
+      writeFileSync(target, source);
+      continue;
+    }
     const js = ts.transpileModule(source, {
       compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
     }).outputText;
-    const target = join(out, relative(repo, file)).replace(/\.ts$/, ".js");
-    mkdirSync(dirname(target), { recursive: true });
-    writeFileSync(target, js);
+    writeFileSync(target.replace(/\.ts$/, ".js"), js);
     // Type-only imports vanish in transpilation, so they need no module of their own.
     const runtime = source.replace(/^import type [^;]+;$/gm, "").replace(/^export type [^;]+;$/gm, "");
-    for (const m of runtime.matchAll(/(?:from|import)\s*\(?\s*"(\.{1,2}\/[^"]+)\.js"/g)) {
-      pending.push(resolve(dirname(file), `${m[1]}.ts`));
+    for (const m of runtime.matchAll(/(?:from|import)\s*\(?\s*"(\.{1,2}\/[^"]+)"/g)) {
+      const spec = m[1]!;
+      pending.push(resolve(dirname(file), spec.endsWith(".js") ? spec.replace(/\.js$/, ".ts") : spec));
     }
   }
   return join(out, entry.replace(/\.ts$/, ".js"));

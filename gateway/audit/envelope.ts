@@ -23,13 +23,14 @@ export interface SealedRecord {
 
 /** Assigns the chain fields, computes the hash and renders the line. */
 export function sealRecord(entry: AuditEntry, seq: number, ts: string, prevHash: string): SealedRecord {
+  // One copy of the entry per record: it is canonicalised, then completed in place with its hash.
+  const record: Record<string, unknown> = { ...entry, v: 1, seq, ts, prev_hash: prevHash };
   // A stray `hash` from an untyped caller would otherwise be sealed into the content.
-  const { hash: _ignored, ...rest } = entry as AuditEntry & { hash?: unknown };
-  const unsealed = { ...rest, v: 1 as const, seq, ts, prev_hash: prevHash };
-  const canonical = canonicalize(unsealed);
+  if (record["hash"] !== undefined) delete record["hash"];
+  const canonical = canonicalize(record);
   const hash = sha256Hex(canonical);
-  const line = `${canonical.slice(0, -1)},"hash":"${hash}"}`;
-  return { envelope: { ...unsealed, hash } as AuditEnvelope, line };
+  record["hash"] = hash;
+  return { envelope: record as AuditEnvelope, line: `${canonical.slice(0, -1)},"hash":"${hash}"}` };
 }
 
 /** Result of checking one line in isolation (its own seal, not its place in the chain). */

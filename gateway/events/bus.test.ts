@@ -102,6 +102,13 @@ describe("SessionEventBus", () => {
     expect(() => bus.publish("*", "terminal.input", { text: "x" })).toThrow(/invalid session id/);
     // @ts-expect-error data must be an object
     expect(() => bus.publish("s", "terminal.input", "x")).toThrow(/must be an object/);
+    // @ts-expect-error call.started needs call_id and tool
+    expect(() => bus.publish("s", "call.started", { id: "c1", target: "x" })).toThrow(
+      /invalid call.started event data at call_id/,
+    );
+    expect(() =>
+      bus.publish("s", "call.completed", { call_id: "c", tool: "t", status: "fine" as "ok" }),
+    ).toThrow(/at status/);
     expect(listener).not.toHaveBeenCalled();
     expect(bus.lastSeq("s")).toBe(0);
   });

@@ -3,10 +3,12 @@
  * activity events of each session, numbered per session and kept in a bounded history so an SSE
  * client that reconnects with Last-Event-ID can replay what it missed (`since`). Listeners run
  * synchronously in publish order; a failing listener is reported and never affects the others.
+ * Every event's `data` is checked against the workspace session contract before it is numbered.
  */
 import {
   SESSION_EVENT_KINDS,
   type SessionEvent,
+  SessionEventData,
   type SessionEventDataOf,
   type SessionEventKind,
 } from "../../contracts/index.js";
@@ -73,6 +75,15 @@ export class SessionEventBus {
       throw new PortcullisError("GW_ERR_CONTRACT", `unknown session event kind '${kind}'`);
     if (data === null || typeof data !== "object" || Array.isArray(data)) {
       throw new PortcullisError("GW_ERR_CONTRACT", `data of a ${kind} event must be an object`);
+    }
+    // Callers typed against a looser port still cannot put a malformed event on the wire.
+    const checked = SessionEventData[kind].safeParse(data);
+    if (!checked.success) {
+      const issue = checked.error.issues[0]!;
+      throw new PortcullisError(
+        "GW_ERR_CONTRACT",
+        `invalid ${kind} event data at ${issue.path.join(".") || "(root)"}: ${issue.message}`,
+      );
     }
     let state = this.sessions.get(session);
     if (state) this.sessions.delete(session);

@@ -1,4 +1,13 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { appendFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -150,6 +159,22 @@ describe("AuditLog", () => {
     await log.close();
     await expect(log.append(entry(3))).rejects.toThrow(/closed/);
   });
+
+  it.skipIf(!existsSync("/dev/full"))(
+    "fails closed when the disk is full: every append rejects",
+    async () => {
+      const dir = tempDir();
+      symlinkSync("/dev/full", join(dir, "audit-000001.jsonl"));
+      const log = AuditLog.open({ dir });
+      const first = log.append(entry(1));
+      const second = log.appendDecision(entry(2));
+      await expect(first).rejects.toMatchObject({ code: "GW_ERR_AUDIT" });
+      await expect(second).rejects.toThrow(/failed: .*ENOSPC|no space/i);
+      await expect(log.append(entry(3))).rejects.toMatchObject({ code: "GW_ERR_AUDIT" });
+      await expect(log.flush()).rejects.toMatchObject({ code: "GW_ERR_AUDIT" });
+      await log.close();
+    },
+  );
 
   it("allows one open log per folder", async () => {
     const dir = tempDir();

@@ -135,6 +135,10 @@ export class AuditLog {
         `segmentBytes must be a positive integer, got ${segmentBytes}`,
       );
     }
+    const sync = opts.sync ?? "group";
+    if (sync !== "group" && sync !== "always") {
+      throw new PortcullisError("GW_ERR_AUDIT", `sync must be 'group' or 'always', got '${String(sync)}'`);
+    }
     mkdirSync(dir, { recursive: true });
     acquireLock(dir);
     try {
@@ -151,7 +155,7 @@ export class AuditLog {
       }
       const segment = segments[segments.length - 1]?.index ?? 1;
       return new AuditLog(
-        { dir, sync: opts.sync ?? "group", segmentBytes, clock: opts.clock ?? systemClock },
+        { dir, sync, segmentBytes, clock: opts.clock ?? systemClock },
         { ...chain, segment, size },
       );
     } catch (e) {

@@ -47,7 +47,7 @@ describe("portcullis audit", () => {
   it("verify exits 0 on an intact log and 1 naming the first tampered record", async () => {
     await writeLog(5);
     expect(await main(["audit", "verify", "--dir", dir])).toBe(0);
-    expect(out.join("\n")).toMatch(/OK — 5 record\(s\) in 1 segment\(s\); head seq 5/);
+    expect(out.join("\n")).toMatch(/OK — 5 record\(s\) in 1 segment\(s\); head 5:[0-9a-f]{64}/);
 
     const file = join(dir, "audit-000001.jsonl");
     writeFileSync(file, readFileSync(file, "utf8").replace('"req-3"', '"req-X"'));
@@ -57,6 +57,20 @@ describe("portcullis audit", () => {
     out = [];
     expect(await main(["audit", "verify", "--dir", dir, "--json"])).toBe(1);
     expect(JSON.parse(out.join(""))).toMatchObject({ ok: false, records: 2, firstBad: { seq: 3, line: 3 } });
+  });
+
+  it("verify --anchor proves an earlier head is still in the log", async () => {
+    await writeLog(4);
+    expect(await main(["audit", "verify", "--dir", dir])).toBe(0);
+    const head = /head (\d+:[0-9a-f]{64})/.exec(out.join("\n"))![1]!;
+    expect(await main(["audit", "verify", "--dir", dir, "--anchor", head])).toBe(0);
+    const file = join(dir, "audit-000001.jsonl");
+    const lines = readFileSync(file, "utf8").split("\n");
+    writeFileSync(file, `${lines.slice(0, 2).join("\n")}\n`);
+    expect(await main(["audit", "verify", "--dir", dir])).toBe(0);
+    expect(await main(["audit", "verify", "--dir", dir, "--anchor", head])).toBe(1);
+    expect(err.join("\n")).toMatch(/truncated\): the log ends at seq 2 but seq 4 was recorded earlier/);
+    expect(await main(["audit", "verify", "--dir", dir, "--anchor", "4:xyz"])).toBe(2);
   });
 
   it("verify takes the folder from the config's audit.dir", async () => {

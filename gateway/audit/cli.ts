@@ -9,14 +9,15 @@ import type { Command } from "../../cli.js";
 import { loadConfig } from "../config/load.js";
 import { UsageError } from "../errors.js";
 import { listSegments } from "./segments.js";
-import { verifyAudit } from "./verify.js";
+import { type AuditAnchor, verifyAudit } from "./verify.js";
 
 const USAGE = `Usage:
-  portcullis audit verify [--dir D] [--config FILE] [--json]
+  portcullis audit verify [--dir D] [--config FILE] [--anchor SEQ:HASH] [--json]
   portcullis audit tail [-n N] [-f] [--dir D] [--config FILE]
 
   --dir D        audit folder (default: audit.dir of the config, else .portcullis/audit)
   --config FILE  portcullis.json or portcullis.yaml to take audit.dir from
+  --anchor S:H    a head printed by an earlier verify: also prove that record is still there, unchanged
   --json         print the verification result as JSON
   -n N           number of records to print (default 10)
   -f             keep printing records as they are appended, until interrupted`;
@@ -27,13 +28,24 @@ function auditDir(dir: string | undefined, config: string | undefined): string {
   return resolve(loaded.baseDir, loaded.config.audit.dir);
 }
 
+function parseAnchor(text: string): AuditAnchor {
+  const m = /^(\d+):([0-9a-f]{64})$/.exec(text);
+  if (!m) throw new UsageError(`--anchor needs SEQ:HASH (a seq and a 64-character hex hash), got '${text}'`);
+  return { seq: Number(m[1]), hash: m[2]! };
+}
+
 async function verify(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
-    options: { dir: { type: "string" }, config: { type: "string", short: "c" }, json: { type: "boolean" } },
+    options: {
+      dir: { type: "string" },
+      config: { type: "string", short: "c" },
+      anchor: { type: "string" },
+      json: { type: "boolean" },
+    },
   });
   const dir = auditDir(values.dir, values.config);
-  const r = await verifyAudit(dir);
+  const r = await verifyAudit(dir, values.anchor ? { anchor: parseAnchor(values.anchor) } : {});
   if (values.json) {
     console.log(JSON.stringify({ dir, ...r }, null, 2));
     return r.ok ? 0 : 1;
@@ -47,7 +59,7 @@ async function verify(argv: string[]): Promise<number> {
     return 1;
   }
   console.log(
-    `audit log ${dir}: OK — ${r.records} record(s) in ${r.segments} segment(s); head seq ${r.head.seq} hash ${r.head.hash}`,
+    `audit log ${dir}: OK — ${r.records} record(s) in ${r.segments} segment(s); head ${r.head.seq}:${r.head.hash}`,
   );
   if (r.tornTail) {
     console.log(

@@ -5,4 +5,10 @@
 export { type AuditEntry, type AuditEnvelope, type AuditKind, GENESIS_HASH } from "./envelope.js";
 export { AuditLog, type AuditLogOptions, type AuditSyncMode } from "./log.js";
 export { listSegments, segmentName } from "./segments.js";
-export { type AuditVerification, type BadRecord, type TamperKind, verifyAudit } from "./verify.js";
+export {
+  type AuditAnchor,
+  type AuditVerification,
+  type BadRecord,
+  type TamperKind,
+  verifyAudit,
+} from "./verify.js";

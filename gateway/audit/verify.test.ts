@@ -147,6 +147,44 @@ describe("verifyAudit", () => {
     expect(after.firstBad).toMatchObject({ file: "audit-000002.jsonl", line: 1, kind: "deleted" });
   });
 
+  it("with an anchor, detects records cut from the end and a re-sealed rewrite", async () => {
+    const file = await writeLog(10);
+    const intact = await verifyAudit(dir);
+    const anchor = intact.head;
+    expect(await verifyAudit(dir, { anchor })).toMatchObject({ ok: true, records: 10 });
+    const earlier = JSON.parse(readLines(file)[5]!) as { seq: number; hash: string };
+    expect((await verifyAudit(dir, { anchor: { seq: earlier.seq, hash: earlier.hash } })).ok).toBe(true);
+
+    const lines = readLines(file);
+    writeLines(file, lines.slice(0, 8));
+    expect((await verifyAudit(dir)).ok).toBe(true);
+    expect((await verifyAudit(dir, { anchor })).firstBad).toMatchObject({
+      seq: 10,
+      file: "audit-000001.jsonl",
+      line: 9,
+      kind: "truncated",
+    });
+
+    // A forger rewrites record 3 and re-seals everything after it: the chain verifies, the anchor does not.
+    let prevHash = (JSON.parse(lines[1]!) as { hash: string }).hash;
+    const forged = lines.map((l, i) => {
+      if (i < 2) return l;
+      const rec = JSON.parse(l) as Record<string, unknown>;
+      if (i === 2) rec["principal"] = { id: "eve", roles: [], authenticated: true, via: "api_key" };
+      rec["prev_hash"] = prevHash;
+      const sealed = reseal(rec);
+      prevHash = (JSON.parse(sealed) as { hash: string }).hash;
+      return sealed;
+    });
+    writeLines(file, forged);
+    expect((await verifyAudit(dir)).ok).toBe(true);
+    expect((await verifyAudit(dir, { anchor })).firstBad).toMatchObject({
+      seq: 10,
+      line: 10,
+      kind: "rewritten",
+    });
+  });
+
   it("detects a missing first segment", async () => {
     await writeLog(30, 1500);
     unlinkSync(listSegments(dir)[0]!.path);

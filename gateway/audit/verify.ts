@@ -15,7 +15,9 @@ export type TamperKind =
   | "inserted"
   | "reordered"
   | "chain_break"
-  | "missing_segment";
+  | "missing_segment"
+  | "truncated"
+  | "rewritten";
 
 export interface BadRecord {
   /** seq of the bad record; for a deletion, the seq that is missing. */
@@ -63,8 +65,24 @@ function splitLines(text: string): { lines: string[]; torn: string | undefined }
   return { lines, torn: last === "" ? undefined : last };
 }
 
-/** Verifies the log in `dir`; never throws for a damaged log, only for an unreadable folder. */
-export async function verifyAudit(dir: string): Promise<AuditVerification> {
+/** A head recorded earlier (from `verify` or `AuditLog.head`), kept where the log's host cannot edit it. */
+export interface AuditAnchor {
+  seq: number;
+  hash: string;
+}
+
+/**
+ * Verifies the log in `dir`; never throws for a damaged log, only for an unreadable folder. With
+ * an `anchor`, also proves the log still contains that record unchanged, which exposes records
+ * cut from the end and a re-sealed rewrite that the chain alone cannot show.
+ */
+export async function verifyAudit(
+  dir: string,
+  opts: { anchor?: AuditAnchor } = {},
+): Promise<AuditVerification> {
+  const anchor = opts.anchor;
+  let anchored: Located | undefined;
+  let tornTail: AuditVerification["tornTail"];
   const segments = listSegments(dir);
   let records = 0;
   let expectedSeq = 1;
@@ -103,6 +121,7 @@ export async function verifyAudit(dir: string): Promise<AuditVerification> {
       }
       const rec = check.record;
       const here: Located = { seq: rec.seq, hash: rec.hash, ...where };
+      if (anchor && rec.seq === anchor.seq) anchored = here;
       if (rec.seq > expectedSeq) {
         const laterLines = lines.slice(i + 1);
         const movedDown = laterLines.some((l) => peekSeq(l) === expectedSeq);
@@ -182,8 +201,35 @@ export async function verifyAudit(dir: string): Promise<AuditVerification> {
           reason: "segment ends in an unterminated line but is not the last segment",
         });
       }
-      return result(undefined, { ...where, bytes: Buffer.byteLength(torn) });
+      tornTail = { ...where, bytes: Buffer.byteLength(torn) };
     }
   }
-  return result();
+  if (anchor && anchor.seq > 0) {
+    const last = segments[segments.length - 1];
+    if (!anchored) {
+      return result(
+        {
+          seq: anchor.seq,
+          file: last?.name ?? segmentName(1),
+          line: (prev?.file === last?.name ? (prev?.line ?? 0) : 0) + 1,
+          kind: "truncated",
+          reason: `the log ends at seq ${prev?.seq ?? 0} but seq ${anchor.seq} was recorded earlier (records removed from the end)`,
+        },
+        tornTail,
+      );
+    }
+    if (anchored.hash !== anchor.hash) {
+      return result(
+        {
+          seq: anchored.seq,
+          file: anchored.file,
+          line: anchored.line,
+          kind: "rewritten",
+          reason: `seq ${anchored.seq} has hash ${anchored.hash}, but ${anchor.hash} was recorded earlier (log rewritten up to here)`,
+        },
+        tornTail,
+      );
+    }
+  }
+  return result(undefined, tornTail);
 }

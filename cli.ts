@@ -16,6 +16,7 @@ const commands: Record<string, () => Promise<Command>> = {
   audit: async () => (await import("./gateway/audit/cli.js")).auditCommand,
   pin: async () => (await import("./gateway/pins/cli.js")).pinCommand,
   policy: async () => (await import("./policies/cli.js")).policyCommand,
+  bundle: async () => (await import("./policies/bundle/cli.js")).bundleCommand,
 };
 
 async function usage(): Promise<string> {

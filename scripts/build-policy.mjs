@@ -61,31 +61,31 @@ function regenerateCapabilities() {
   writeFileSync(join(regoDir, "capabilities.json"), `${JSON.stringify(caps, null, 1)}\n`);
 }
 
-/** Files that shape the bundle, sorted, relative to rego/ (tests and build output excluded). */
-export function bundleSources() {
+/** Files that shape the bundle, sorted, relative to `root` (tests and build output excluded). */
+export function bundleSources(root = regoDir) {
   const out = [];
   const walk = (dir) => {
     for (const e of readdirSync(dir, { withFileTypes: true })) {
       const p = join(dir, e.name);
       if (e.isDirectory()) {
-        if (relative(regoDir, p) !== "build") walk(p);
+        if (relative(root, p) !== "build") walk(p);
       } else if ((e.name.endsWith(".rego") && !e.name.endsWith("_test.rego")) || e.name === "data.json") {
-        out.push(relative(regoDir, p).split("\\").join("/"));
+        out.push(relative(root, p).split("\\").join("/"));
       }
     }
   };
-  walk(regoDir);
+  walk(root);
   return out.sort();
 }
 
 /** Deterministic revision: sha256 over opa version, capabilities and each source's path + bytes. */
-export function sourceRevision() {
+export function sourceRevision(root = regoDir) {
   const h = createHash("sha256");
   h.update(`opa ${OPA_VERSION}\0entrypoint ${ENTRYPOINT}\0`);
   h.update(readFileSync(join(regoDir, "capabilities.json")));
-  for (const f of bundleSources()) {
+  for (const f of bundleSources(root)) {
     h.update(`\0${f}\0`);
-    h.update(readFileSync(join(regoDir, f)));
+    h.update(readFileSync(join(root, f)));
   }
   return h.digest("hex").slice(0, 32);
 }
@@ -114,6 +114,27 @@ export function readTarGz(bytes) {
   return files;
 }
 
+/**
+ * One `opa build` of a Rego folder to a wasm bundle with the pinned opa, the pinned capabilities
+ * and the gateway entrypoint (shared with `portcullis bundle build`); `ignore` adds patterns.
+ * Module paths inside the bundle are `srcDir` as given, resolved from `cwd` (default: the repo).
+ */
+export function compileRego({ srcDir, outPath, revision, ignore = [], cwd = repoRoot }) {
+  const args = [
+    "build",
+    "-t",
+    "wasm",
+    "-e",
+    ENTRYPOINT,
+    "--capabilities",
+    join(regoDir, "capabilities.json"),
+  ];
+  args.push("-r", revision, "-o", outPath, "--ignore", "*_test.rego", "--ignore", "build");
+  args.push("--ignore", "capabilities.json", "--ignore", "*.md");
+  for (const pattern of ignore) args.push("--ignore", pattern);
+  opa([...args, srcDir], { cwd });
+}
+
 export function buildBundle({ outDir = join(regoDir, "build"), force = false } = {}) {
   const revision = sourceRevision();
   const bundlePath = join(outDir, "bundle.tar.gz");
@@ -124,10 +145,7 @@ export function buildBundle({ outDir = join(regoDir, "build"), force = false } =
     }
   }
   mkdirSync(outDir, { recursive: true });
-  const args = ["build", "-t", "wasm", "-e", ENTRYPOINT, "--capabilities", "rego/capabilities.json"];
-  args.push("-r", revision, "-o", bundlePath, "--ignore", "*_test.rego", "--ignore", "build");
-  args.push("--ignore", "capabilities.json", "--ignore", "*.md");
-  opa([...args, "rego/"]);
+  compileRego({ srcDir: "rego/", outPath: bundlePath, revision });
   const wasm =
     readTarGz(readFileSync(bundlePath)).get("policy.wasm") ??
     readTarGz(readFileSync(bundlePath)).get("/policy.wasm");

@@ -1,0 +1,107 @@
+/**
+ * `bundle build`: compiles a Rego folder into an OPA bundle with the project's pinned `opa`,
+ * pinned capabilities and entrypoint (the same compile step as `scripts/build-policy.mjs`, which
+ * this calls), then completes the manifest with Portcullis metadata and adds the folder's
+ * `portcullis.smoke.json` if it has one. The revision defaults to the script's deterministic
+ * source revision, so one folder always builds to the same revision and the same bytes.
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { PortcullisError } from "../../gateway/errors.js";
+import { readBundleArchive, writeBundleArchive } from "./archive.js";
+import { readSmokeCases, SMOKE_FILE } from "./smoke.js";
+
+interface BuildScript {
+  ENTRYPOINT: string;
+  compileRego(opts: {
+    srcDir: string;
+    outPath: string;
+    revision: string;
+    ignore?: string[];
+    cwd?: string;
+  }): void;
+  sourceRevision(dir?: string): string;
+}
+
+interface Toolchain {
+  OPA_VERSION: string;
+}
+
+/** A file of the repository, from the sources (policies/bundle/) and from dist/policies/bundle/. */
+export function repoFile(rel: string): string {
+  const up = import.meta.url.includes("/dist/policies/") ? "../../../" : "../../";
+  return fileURLToPath(new URL(up + rel, import.meta.url));
+}
+
+async function buildScript(): Promise<BuildScript & Toolchain> {
+  const script = (await import(repoFile("scripts/build-policy.mjs"))) as BuildScript;
+  const toolchain = (await import(repoFile("scripts/toolchain.mjs"))) as Toolchain;
+  return { ...script, OPA_VERSION: toolchain.OPA_VERSION };
+}
+
+export interface BuildOptions {
+  srcDir: string;
+  outPath: string;
+  revision?: string;
+  /** Extra manifest metadata (merged under `metadata`). */
+  metadata?: Record<string, unknown>;
+}
+
+export interface BuildResult {
+  outPath: string;
+  revision: string;
+  files: string[];
+  bytes: number;
+}
+
+export async function buildBundle(opts: BuildOptions): Promise<BuildResult> {
+  const s = await buildScript();
+  const srcDir = resolve(opts.srcDir);
+  const revision = opts.revision ?? s.sourceRevision(srcDir);
+  if (!/^[\x21-\x7e]{1,128}$/.test(revision))
+    throw new PortcullisError("GW_ERR_USAGE", "--revision must be 1-128 printable ASCII characters");
+  const scratch = mkdtempSync(join(tmpdir(), "portcullis-bundle-"));
+  try {
+    const compiled = join(scratch, "bundle.tar.gz");
+    s.compileRego({
+      srcDir: ".",
+      cwd: srcDir,
+      outPath: compiled,
+      revision,
+      ignore: [SMOKE_FILE, ".signatures.json"],
+    });
+    const files = readBundleArchive(readFileSync(compiled));
+    const manifestBytes = files.get(".manifest");
+    const manifest = manifestBytes
+      ? (JSON.parse(Buffer.from(manifestBytes).toString("utf8")) as Record<string, unknown>)
+      : { revision, roots: [""] };
+    manifest.metadata = {
+      ...(manifest.metadata as Record<string, unknown> | undefined),
+      portcullis: {
+        entrypoint: s.ENTRYPOINT,
+        opa_version: s.OPA_VERSION,
+        capabilities: "rego/capabilities.json",
+      },
+      ...opts.metadata,
+    };
+    const out = new Map<string, Uint8Array>([[".manifest", Buffer.from(JSON.stringify(manifest))]]);
+    for (const [name, bytes] of files) if (name !== ".manifest") out.set(name, bytes);
+    let smoke: Buffer | undefined;
+    try {
+      smoke = readFileSync(join(srcDir, SMOKE_FILE));
+    } catch {
+      smoke = undefined;
+    }
+    if (smoke) {
+      out.set(SMOKE_FILE, smoke);
+      readSmokeCases(out); // a malformed smoke file fails the build, not the activation
+    }
+    const archive = writeBundleArchive(out);
+    writeFileSync(opts.outPath, archive);
+    return { outPath: opts.outPath, revision, files: [...out.keys()], bytes: archive.length };
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}

@@ -114,6 +114,18 @@ describe("PinStore", () => {
     ).toEqual(["alpha__tool", "zeta__tool"]);
   });
 
+  it("checks a precomputed hash the same way as a definition", () => {
+    const store = PinStore.open(lock);
+    expect(store.checkHash("ev__echo", toolDefinitionHash(echo))).toMatchObject({
+      first_seen: true,
+      changed: false,
+    });
+    expect(store.check("ev__echo", echo).changed).toBe(false);
+    expect(store.checkHash("ev__echo", toolDefinitionHash(echoChanged)).changed).toBe(true);
+    expect(store.get("ev__echo")?.pending_hash).toBe(toolDefinitionHash(echoChanged));
+    expect(() => store.checkHash("ev__echo", "abc")).toThrow(/not a sha256/);
+  });
+
   it("sees approvals another process wrote to the lock", () => {
     const gateway = PinStore.open(lock);
     gateway.check("ev__echo", echo);

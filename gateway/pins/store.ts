@@ -75,7 +75,25 @@ export class PinStore {
 
   /** `check` for many tools (a tools/list) with at most one write of the lock. */
   checkMany(tools: ReadonlyArray<readonly [string, ToolDefinition]>): PinCheck[] {
-    const hashes = tools.map(([tool, def]) => [tool, toolDefinitionHash(def)] as const);
+    return this.checkHashes(tools.map(([tool, def]) => [tool, toolDefinitionHash(def)] as const));
+  }
+
+  /**
+   * `check` with a hash the caller computed (`toolDefinitionHash`) — for the per-call path, where
+   * the registry hashes each definition once per listing instead of once per call.
+   */
+  checkHash(tool: string, hash: string): PinCheck {
+    const [result] = this.checkHashes([[tool, hash]]);
+    return result!;
+  }
+
+  /** `checkHash` for many tools with at most one write of the lock. */
+  checkHashes(hashes: ReadonlyArray<readonly [string, string]>): PinCheck[] {
+    for (const [tool, hash] of hashes) {
+      if (!/^[0-9a-f]{64}$/.test(hash)) {
+        throw new PortcullisError("GW_ERR_USAGE", `definition hash of '${tool}' is not a sha256 hex digest`);
+      }
+    }
     this.refresh();
     const needsWrite = hashes.some(([tool, hash]) => {
       const pin = this.doc.tools[tool];

@@ -8,8 +8,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import type { AuditEntry } from "../contracts/index.js";
+import { sealRecord } from "../gateway/audit/envelope.js";
 import { AuditLog, type AuditSyncMode, verifyAudit } from "../gateway/audit/index.js";
-import { sha256Hex } from "../native/index.js";
+import { nativeStatus, sha256Hex } from "../native/index.js";
 import type { BenchResult } from "./types.js";
 
 const ARGS_DIGEST = sha256Hex("bench");
@@ -117,9 +118,22 @@ async function verifyRate(records: number): Promise<number> {
   }
 }
 
+/** Cost of sealing alone (canonical JSON + sha256 + line), the CPU floor of every append. */
+function sealMicros(count: number): number {
+  let prev = "0".repeat(64);
+  for (let i = 0; i < 2000; i++)
+    prev = sealRecord(entry(i), i + 1, new Date().toISOString(), prev).envelope.hash;
+  const started = performance.now();
+  for (let i = 0; i < count; i++) {
+    prev = sealRecord(entry(i), i + 1, new Date().toISOString(), prev).envelope.hash;
+  }
+  return ((performance.now() - started) * 1000) / count;
+}
+
 const round = (n: number, digits = 0): number => Number(n.toFixed(digits));
 
 export async function run(): Promise<BenchResult[]> {
+  const seal = sealMicros(50_000);
   const bulk = await pipelined(50_000);
   const groupDecision = await concurrent("group", "decision", 64, 1000);
   const groupDurable = await concurrent("group", "durable", 64, 1000);
@@ -128,6 +142,12 @@ export async function run(): Promise<BenchResult[]> {
   const alwaysLatency = await latency("always", 300);
   const verified = await verifyRate(50_000);
   return [
+    {
+      name: "audit: seal one record",
+      unit: "µs",
+      figures: { [nativeStatus().implementation]: round(seal, 2) },
+      notes: "canonical JSON + sha256 + line, no I/O: the CPU floor of each append",
+    },
     {
       name: "audit: group commit, 50,000 appends in flight",
       unit: "records/s",

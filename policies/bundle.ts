@@ -19,6 +19,8 @@ export function defaultBundlePath(): string {
 
 export const MAX_BUNDLE_ENTRIES = 1024;
 export const MAX_ENTRY_BYTES = 64 * 1024 * 1024;
+/** Most bytes a bundle may unpack to in all. */
+export const MAX_BUNDLE_BYTES = 256 * 1024 * 1024;
 
 export interface PolicyBundle {
   wasm: Uint8Array;
@@ -37,7 +39,7 @@ function bundleError(message: string, cause?: unknown): PortcullisError {
 export function readTarGz(bytes: Uint8Array): Map<string, Uint8Array> {
   let tar: Buffer;
   try {
-    tar = gunzipSync(bytes, { maxOutputLength: MAX_BUNDLE_ENTRIES * MAX_ENTRY_BYTES });
+    tar = gunzipSync(bytes, { maxOutputLength: MAX_BUNDLE_BYTES });
   } catch (e) {
     throw bundleError("bundle is not a gzip archive", e);
   }

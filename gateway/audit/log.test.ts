@@ -199,4 +199,16 @@ describe("AuditLog", () => {
     const again = AuditLog.open({ dir });
     await again.close();
   });
+
+  it("refuses a folder locked by a live process and takes over a dead one's lock", async () => {
+    const dir = tempDir();
+    // The parent of this test process is alive and is not this process.
+    writeFileSync(join(dir, ".lock"), `${process.ppid}\n`);
+    expect(() => AuditLog.open({ dir })).toThrow(new RegExp(`in use by process ${process.ppid}`));
+    writeFileSync(join(dir, ".lock"), "2147483646\n");
+    const log = AuditLog.open({ dir });
+    expect(readFileSync(join(dir, ".lock"), "utf8")).toBe(`${process.pid}\n`);
+    await log.close();
+    expect(existsSync(join(dir, ".lock"))).toBe(false);
+  });
 });

@@ -58,22 +58,34 @@ function pidAlive(pid: number): boolean {
   }
 }
 
-/** Takes the folder's lock file; a lock left by a dead process is taken over. */
+/** Takes the folder's lock file (created exclusively); a lock left by a dead process is taken over. */
 function acquireLock(dir: string): void {
   if (openDirs.has(dir)) {
     throw new PortcullisError("GW_ERR_AUDIT", `audit log ${dir} is already open in this process`);
   }
   const path = join(dir, LOCK_FILE);
-  let holder: number | undefined;
-  try {
-    holder = Number(readFileSync(path, "utf8").trim());
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      writeFileSync(path, `${process.pid}\n`, { flag: "wx" });
+      break;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "EEXIST" || attempt > 0) throw e;
+    }
+    let holder = Number.NaN;
+    try {
+      holder = Number(readFileSync(path, "utf8").trim());
+    } catch {
+      // removed meanwhile: try again
+    }
+    if (Number.isSafeInteger(holder) && holder > 0 && holder !== process.pid && pidAlive(holder)) {
+      throw new PortcullisError("GW_ERR_AUDIT", `audit log ${dir} is in use by process ${holder}`);
+    }
+    try {
+      unlinkSync(path);
+    } catch {
+      // another opener took it over first; the exclusive create below decides
+    }
   }
-  if (holder && holder !== process.pid && pidAlive(holder)) {
-    throw new PortcullisError("GW_ERR_AUDIT", `audit log ${dir} is in use by process ${holder}`);
-  }
-  writeFileSync(path, `${process.pid}\n`);
   openDirs.add(dir);
 }
 

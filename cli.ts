@@ -12,6 +12,7 @@ export interface Command {
 
 const commands: Record<string, () => Promise<Command>> = {
   serve: async () => (await import("./server/commands/serve.js")).serveCommand,
+  stdio: async () => (await import("./server/commands/stdio.js")).stdioCommand,
   check: async () => (await import("./gateway/config/cli.js")).checkCommand,
   audit: async () => (await import("./gateway/audit/cli.js")).auditCommand,
   pin: async () => (await import("./gateway/pins/cli.js")).pinCommand,

@@ -9,6 +9,7 @@
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import type { RequestOptions } from "@modelcontextprotocol/sdk/shared/protocol.js";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import {
   type CallToolResult,
@@ -21,6 +22,7 @@ import {
   GetPromptResultSchema,
   LoggingMessageNotificationSchema,
   McpError,
+  ProgressNotificationSchema,
   PromptListChangedNotificationSchema,
   ReadResourceResultSchema,
   ResourceListChangedNotificationSchema,
@@ -35,6 +37,7 @@ import type {
   CapabilitySource,
   ClientChannel,
   ListKind,
+  ProgressUpdate,
   SourceCallOptions,
   SourceEvents,
 } from "../../gateway/registry/source.js";
@@ -60,6 +63,8 @@ export interface UpstreamOptions {
 }
 
 const STDERR_LINES = 20;
+/** The SDK's own per-request timeout is replaced by the inactivity timer in `run`. */
+const NO_SDK_TIMEOUT = 2 ** 31 - 1;
 
 export class Upstream implements CapabilitySource {
   readonly name: string;
@@ -76,6 +81,8 @@ export class Upstream implements CapabilitySource {
   private events: SourceEvents = {};
   private readonly active: ClientChannel[] = [];
   private readonly stderrTail: string[] = [];
+  private readonly progress = new Map<string, (p: ProgressUpdate) => void>();
+  private progressSeq = 0;
 
   constructor(opts: UpstreamOptions) {
     this.opts = opts;
@@ -183,6 +190,14 @@ export class Upstream implements CapabilitySource {
       if (!channel?.createMessage) throw new McpError(ErrorCode.InvalidRequest, "the client cannot sample");
       return channel.createMessage(req.params, extra.signal);
     });
+    client.setNotificationHandler(ProgressNotificationSchema, (n) => {
+      const { progressToken, progress, total, message } = n.params;
+      this.progress.get(String(progressToken))?.({
+        progress,
+        ...(total !== undefined ? { total } : {}),
+        ...(message !== undefined ? { message } : {}),
+      });
+    });
     client.setNotificationHandler(LoggingMessageNotificationSchema, async (n) => {
       await this.channelFor(() => true)?.notify(n);
     });
@@ -241,34 +256,54 @@ export class Upstream implements CapabilitySource {
     );
   }
 
-  /** Runs one request with the call's client registered for relayed requests; maps lost connections. */
-  private async run<T>(opts: SourceCallOptions | undefined, fn: (c: Client) => Promise<T>): Promise<T> {
+  /**
+   * Runs one request with the call's client registered for relayed requests and its own progress
+   * token. Progress is routed by our handler, not the SDK's, because the SDK drops a progress
+   * notification that arrives in the same read as the response; the timeout is an inactivity timer
+   * that every progress update resets. Lost connections map to GW_ERR_UPSTREAM_UNAVAILABLE.
+   */
+  private async run<T>(
+    opts: SourceCallOptions | undefined,
+    fn: (c: Client, ctl: { meta?: Record<string, unknown>; options: RequestOptions }) => Promise<T>,
+  ): Promise<T> {
     const client = await this.connect();
     const channel = opts?.client;
     if (channel) this.active.push(channel);
+    const timeoutMs = this.opts.config.timeoutMs;
+    const idle = new AbortController();
+    const timedOut = () =>
+      idle.abort(
+        new PortcullisError(
+          "GW_ERR_TIMEOUT",
+          `upstream '${this.name}' did not answer within ${timeoutMs} ms`,
+        ),
+      );
+    let timer = setTimeout(timedOut, timeoutMs);
+    const onProgress = opts?.onProgress;
+    const token = onProgress ? `portcullis-${++this.progressSeq}` : undefined;
+    if (token && onProgress)
+      this.progress.set(token, (p) => {
+        clearTimeout(timer);
+        timer = setTimeout(timedOut, timeoutMs);
+        onProgress(p);
+      });
+    const meta =
+      token || opts?.meta ? { ...opts?.meta, ...(token ? { progressToken: token } : {}) } : undefined;
+    const signal = opts?.signal ? AbortSignal.any([opts.signal, idle.signal]) : idle.signal;
     try {
-      return await fn(client);
+      return await fn(client, { ...(meta ? { meta } : {}), options: { signal, timeout: NO_SDK_TIMEOUT } });
     } catch (e) {
       if (e instanceof McpError && e.code === ErrorCode.ConnectionClosed)
         throw this.unavailable(`connection lost during the request (${this.lastError ?? e.message})`);
-      if (e instanceof McpError && e.code === ErrorCode.RequestTimeout)
-        throw new PortcullisError("GW_ERR_TIMEOUT", `upstream '${this.name}' timed out`, { cause: e });
       throw e;
     } finally {
+      clearTimeout(timer);
+      if (token) this.progress.delete(token);
       if (channel) {
         const i = this.active.lastIndexOf(channel);
         if (i >= 0) this.active.splice(i, 1);
       }
     }
-  }
-
-  private requestOptions(opts: SourceCallOptions | undefined) {
-    return {
-      timeout: this.opts.config.timeoutMs,
-      resetTimeoutOnProgress: true,
-      ...(opts?.signal ? { signal: opts.signal } : {}),
-      ...(opts?.onProgress ? { onprogress: opts.onProgress } : {}),
-    };
   }
 
   private async has(cap: keyof ServerCapabilities): Promise<boolean> {
@@ -277,11 +312,11 @@ export class Upstream implements CapabilitySource {
 
   async listTools() {
     if (!(await this.has("tools"))) return [];
-    return this.run(undefined, async (c) => {
+    return this.run(undefined, async (c, { options }) => {
       const tools = [];
       let cursor: string | undefined;
       do {
-        const page = await c.listTools(cursor ? { cursor } : undefined, this.requestOptions(undefined));
+        const page = await c.listTools(cursor ? { cursor } : undefined, options);
         tools.push(...page.tools);
         cursor = page.nextCursor;
       } while (cursor);
@@ -290,25 +325,25 @@ export class Upstream implements CapabilitySource {
   }
 
   callTool(name: string, args: Record<string, unknown>, opts: SourceCallOptions): Promise<CallToolResult> {
-    return this.run(opts, (c) =>
+    return this.run(opts, (c, { meta, options }) =>
       c.request(
         {
           method: "tools/call",
-          params: { name, arguments: args, ...(opts.meta ? { _meta: opts.meta } : {}) },
+          params: { name, arguments: args, ...(meta ? { _meta: meta } : {}) },
         },
         CallToolResultSchema,
-        this.requestOptions(opts),
+        options,
       ),
     );
   }
 
   async listPrompts() {
     if (!(await this.has("prompts"))) return [];
-    return this.run(undefined, async (c) => {
+    return this.run(undefined, async (c, { options }) => {
       const prompts = [];
       let cursor: string | undefined;
       do {
-        const page = await c.listPrompts(cursor ? { cursor } : undefined, this.requestOptions(undefined));
+        const page = await c.listPrompts(cursor ? { cursor } : undefined, options);
         prompts.push(...page.prompts);
         cursor = page.nextCursor;
       } while (cursor);
@@ -317,25 +352,25 @@ export class Upstream implements CapabilitySource {
   }
 
   getPrompt(name: string, args: Record<string, string>, opts: SourceCallOptions) {
-    return this.run(opts, (c) =>
+    return this.run(opts, (c, { meta, options }) =>
       c.request(
         {
           method: "prompts/get",
-          params: { name, arguments: args, ...(opts.meta ? { _meta: opts.meta } : {}) },
+          params: { name, arguments: args, ...(meta ? { _meta: meta } : {}) },
         },
         GetPromptResultSchema,
-        this.requestOptions(opts),
+        options,
       ),
     );
   }
 
   async listResources() {
     if (!(await this.has("resources"))) return [];
-    return this.run(undefined, async (c) => {
+    return this.run(undefined, async (c, { options }) => {
       const resources = [];
       let cursor: string | undefined;
       do {
-        const page = await c.listResources(cursor ? { cursor } : undefined, this.requestOptions(undefined));
+        const page = await c.listResources(cursor ? { cursor } : undefined, options);
         resources.push(...page.resources);
         cursor = page.nextCursor;
       } while (cursor);
@@ -345,14 +380,11 @@ export class Upstream implements CapabilitySource {
 
   async listResourceTemplates() {
     if (!(await this.has("resources"))) return [];
-    return this.run(undefined, async (c) => {
+    return this.run(undefined, async (c, { options }) => {
       const templates = [];
       let cursor: string | undefined;
       do {
-        const page = await c.listResourceTemplates(
-          cursor ? { cursor } : undefined,
-          this.requestOptions(undefined),
-        );
+        const page = await c.listResourceTemplates(cursor ? { cursor } : undefined, options);
         templates.push(...page.resourceTemplates);
         cursor = page.nextCursor;
       } while (cursor);
@@ -361,30 +393,30 @@ export class Upstream implements CapabilitySource {
   }
 
   readResource(uri: string, opts: SourceCallOptions) {
-    return this.run(opts, (c) =>
+    return this.run(opts, (c, { meta, options }) =>
       c.request(
-        { method: "resources/read", params: { uri, ...(opts.meta ? { _meta: opts.meta } : {}) } },
+        { method: "resources/read", params: { uri, ...(meta ? { _meta: meta } : {}) } },
         ReadResourceResultSchema,
-        this.requestOptions(opts),
+        options,
       ),
     );
   }
 
   async complete(params: CompleteRequest["params"], opts: SourceCallOptions) {
     if (!(await this.has("completions"))) return { completion: { values: [] } };
-    return this.run(opts, (c) =>
-      c.request({ method: "completion/complete", params }, CompleteResultSchema, this.requestOptions(opts)),
+    return this.run(opts, (c, { options }) =>
+      c.request({ method: "completion/complete", params }, CompleteResultSchema, options),
     );
   }
 
   async subscribe(uri: string): Promise<void> {
     if ((await this.capabilities()).resources?.subscribe)
-      await this.run(undefined, (c) => c.subscribeResource({ uri }));
+      await this.run(undefined, (c, { options }) => c.subscribeResource({ uri }, options));
   }
 
   async unsubscribe(uri: string): Promise<void> {
     if ((await this.capabilities()).resources?.subscribe)
-      await this.run(undefined, (c) => c.unsubscribeResource({ uri }));
+      await this.run(undefined, (c, { options }) => c.unsubscribeResource({ uri }, options));
   }
 
   /** Stops the upstream for good; a stdio child is terminated and reaped before this resolves. */

@@ -64,6 +64,13 @@ export const AuthConfig = z.object({
   apiKeys: z.array(ApiKeyConfig).default([]),
   stdioPrincipal: z.string().min(1).default("local-user").describe("Principal trusted on stdio"),
   stdioRoles: z.array(z.string()).default(["user"]),
+  localHttpPrincipal: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      "When set, HTTP callers without credentials connecting from a loopback address act as this principal (with stdioRoles), as a local stdio client would",
+    ),
 });
 
 export const PolicyConfig = z.object({

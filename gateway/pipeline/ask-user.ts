@@ -72,7 +72,11 @@ export function askUser(opts: AskUserOptions): Stage {
       return next();
     }
     const request = await opts.approvals.request({ ...binding, prompt, ttl_s });
-    publish(opts, ctx, "approval.requested", { approval: request.id, tool: ctx.name, prompt, ttl_s });
+    publish(opts, ctx, "approval.requested", {
+      approval_id: request.id,
+      tool: ctx.name,
+      expires_at: request.expires_at,
+    });
     if (canInputRequired) {
       ctx.pendingApproval = { id: request.id, prompt, form: approvalForm(prompt) };
       ctx.status = "pending_approval";
@@ -85,7 +89,9 @@ export function askUser(opts: AskUserOptions): Stage {
       granted = false;
     }
     await opts.approvals.resolve(request.id, granted, ctx.principal!.id);
-    publish(opts, ctx, "approval.resolved", { approval: request.id, tool: ctx.name, granted });
+    // The grant admits this call: consume it now (a one-shot grant must not admit a later call).
+    if (granted) granted = (await opts.approvals.check(binding)) === "granted";
+    publish(opts, ctx, "approval.resolved", { approval_id: request.id, granted, by: ctx.principal!.id });
     ctx.decision = granted
       ? withOutcome(d, "allow", { code: "APPROVAL_GRANTED", message: "approved by the user" })
       : withOutcome(d, "deny", { code: "APPROVAL_DENIED", message: "the user declined this call" });
@@ -93,6 +99,11 @@ export function askUser(opts: AskUserOptions): Stage {
   };
 }
 
-function publish(opts: AskUserOptions, ctx: CallContext, kind: string, data: unknown): void {
-  if (ctx.session && opts.events) opts.events.publish(ctx.session, kind, data);
+function publish(opts: AskUserOptions, ctx: CallContext, kind: string, data: Record<string, unknown>): void {
+  if (!ctx.session || !opts.events) return;
+  try {
+    opts.events.publish(ctx.session, kind, data);
+  } catch (e) {
+    process.emitWarning(`session event ${kind} not published: ${e instanceof Error ? e.message : String(e)}`);
+  }
 }

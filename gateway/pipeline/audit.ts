@@ -6,6 +6,7 @@
  * `call.completed`. Arguments are stored as their digest plus a redacted copy per the policy's
  * obligations; when redaction is required but unavailable, only the digest is stored (fail closed).
  */
+import { digest } from "../../native/index.js";
 import { errorMessage, isPortcullisError } from "../errors.js";
 import type { AuditPort, AuditRecord, CallContext, CallStatus, EventPort, Stage } from "./context.js";
 
@@ -45,18 +46,12 @@ function base(ctx: CallContext, kind: AuditRecord["kind"]): AuditRecord {
 export function recordDecision(opts: AuditOptions): Stage {
   return async function recordDecisionStage(ctx, next) {
     const args = redactedArgs(opts, ctx);
-    await opts.audit.append({
+    await opts.audit.appendDecision({
       ...base(ctx, "decision"),
       ...(args !== undefined ? { args_redacted: args } : {}),
     });
     ctx.decisionRecorded = true;
-    if (ctx.session && opts.events)
-      opts.events.publish(ctx.session, "call.started", {
-        id: ctx.id,
-        action: ctx.action,
-        target: ctx.name,
-        decision: ctx.decision!.decision,
-      });
+    publish(opts, ctx, "call.started", { call_id: ctx.id, tool: ctx.name, decision: ctx.decision!.decision });
     await next();
   };
 }
@@ -81,23 +76,37 @@ export function recordOutcome(opts: AuditOptions): Stage {
       if (ctx.decisionRecorded) {
         const status = ctx.status ?? "error";
         const total_ms = performance.now() - ctx.startedAt;
-        await opts.audit.append({
+        await opts.audit.appendWritten({
           ...base(ctx, "outcome"),
-          outcome: { status, ...(ctx.error !== undefined ? { error: errorMessage(ctx.error) } : {}) },
+          outcome: {
+            status,
+            ...(ctx.error !== undefined ? { error: errorOf(ctx.error) } : {}),
+            ...(ctx.outcome ? { result_digest: digest(ctx.outcome.result) } : {}),
+          },
           timings: {
             total_ms,
             ...(ctx.policyMs !== undefined ? { policy_ms: ctx.policyMs } : {}),
             ...(ctx.upstreamMs !== undefined ? { upstream_ms: ctx.upstreamMs } : {}),
           },
         });
-        if (ctx.session && opts.events)
-          opts.events.publish(ctx.session, "call.completed", {
-            id: ctx.id,
-            target: ctx.name,
-            status,
-            total_ms,
-          });
+        publish(opts, ctx, "call.completed", { call_id: ctx.id, tool: ctx.name, status, total_ms });
       }
     }
   };
+}
+
+function errorOf(e: unknown): { code: string; message: string } {
+  const rpc = (e as { code?: unknown } | null)?.code;
+  const code = isPortcullisError(e) ? e.code : typeof rpc === "number" ? `JSONRPC_${rpc}` : "GW_ERR_INTERNAL";
+  return { code, message: errorMessage(e).slice(0, 4096) };
+}
+
+/** Session events describe tool calls (the contract names a tool); a failing bus never fails a call. */
+function publish(opts: AuditOptions, ctx: CallContext, kind: string, data: Record<string, unknown>): void {
+  if (!ctx.session || !opts.events || ctx.action !== "tools/call") return;
+  try {
+    opts.events.publish(ctx.session, kind, data);
+  } catch (e) {
+    process.emitWarning(`session event ${kind} not published: ${errorMessage(e)}`);
+  }
 }

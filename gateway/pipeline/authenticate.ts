@@ -2,7 +2,8 @@
  * Stage 1, authenticate: turns the transport's credentials into a principal. stdio is trusted as
  * the configured local principal; HTTP callers present `Authorization: Bearer <key>` matched in
  * constant time against the configured API keys (secrets resolved once, at start-up), and callers
- * without a key are anonymous. A key that matches nothing is refused, never downgraded.
+ * without a key are anonymous — unless `auth.localHttpPrincipal` is set and the connection comes from
+ * a loopback address. A key that matches nothing is refused, never downgraded.
  */
 import { createHash, timingSafeEqual } from "node:crypto";
 import { PortcullisError } from "../errors.js";
@@ -19,6 +20,8 @@ export interface AuthenticateOptions {
   apiKeys: ApiKey[];
   stdioPrincipal: string;
   stdioRoles: string[];
+  /** Principal for credential-less HTTP callers on a loopback connection (opt-in local trust). */
+  localHttpPrincipal?: string;
 }
 
 const fingerprint = (s: string) => createHash("sha256").update(s).digest();
@@ -29,8 +32,17 @@ export function createAuthenticator(opts: AuthenticateOptions): (c: Credentials)
   return (credentials) => {
     if (credentials.kind === "stdio")
       return { id: opts.stdioPrincipal, roles: [...opts.stdioRoles], authenticated: true, via: "stdio" };
-    if (credentials.bearer === undefined)
+    if (credentials.bearer === undefined) {
+      // Opt-in: on a loopback connection the caller is the local user, trusted as on stdio.
+      if (opts.localHttpPrincipal && credentials.loopbackPeer)
+        return {
+          id: opts.localHttpPrincipal,
+          roles: [...opts.stdioRoles],
+          authenticated: true,
+          via: "anonymous",
+        };
       return { id: "anonymous", roles: [], authenticated: false, via: "anonymous" };
+    }
     const presented = fingerprint(credentials.bearer);
     let match: (typeof keys)[number] | undefined;
     // Compare against every key so timing does not reveal which one (or whether any) matched.

@@ -23,7 +23,7 @@ export interface Principal {
 }
 
 /** What the transport knows about the caller before authentication. */
-export type Credentials = { kind: "stdio" } | { kind: "http"; bearer?: string };
+export type Credentials = { kind: "stdio" } | { kind: "http"; bearer?: string; loopbackPeer?: boolean };
 
 export type CallAction = "tools/call" | "prompts/get" | "resources/read";
 export type ListAction = "tools/list" | "prompts/list" | "resources/list";
@@ -95,15 +95,19 @@ export interface AuditRecord {
   args_redacted?: unknown;
   decision?: Decision["decision"];
   reasons?: Reason[];
-  outcome?: { status: CallStatus; error?: string };
+  outcome?: { status: CallStatus; error?: { code: string; message: string }; result_digest?: string };
   timings?: { total_ms: number; policy_ms?: number; upstream_ms?: number };
   policy_revision?: string;
   policy_hash?: string;
   context_hash?: string;
 }
 
+/** The audit log (gateway/audit `AuditLog`). */
 export interface AuditPort {
-  append(record: AuditRecord): Promise<unknown>;
+  /** Resolves once the record is as durable as the sync mode promises before execution. */
+  appendDecision(record: AuditRecord): Promise<unknown>;
+  /** Resolves once the record is written (survives a crash of this process). */
+  appendWritten(record: AuditRecord): Promise<unknown>;
 }
 
 export interface PinPort {

@@ -1,10 +1,50 @@
-/** `portcullis serve`: HTTP (MCP Streamable HTTP, REST, model API) on the configured address. */
-
+/**
+ * `portcullis serve`: HTTP (MCP Streamable HTTP at `/mcp`, health at `/healthz`) on the configured
+ * address. `createApp(deps)` builds the hono app and never listens, so tests drive it in-process
+ * with `app.request(...)`; `serveCommand` loads the config, builds the runtime and listens. A
+ * non-loopback bind is refused unless API keys are configured.
+ */
 import { parseArgs } from "node:util";
 import { serve } from "@hono/node-server";
 import { Hono } from "hono";
 import type { Command } from "../../cli.js";
 import { loadConfig } from "../../gateway/config/load.js";
+import { UsageError } from "../../gateway/errors.js";
+import { createMcpHttp, type McpHttp, type ModernHandler } from "../mcp/http.js";
+import { createRuntime, type Runtime } from "../runtime.js";
+import { createServices } from "../services.js";
+
+export interface AppDeps {
+  runtime: Runtime;
+  /** 2026-era handler; without it such requests get -32022. */
+  modern?: ModernHandler;
+}
+
+export interface App {
+  app: Hono;
+  mcp: McpHttp;
+}
+
+export function createApp(deps: AppDeps): App {
+  const { runtime } = deps;
+  const s = runtime.config.server;
+  const mcp = createMcpHttp({
+    pipeline: runtime.pipeline,
+    limits: {
+      maxBodyBytes: s.maxBodyBytes,
+      maxJsonDepth: s.maxJsonDepth,
+      allowedOrigins: s.allowedOrigins,
+      allowedHosts: s.allowedHosts,
+    },
+    ...(deps.modern ? { modern: deps.modern } : {}),
+  });
+  const app = new Hono();
+  app.get("/healthz", (c) => c.json({ ok: true, upstreams: runtime.pool.health() }));
+  app.route("/mcp", mcp.app);
+  return { app, mcp };
+}
+
+const LOOPBACK_BINDS = new Set(["127.0.0.1", "localhost", "::1"]);
 
 export const serveCommand: Command = {
   summary: "Serve MCP over Streamable HTTP and the HTTP gateway",
@@ -14,19 +54,28 @@ export const serveCommand: Command = {
       args: argv,
       options: { config: { type: "string", short: "c" }, host: { type: "string" }, port: { type: "string" } },
     });
-    const { config } = loadConfig(values.config);
+    const { config, baseDir } = loadConfig(values.config);
     const host = values.host ?? config.server.host;
     const port = values.port ? Number(values.port) : config.server.port;
-    const app = new Hono();
-    app.get("/healthz", (c) => c.json({ ok: true }));
+    if (!Number.isInteger(port) || port < 0 || port > 65535)
+      throw new UsageError(`invalid --port '${values.port}'`);
+    if (!LOOPBACK_BINDS.has(host) && config.auth.apiKeys.length === 0)
+      throw new UsageError(
+        `refusing to bind ${host} without authentication: configure auth.apiKeys or bind 127.0.0.1`,
+      );
+    const services = await createServices(config, baseDir);
+    const runtime = createRuntime(config, baseDir, services);
+    const { app, mcp } = createApp({ runtime });
     const server = serve({ fetch: app.fetch, hostname: host, port }, (info) => {
-      console.error(`portcullis: listening on http://${host}:${info.port}`);
+      console.error(`portcullis: listening on http://${host}:${info.port}/mcp`);
     });
     await new Promise<void>((done) => {
       const stop = () => server.close(() => done());
       process.once("SIGINT", stop);
       process.once("SIGTERM", stop);
     });
+    await mcp.close();
+    await runtime.close();
     return 0;
   },
 };

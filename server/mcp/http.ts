@@ -7,6 +7,7 @@
  * Sessions are bound to the principal that created them and expire when idle.
  */
 import { randomUUID } from "node:crypto";
+import type { HttpBindings } from "@hono/node-server";
 import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
 import { Hono } from "hono";
@@ -43,6 +44,15 @@ interface LiveSession {
 
 export const MODERN_VERSION = "2026-07-28";
 
+/** The socket's remote address when served by node (absent for in-process `app.request`). */
+function peerOf(env: Partial<HttpBindings> | undefined): string | undefined {
+  return env?.incoming?.socket?.remoteAddress;
+}
+
+function isLoopbackAddress(a: string | undefined): boolean {
+  return a === "127.0.0.1" || a === "::1" || a === "::ffff:127.0.0.1";
+}
+
 /** A JSON-RPC error response outside any session. */
 export function rpcError(status: number, code: number, message: string, id: unknown = null): Response {
   return new Response(JSON.stringify({ jsonrpc: "2.0", error: { code, message }, id }), {
@@ -52,7 +62,7 @@ export function rpcError(status: number, code: number, message: string, id: unkn
 }
 
 export interface McpHttp {
-  app: Hono;
+  app: Hono<{ Bindings: Partial<HttpBindings> }>;
   sessions(): number;
   close(): Promise<void>;
 }
@@ -74,11 +84,12 @@ export function createMcpHttp(opts: McpHttpOptions): McpHttp {
   );
   sweeper.unref();
 
-  const app = new Hono();
+  const app = new Hono<{ Bindings: Partial<HttpBindings> }>();
 
   /** Host/Origin and authentication; returns the principal or a refusal. */
-  const gate = (req: Request): Principal | Response => {
-    if (!isAllowedHost(req.headers.get("host") ?? undefined, limits.allowedHosts))
+  const gate = (req: Request, peer: string | undefined): Principal | Response => {
+    // node builds the URL from the Host header; in-process requests carry the host in the URL only.
+    if (!isAllowedHost(req.headers.get("host") ?? new URL(req.url).host, limits.allowedHosts))
       return rpcError(403, -32000, "Forbidden: Host not allowed");
     if (!isAllowedOrigin(req.headers.get("origin") ?? undefined, limits.allowedOrigins))
       return rpcError(403, -32000, "Forbidden: Origin not allowed");
@@ -90,7 +101,11 @@ export function createMcpHttp(opts: McpHttpOptions): McpHttp {
       bearer = m[1];
     }
     try {
-      return pipeline.authenticate(bearer === undefined ? { kind: "http" } : { kind: "http", bearer });
+      return pipeline.authenticate(
+        bearer === undefined
+          ? { kind: "http", loopbackPeer: isLoopbackAddress(peer) }
+          : { kind: "http", bearer },
+      );
     } catch (e) {
       if (isPortcullisError(e) && e.code === "GW_ERR_AUTH")
         return rpcError(401, -32001, `Unauthorized: ${e.message}`);
@@ -116,7 +131,7 @@ export function createMcpHttp(opts: McpHttpOptions): McpHttp {
 
   app.post("/", async (c) => {
     const req = c.req.raw;
-    const principal = gate(req);
+    const principal = gate(req, peerOf(c.env));
     if (principal instanceof Response) return principal;
     const declared = Number(req.headers.get("content-length") ?? "0");
     if (declared > limits.maxBodyBytes) return rpcError(413, -32600, "Request body too large");
@@ -172,7 +187,7 @@ export function createMcpHttp(opts: McpHttpOptions): McpHttp {
   });
 
   app.get("/", async (c) => {
-    const principal = gate(c.req.raw);
+    const principal = gate(c.req.raw, peerOf(c.env));
     if (principal instanceof Response) return principal;
     if (c.req.header("mcp-protocol-version") === MODERN_VERSION && !c.req.header("mcp-session-id"))
       return rpcError(405, -32000, "Method Not Allowed: the 2026-07-28 era has no GET stream");
@@ -184,7 +199,7 @@ export function createMcpHttp(opts: McpHttpOptions): McpHttp {
   });
 
   app.delete("/", async (c) => {
-    const principal = gate(c.req.raw);
+    const principal = gate(c.req.raw, peerOf(c.env));
     if (principal instanceof Response) return principal;
     const s = sessionFor(c.req.raw, principal);
     if (s instanceof Response) return s;

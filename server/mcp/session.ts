@@ -51,6 +51,22 @@ export interface SessionOptions {
 
 type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
 
+/** Notifications of one request, sent in order and all before its result. */
+interface Outbox {
+  send(n: ServerNotification): void;
+  drain(): Promise<void>;
+}
+
+function outbox(extra: Extra): Outbox {
+  let chain: Promise<void> = Promise.resolve();
+  return {
+    send(n) {
+      chain = chain.then(() => extra.sendNotification(n)).catch(() => {});
+    },
+    drain: () => chain,
+  };
+}
+
 /** Maps local errors to the wire: unknown names are InvalidParams, policy denials carry reasons. */
 export function toMcpError(e: unknown): unknown {
   if (e instanceof McpError) return e;
@@ -94,7 +110,7 @@ export function createSessionServer(opts: SessionOptions): Server {
     };
   };
 
-  const channel = (extra: Extra): ClientChannel => ({
+  const channel = (extra: Extra, out: Outbox): ClientChannel => ({
     era: "2025-11-25",
     capabilities: server.getClientCapabilities() ?? {},
     elicit: (params, signal) =>
@@ -107,7 +123,7 @@ export function createSessionServer(opts: SessionOptions): Server {
         relatedRequestId: extra.requestId,
         ...(signal ? { signal } : {}),
       }),
-    notify: (n) => extra.sendNotification(n).catch(() => {}),
+    notify: async (n) => out.send(n),
   });
 
   const callRequest = (
@@ -115,6 +131,7 @@ export function createSessionServer(opts: SessionOptions): Server {
     args: Record<string, unknown> | undefined,
     meta: Record<string, unknown> | undefined,
     extra: Extra,
+    out: Outbox,
   ): CallRequest => {
     const { progressToken, ...rest } = meta ?? {};
     const principal = principalOf(extra);
@@ -125,18 +142,16 @@ export function createSessionServer(opts: SessionOptions): Server {
       transport: opts.transport,
       session: opts.session,
       signal: extra.signal,
-      client: channel(extra),
+      client: channel(extra, out),
       ...(principal ? { principal } : {}),
       ...(Object.keys(rest).length ? { meta: rest } : {}),
       ...(progressToken !== undefined
         ? {
             onProgress: (p) =>
-              void extra
-                .sendNotification({
-                  method: "notifications/progress",
-                  params: { progressToken: progressToken as string | number, ...p },
-                })
-                .catch(() => {}),
+              out.send({
+                method: "notifications/progress",
+                params: { progressToken: progressToken as string | number, ...p },
+              }),
           }
         : {}),
     };
@@ -166,9 +181,11 @@ export function createSessionServer(opts: SessionOptions): Server {
 
   server.setRequestHandler(CallToolRequestSchema, async (req, extra): Promise<CallToolResult> => {
     try {
+      const out = outbox(extra);
       const { result } = await pipeline.callTool(
-        callRequest(req.params.name, req.params.arguments, req.params._meta, extra),
+        callRequest(req.params.name, req.params.arguments, req.params._meta, extra, out),
       );
+      await out.drain();
       if (!result) throw new McpError(ErrorCode.InternalError, "the call produced no result");
       return result;
     } catch (e) {
@@ -193,9 +210,11 @@ export function createSessionServer(opts: SessionOptions): Server {
   server.setRequestHandler(
     GetPromptRequestSchema,
     guarded(async (req, extra) => {
+      const out = outbox(extra);
       const { result } = await pipeline.getPrompt(
-        callRequest(req.params.name, req.params.arguments, req.params._meta, extra),
+        callRequest(req.params.name, req.params.arguments, req.params._meta, extra, out),
       );
+      await out.drain();
       if (!result) throw new McpError(ErrorCode.InternalError, "the prompt produced no result");
       return result;
     }),
@@ -228,9 +247,11 @@ export function createSessionServer(opts: SessionOptions): Server {
   server.setRequestHandler(
     ReadResourceRequestSchema,
     guarded(async (req, extra) => {
+      const out = outbox(extra);
       const { result } = await pipeline.readResource(
-        callRequest(req.params.uri, {}, req.params._meta, extra),
+        callRequest(req.params.uri, {}, req.params._meta, extra, out),
       );
+      await out.drain();
       if (!result) throw new McpError(ErrorCode.InternalError, "the read produced no result");
       return result;
     }),

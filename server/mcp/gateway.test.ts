@@ -1,0 +1,260 @@
+/**
+ * End-to-end through the gateway with published servers as stdio upstreams
+ * (@modelcontextprotocol/server-everything and server-filesystem), driven by the SDK client over
+ * Streamable HTTP (in-process fetch) and over stdio (linked streams): listing, calls, progress,
+ * relayed elicitation, a denied call, ask_user approved and declined, and the audit trail.
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { PassThrough } from "node:stream";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
+import { ElicitRequestSchema, type JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { verifyAudit } from "../../gateway/audit/index.js";
+import { validateConfig } from "../../gateway/config/load.js";
+import { createApp } from "../commands/serve.js";
+import { createRuntime, type Runtime } from "../runtime.js";
+import { createServices } from "../services.js";
+import { serveStdio } from "./stdio.js";
+
+const require = createRequire(import.meta.url);
+const everything = require.resolve("@modelcontextprotocol/server-everything/dist/index.js");
+const filesystem = require.resolve("@modelcontextprotocol/server-filesystem/dist/index.js");
+const KEY = "test-key-0123456789";
+
+const policyData = {
+  portcullis: {
+    settings: {
+      audit_level: "standard",
+      ask_ttl_s: 300,
+      ask: { destructive: false, open_world: false },
+      secrets: { classes: ["secret"], action: "allow" },
+      redact_classes: [],
+      listing: { visible_by_default: true },
+      models: { allowed: ["*"], local_only_classes: [] },
+      rules: [
+        { id: "no-sum", effect: "deny", names: ["everything__get-sum"] },
+        { id: "ask-image", effect: "ask", names: ["everything__get-tiny-image"] },
+        { id: "allow-rest", effect: "allow" },
+      ],
+    },
+  },
+};
+
+let dir: string;
+let runtime: Runtime;
+let app: ReturnType<typeof createApp>;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), "portcullis-gw-"));
+  mkdirSync(join(dir, "files"));
+  writeFileSync(join(dir, "files", "hello.txt"), "hello from the workspace\n");
+  process.env.PORTCULLIS_TEST_KEY = KEY;
+  const config = validateConfig({
+    auth: { apiKeys: [{ id: "alice", key: "env:PORTCULLIS_TEST_KEY", roles: ["user"] }] },
+    mcpServers: {
+      everything: { command: process.execPath, args: [everything, "stdio"] },
+      filesystem: { command: process.execPath, args: [filesystem, join(dir, "files")] },
+    },
+    audit: { dir: "audit" },
+  });
+  const services = await createServices(config, dir, { policyData });
+  runtime = createRuntime(config, dir, services);
+  app = createApp({ runtime });
+});
+
+afterAll(async () => {
+  await app?.mcp.close();
+  await runtime?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+type Answer = { action: "accept" | "decline" | "cancel"; content?: Record<string, unknown> };
+
+/** An SDK client over in-process HTTP; `answer` replies to approval forms and upstream forms. */
+async function httpClient(answer: (params: { message: string; requestedSchema?: unknown }) => Answer) {
+  const client = new Client(
+    { name: "test", version: "1.0.0" },
+    { capabilities: { elicitation: { form: {} } } },
+  );
+  client.setRequestHandler(ElicitRequestSchema, async (req) => answer(req.params as { message: string }));
+  const transport = new StreamableHTTPClientTransport(new URL("http://localhost/mcp"), {
+    fetch: (url, init) => Promise.resolve(app.app.fetch(new Request(url, init))),
+    requestInit: { headers: { Authorization: `Bearer ${KEY}` } },
+  });
+  await client.connect(transport as Transport);
+  return client;
+}
+
+const isApprovalForm = (p: { requestedSchema?: unknown }) =>
+  JSON.stringify(p.requestedSchema ?? {}).includes('"approve"');
+
+describe("gateway over Streamable HTTP", () => {
+  it("lists the tools of both upstreams, prefixed, without the denied one", async () => {
+    const client = await httpClient(() => ({ action: "decline" }));
+    const { tools } = await client.listTools();
+    const names = tools.map((t) => t.name);
+    expect(names).toContain("everything__echo");
+    expect(names).toContain("filesystem__read_text_file");
+    expect(names).not.toContain("everything__get-sum");
+    await client.close();
+  });
+
+  it("calls tools on both upstreams", async () => {
+    const client = await httpClient(() => ({ action: "decline" }));
+    const echo = await client.callTool({ name: "everything__echo", arguments: { message: "hi" } });
+    expect(echo.content).toEqual([{ type: "text", text: "Echo: hi" }]);
+    const file = await client.callTool({
+      name: "filesystem__read_text_file",
+      arguments: { path: join(dir, "files", "hello.txt") },
+    });
+    expect(JSON.stringify(file.content)).toContain("hello from the workspace");
+    await client.close();
+  });
+
+  it("relays progress notifications with the client's token", async () => {
+    const client = await httpClient(() => ({ action: "decline" }));
+    const seen: number[] = [];
+    const result = await client.callTool(
+      { name: "everything__trigger-long-running-operation", arguments: { duration: 0.3, steps: 3 } },
+      undefined,
+      { onprogress: (p) => seen.push(p.progress) },
+    );
+    expect(seen).toEqual([1, 2, 3]);
+    expect(JSON.stringify(result.content)).toContain("Long running operation completed");
+    await client.close();
+  });
+
+  it("relays an upstream's elicitation to the client and its answer back", async () => {
+    const client = await httpClient((p) =>
+      isApprovalForm(p)
+        ? { action: "decline" }
+        : { action: "accept", content: { name: "Ada Lovelace", check: true } },
+    );
+    const result = await client.callTool({ name: "everything__trigger-elicitation-request", arguments: {} });
+    expect(result.isError).toBeFalsy();
+    expect(JSON.stringify(result.content)).toContain("Ada Lovelace");
+    await client.close();
+  });
+
+  it("denies a call the policy refuses with isError and the reasons", async () => {
+    const client = await httpClient(() => ({ action: "decline" }));
+    const result = await client.callTool({ name: "everything__get-sum", arguments: { a: 1, b: 2 } });
+    expect(result.isError).toBe(true);
+    expect(result.structuredContent).toMatchObject({
+      decision: "deny",
+      reasons: [{ code: "DENIED_BY_RULE" }],
+    });
+    await client.close();
+  });
+
+  it("asks the user for an ask_user call and runs it when approved", async () => {
+    const prompts: string[] = [];
+    const client = await httpClient((p) => {
+      prompts.push(p.message);
+      return { action: "accept", content: { approve: true } };
+    });
+    const result = await client.callTool({ name: "everything__get-tiny-image", arguments: {} });
+    expect(result.isError).toBeFalsy();
+    expect((result.content as Array<{ type: string }>).some((c) => c.type === "image")).toBe(true);
+    expect(prompts).toHaveLength(1);
+    await client.close();
+  });
+
+  it("refuses an ask_user call the user declines", async () => {
+    const client = await httpClient(() => ({ action: "decline" }));
+    const result = await client.callTool({ name: "everything__get-tiny-image", arguments: {} });
+    expect(result.isError).toBe(true);
+    expect(result.structuredContent).toMatchObject({ decision: "deny" });
+    expect(JSON.stringify(result.structuredContent)).toContain("APPROVAL_DENIED");
+    await client.close();
+  });
+
+  it("names the missing approval when the client cannot be asked", async () => {
+    const client = new Client({ name: "plain", version: "1.0.0" });
+    const transport = new StreamableHTTPClientTransport(new URL("http://localhost/mcp"), {
+      fetch: (url, init) => Promise.resolve(app.app.fetch(new Request(url, init))),
+      requestInit: { headers: { Authorization: `Bearer ${KEY}` } },
+    });
+    await client.connect(transport as Transport);
+    // Other arguments than the declined call above: a refusal is bound to the argument digest.
+    const result = await client.callTool({ name: "everything__get-tiny-image", arguments: { note: "x" } });
+    expect(result.isError).toBe(true);
+    expect(JSON.stringify(result.structuredContent)).toContain("APPROVAL_UNAVAILABLE");
+    await client.close();
+  });
+
+  it("refuses an unknown API key with 401 and an unknown tool with InvalidParams", async () => {
+    const res = await app.app.request("/mcp", {
+      method: "POST",
+      headers: {
+        Authorization: "Bearer wrong",
+        "content-type": "application/json",
+        accept: "application/json, text/event-stream",
+      },
+      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "ping" }),
+    });
+    expect(res.status).toBe(401);
+    const client = await httpClient(() => ({ action: "decline" }));
+    await expect(client.callTool({ name: "nope__missing", arguments: {} })).rejects.toMatchObject({
+      code: -32602,
+    });
+    await client.close();
+  });
+
+  it("kept a verifiable audit trail with a decision and an outcome record per call", async () => {
+    const report = await verifyAudit(join(dir, "audit"));
+    expect(report.ok).toBe(true);
+    expect(report.records).toBeGreaterThan(10);
+  });
+});
+
+/** A linked pair of streams: what one side writes the other reads. */
+function stdioPair() {
+  const toServer = new PassThrough();
+  const toClient = new PassThrough();
+  const clientTransport: Transport = {
+    async start() {
+      let buf = "";
+      toClient.on("data", (chunk: Buffer) => {
+        buf += chunk.toString("utf8");
+        for (let i = buf.indexOf("\n"); i >= 0; i = buf.indexOf("\n")) {
+          const line = buf.slice(0, i);
+          buf = buf.slice(i + 1);
+          if (line.trim()) clientTransport.onmessage?.(JSON.parse(line) as JSONRPCMessage);
+        }
+      });
+    },
+    async send(message) {
+      toServer.write(`${JSON.stringify(message)}\n`);
+    },
+    async close() {
+      toServer.end();
+      clientTransport.onclose?.();
+    },
+  };
+  return { clientTransport, io: { stdin: toServer, stdout: toClient } };
+}
+
+describe("gateway over stdio", () => {
+  it("serves the local principal: list, call, deny", async () => {
+    const { clientTransport, io } = stdioPair();
+    const served = serveStdio(runtime.pipeline, io);
+    const client = new Client({ name: "ide", version: "1.0.0" });
+    await client.connect(clientTransport);
+    const { tools } = await client.listTools();
+    expect(tools.map((t) => t.name)).toContain("everything__echo");
+    const echo = await client.callTool({ name: "everything__echo", arguments: { message: "stdio" } });
+    expect(echo.content).toEqual([{ type: "text", text: "Echo: stdio" }]);
+    const denied = await client.callTool({ name: "everything__get-sum", arguments: { a: 1, b: 2 } });
+    expect(denied.isError).toBe(true);
+    await client.close();
+    await served;
+    const report = await verifyAudit(join(dir, "audit"));
+    expect(report.ok).toBe(true);
+  });
+});

@@ -74,6 +74,22 @@ describe("AuditLog", () => {
     expect(await verifyAudit(dir)).toMatchObject({ ok: true, records: 2, head: { seq: 2, hash: b.hash } });
   });
 
+  it("round-trips awkward content: unicode, separators, escapes, extreme numbers", async () => {
+    const dir = tempDir();
+    const log = AuditLog.open({ dir });
+    const awkward = {
+      text: 'naïve – 日本語 😀 \u2028\u2029 line\nbreak "quoted" back\\slash \u0000 \t',
+      lone: "\ud800 alone",
+      numbers: [0, -0, 1e21, 1e-7, 123.456, Number.MAX_SAFE_INTEGER, -1.5e300],
+      nested: { z: [{ b: 1, a: [null, true, false] }], é: {}, "": "empty key" },
+    };
+    await log.append(entry(1, { args_redacted: awkward }));
+    await log.close();
+    const raw = readFileSync(join(dir, "audit-000001.jsonl"), "utf8");
+    expect(raw.split("\n")).toHaveLength(2);
+    expect(await verifyAudit(dir)).toMatchObject({ ok: true, records: 1 });
+  });
+
   it("keeps call order as chain order when many appends are in flight and batches their fsyncs", async () => {
     const dir = tempDir();
     const log = AuditLog.open({ dir });

@@ -40,7 +40,7 @@ class BundleServer {
     const inm = req.headers["if-none-match"];
     this.requests.push({
       ...(typeof inm === "string" ? { ifNoneMatch: inm } : {}),
-      ...(req.headers.prefer ? { prefer: req.headers.prefer } : {}),
+      ...(req.headers.prefer ? { prefer: String(req.headers.prefer) } : {}),
     });
     if (req.headers.authorization !== "Bearer s3cret") return void res.writeHead(401).end();
     const type = this.longPoll ? LONG_POLL_CONTENT_TYPE : "application/gzip";

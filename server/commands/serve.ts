@@ -70,11 +70,15 @@ export const serveCommand: Command = {
       console.error(`portcullis: listening on http://${host}:${info.port}/mcp`);
     });
     await new Promise<void>((done) => {
-      const stop = () => server.close(() => done());
+      // Sessions first (their SSE streams would keep connections open), then the listener.
+      const stop = () =>
+        void mcp.close().finally(() => {
+          server.close(() => done());
+          if ("closeAllConnections" in server) server.closeAllConnections();
+        });
       process.once("SIGINT", stop);
       process.once("SIGTERM", stop);
     });
-    await mcp.close();
     await runtime.close();
     return 0;
   },

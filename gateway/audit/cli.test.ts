@@ -105,5 +105,7 @@ describe("portcullis audit", () => {
     expect(await main(["audit", "rewrite"])).toBe(2);
     expect(err.join("\n")).toContain("expected 'verify' or 'tail'");
     expect(await main(["audit", "tail", "-n", "x", "--dir", dir])).toBe(2);
+    expect(await main(["audit", "verify", "--dir", join(dir, "missing")])).toBe(1);
+    expect(err.join("\n")).toContain("no audit log at");
   });
 });

@@ -2,12 +2,12 @@
  * `portcullis audit verify|tail`: checks an audit folder's hash chain (exit 1 naming the first
  * bad record) and prints the newest records, optionally following new ones across rotations.
  */
-import { closeSync, openSync, readFileSync, readSync, statSync } from "node:fs";
+import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from "node:fs";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import type { Command } from "../../cli.js";
 import { loadConfig } from "../config/load.js";
-import { UsageError } from "../errors.js";
+import { PortcullisError, UsageError } from "../errors.js";
 import { listSegments } from "./segments.js";
 import { type AuditAnchor, verifyAudit } from "./verify.js";
 
@@ -45,6 +45,7 @@ async function verify(argv: string[]): Promise<number> {
     },
   });
   const dir = auditDir(values.dir, values.config);
+  if (!existsSync(dir)) throw new PortcullisError("GW_ERR_NOT_FOUND", `no audit log at ${dir}`);
   const r = await verifyAudit(dir, values.anchor ? { anchor: parseAnchor(values.anchor) } : {});
   if (values.json) {
     console.log(JSON.stringify({ dir, ...r }, null, 2));

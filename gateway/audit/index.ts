@@ -3,7 +3,7 @@
  * by group-commit fsync. `AuditLog` appends, `verifyAudit` checks a folder; see README.md.
  */
 export { type AuditEntry, type AuditEnvelope, type AuditKind, GENESIS_HASH } from "./envelope.js";
-export { AuditLog, type AuditLogOptions, type AuditSyncMode } from "./log.js";
+export { AuditLog, type AuditLogOptions, type AuditSyncMode, auditChannel } from "./log.js";
 export { listSegments, segmentName } from "./segments.js";
 export {
   type AuditAnchor,

@@ -1,3 +1,4 @@
+import diagnosticsChannel from "node:diagnostics_channel";
 import {
   existsSync,
   mkdtempSync,
@@ -98,6 +99,21 @@ describe("AuditLog", () => {
     expect(results.map((r) => r.seq)).toEqual(Array.from({ length: 500 }, (_, i) => i + 1));
     expect(results.map((r) => r.id)).toEqual(Array.from({ length: 500 }, (_, i) => `call-${i}`));
     expect(await verifyAudit(dir)).toMatchObject({ ok: true, records: 500 });
+  });
+
+  it("reports written records and failures on the portcullis:audit diagnostics channel", async () => {
+    const dir = tempDir();
+    const seen: unknown[] = [];
+    const listener = (message: unknown) => seen.push(message);
+    diagnosticsChannel.subscribe("portcullis:audit", listener);
+    try {
+      const log = AuditLog.open({ dir });
+      const env = await log.append(entry(1));
+      await log.close();
+      expect(seen).toEqual([{ dir: log.dir, envelope: env }]);
+    } finally {
+      diagnosticsChannel.unsubscribe("portcullis:audit", listener);
+    }
   });
 
   it("continues the chain after reopening", async () => {

@@ -5,6 +5,8 @@
  * `append` resolves after the fsync that covers the record; `appendDecision` resolves at the
  * point the configured sync mode promises before a call executes (see README.md).
  */
+
+import diagnosticsChannel from "node:diagnostics_channel";
 import {
   closeSync,
   fdatasync,
@@ -47,6 +49,12 @@ interface Queued {
 }
 
 const LOCK_FILE = ".lock";
+
+/**
+ * diagnostics_channel `portcullis:audit`: `{dir, envelope}` for each record once written, and
+ * `{dir, error}` when the log fails. Costs nothing while nobody subscribes.
+ */
+export const auditChannel = diagnosticsChannel.channel("portcullis:audit");
 const openDirs = new Set<string>();
 
 function pidAlive(pid: number): boolean {
@@ -308,9 +316,13 @@ export class AuditLog {
       this.fail(e, batch);
       return;
     }
+    const observed = auditChannel.hasSubscribers;
     for (const q of batch) {
       if (q.written) q.written.resolve(q.written.envelope);
       if (q.durable) this.awaitingSync.push(q.durable);
+      if (observed && q.line !== "") {
+        auditChannel.publish({ dir: this.dir, envelope: (q.written ?? q.durable)!.envelope });
+      }
     }
     this.requestSync();
   }
@@ -364,6 +376,7 @@ export class AuditLog {
       },
     );
     this.failure ??= error;
+    if (auditChannel.hasSubscribers) auditChannel.publish({ dir: this.dir, error: this.failure });
     const waiters = [
       ...covered,
       ...this.awaitingSync.splice(0),

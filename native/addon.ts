@@ -7,6 +7,8 @@
 import type { NativeBinding } from "./binding.js";
 import type { NativeCore } from "./core-api.js";
 import * as canonical from "./fallback/canonical.js";
+import * as sanitizer from "./fallback/sanitizer.js";
+import type { Finding } from "./sanitizer-types.js";
 
 function refuseNonFinite(_key: string, value: unknown): unknown {
   if (typeof value === "number" && !Number.isFinite(value)) {
@@ -22,6 +24,16 @@ export function jsonForNative(value: unknown): string | undefined {
     return typeof text === "string" ? text : undefined;
   } catch (e) {
     if (e instanceof TypeError && e.message.startsWith("canonical JSON")) throw e;
+    return undefined;
+  }
+}
+
+/** JSON text of a value to scan; undefined when it has none the addon can parse. */
+function valueText(value: unknown): string | undefined {
+  try {
+    const text = JSON.stringify(value) as string | undefined;
+    return typeof text === "string" ? text : undefined;
+  } catch {
     return undefined;
   }
 }
@@ -47,6 +59,27 @@ export function createAddonCore(binding: NativeBinding): NativeCore {
         return binding.digestJson(text);
       } catch {
         return canonical.digest(value);
+      }
+    },
+    scanText: (text) => JSON.parse(binding.scanText(text)) as Finding[],
+    scanValue(value) {
+      const text = valueText(value);
+      if (text === undefined) return sanitizer.scanValue(value);
+      try {
+        return JSON.parse(binding.scanValueJson(text)) as Finding[];
+      } catch {
+        // A lone surrogate cannot cross into Rust unchanged; the fallback scans such values.
+        return sanitizer.scanValue(value);
+      }
+    },
+    scanTextAsync: async (text) => JSON.parse(await binding.scanTextAsync(text)) as Finding[],
+    async scanValueAsync(value) {
+      const text = valueText(value);
+      if (text === undefined) return sanitizer.scanValue(value);
+      try {
+        return JSON.parse(await binding.scanValueJsonAsync(text)) as Finding[];
+      } catch {
+        return sanitizer.scanValue(value);
       }
     },
   };

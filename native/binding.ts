@@ -9,4 +9,10 @@ export interface NativeBinding {
   canonicalizeJson(text: string): string;
   digestJson(text: string): string;
   sha256Hex(data: string | Uint8Array): string;
+  /** Findings in a text, as JSON text. */
+  scanText(text: string): string;
+  /** Findings in every string of a JSON document (given as text), as JSON text. */
+  scanValueJson(json: string): string;
+  scanTextAsync(text: string): Promise<string>;
+  scanValueJsonAsync(json: string): Promise<string>;
 }

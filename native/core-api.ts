@@ -4,6 +4,8 @@
  * time; the parity suite in conformance/native/ builds both explicitly and compares outputs.
  */
 
+import type { Finding } from "./sanitizer-types.js";
+
 export interface NativeCore {
   readonly implementation: "native" | "fallback";
   /** RFC 8785 canonical JSON text of a JSON-compatible value. */
@@ -12,4 +14,12 @@ export interface NativeCore {
   sha256Hex(data: string | Uint8Array): string;
   /** sha256 of the canonical JSON of a value. */
   digest(value: unknown): string;
+  /** Sanitizer findings in a text (UTF-8 byte spans). */
+  scanText(text: string): Finding[];
+  /** Sanitizer findings in every string of a JSON value, with paths. */
+  scanValue(value: unknown): Finding[];
+  /** `scanText` off the JS thread where the core can (native); same result. */
+  scanTextAsync(text: string): Promise<Finding[]>;
+  /** `scanValue` off the JS thread where the core can (native); same result. */
+  scanValueAsync(value: unknown): Promise<Finding[]>;
 }

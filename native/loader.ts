@@ -28,6 +28,10 @@ const REQUIRED_EXPORTS: readonly (keyof NativeBinding)[] = [
   "canonicalizeJson",
   "digestJson",
   "sha256Hex",
+  "scanText",
+  "scanValueJson",
+  "scanTextAsync",
+  "scanValueJsonAsync",
 ];
 
 let loaded: LoadResult | undefined;

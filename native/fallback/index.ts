@@ -4,6 +4,7 @@
  */
 import type { NativeCore } from "../core-api.js";
 import { canonicalize, digest, sha256Hex } from "./canonical.js";
+import { scanText, scanValue } from "./sanitizer.js";
 
 /** The fallback core. */
 export const fallbackCore: NativeCore = {
@@ -11,4 +12,8 @@ export const fallbackCore: NativeCore = {
   canonicalize,
   sha256Hex,
   digest,
+  scanText,
+  scanValue,
+  scanTextAsync: async (text) => scanText(text),
+  scanValueAsync: async (value) => scanValue(value),
 };

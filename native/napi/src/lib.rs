@@ -4,6 +4,7 @@
 use napi_derive::napi;
 
 pub mod canonical;
+pub mod sanitizer;
 mod policy;
 
 /// Version of the native core this addon was built from.

@@ -1,0 +1,427 @@
+//! Sanitizer: finds secrets and personal data in text and in JSON values.
+//!
+//! Detectors come from `detectors.json`, the same table the TypeScript fallback reads. A keyword
+//! prefilter (one Aho-Corasick pass, ASCII case-insensitive) decides which detectors run; each
+//! runs its regex over the UTF-8 bytes with Unicode off, which is the subset on which the Rust
+//! regex crate and ECMAScript RegExp agree. Matches then pass a validator (Luhn, IBAN mod 97,
+//! entropy, ...), and overlapping findings are resolved in one fixed order. Spans are UTF-8 byte
+//! offsets.
+
+mod validate;
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
+use regex::bytes::{Regex, RegexBuilder};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::sync::OnceLock;
+
+/// One thing the sanitizer found.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Finding {
+    pub class: String,
+    pub detector: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    pub start: usize,
+    pub end: usize,
+    pub confidence: f64,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct DetectorSpec {
+    id: String,
+    class: String,
+    keywords: Vec<String>,
+    pattern: String,
+    confidence: f64,
+    #[serde(default)]
+    group: bool,
+    #[serde(default)]
+    case_insensitive: bool,
+    #[serde(default)]
+    validate: Option<String>,
+    #[serde(default)]
+    min_entropy: Option<f64>,
+    #[serde(default)]
+    multiline: bool,
+    #[serde(default)]
+    requires: LineCounts,
+}
+
+/// Per-line counts of the bytes the personal-data patterns need.
+#[derive(Deserialize, Default, Clone, Copy)]
+struct LineCounts {
+    #[serde(default)]
+    digits: u32,
+    #[serde(default)]
+    dots: u32,
+    #[serde(default)]
+    colons: u32,
+    #[serde(default)]
+    at: u32,
+    #[serde(default)]
+    upper: u32,
+}
+
+impl LineCounts {
+    fn satisfies(&self, need: &LineCounts) -> bool {
+        self.digits >= need.digits
+            && self.dots >= need.dots
+            && self.colons >= need.colons
+            && self.at >= need.at
+            && self.upper >= need.upper
+    }
+}
+
+struct Line {
+    start: usize,
+    end: usize,
+    counts: LineCounts,
+}
+
+/// Splits a text into lines (without the line feed) and counts the bytes of interest. Each count
+/// is its own simple loop over the line, which the compiler vectorises.
+fn index_lines(bytes: &[u8]) -> Vec<Line> {
+    fn count(line: &[u8], f: impl Fn(u8) -> bool) -> u32 {
+        line.iter().map(|&b| f(b) as u32).sum()
+    }
+    let mut lines = Vec::with_capacity(bytes.len() / 40 + 1);
+    let mut start = 0;
+    let ends = memchr::memchr_iter(b'\n', bytes).chain(std::iter::once(bytes.len()));
+    for end in ends {
+        let line = &bytes[start..end];
+        let counts = LineCounts {
+            digits: count(line, |b| b.wrapping_sub(b'0') < 10),
+            dots: count(line, |b| b == b'.'),
+            colons: count(line, |b| b == b':'),
+            at: count(line, |b| b == b'@'),
+            upper: count(line, |b| b.wrapping_sub(b'A') < 26),
+        };
+        lines.push(Line { start, end, counts });
+        start = end + 1;
+    }
+    lines
+}
+
+/// Adds a line to a list of byte ranges, merging with the previous range when close.
+fn push_range(ranges: &mut Vec<(usize, usize)>, start: usize, end: usize) {
+    if let Some(last) = ranges.last_mut() {
+        if start <= last.1 + 64 && start >= last.0 {
+            last.1 = last.1.max(end);
+            return;
+        }
+    }
+    ranges.push((start, end));
+}
+
+#[derive(Deserialize)]
+struct DetectorTable {
+    detectors: Vec<DetectorSpec>,
+}
+
+struct Detector {
+    spec: DetectorSpec,
+    regex: Regex,
+}
+
+/// The compiled detector table.
+pub struct Sanitizer {
+    detectors: Vec<Detector>,
+    keywords: AhoCorasick,
+    /// Detector indexes per keyword pattern id.
+    keyword_owner: Vec<usize>,
+    always: Vec<usize>,
+}
+
+/// The detector table as shipped (`detectors.json`).
+pub const DETECTOR_TABLE: &str = include_str!("detectors.json");
+
+impl Sanitizer {
+    /// Compiles a detector table given as JSON text.
+    pub fn from_table(table: &str) -> Result<Self, String> {
+        let table: DetectorTable =
+            serde_json::from_str(table).map_err(|e| format!("detector table: {e}"))?;
+        let mut detectors = Vec::with_capacity(table.detectors.len());
+        let mut keywords = Vec::new();
+        let mut keyword_owner = Vec::new();
+        let mut always = Vec::new();
+        for (i, spec) in table.detectors.into_iter().enumerate() {
+            let regex = RegexBuilder::new(&spec.pattern)
+                .unicode(false)
+                .case_insensitive(spec.case_insensitive)
+                .dfa_size_limit(32 << 20)
+                .size_limit(64 << 20)
+                .build()
+                .map_err(|e| format!("detector {}: {e}", spec.id))?;
+            if spec.keywords.is_empty() {
+                always.push(i);
+            }
+            for k in &spec.keywords {
+                keywords.push(k.clone());
+                keyword_owner.push(i);
+            }
+            detectors.push(Detector { spec, regex });
+        }
+        let keywords = AhoCorasickBuilder::new()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::Standard)
+            .kind(Some(AhoCorasickKind::DFA))
+            .build(&keywords)
+            .map_err(|e| format!("keyword automaton: {e}"))?;
+        Ok(Sanitizer {
+            detectors,
+            keywords,
+            keyword_owner,
+            always,
+        })
+    }
+
+    /// The shipped detector table, compiled once.
+    pub fn shared() -> &'static Sanitizer {
+        static SHARED: OnceLock<Sanitizer> = OnceLock::new();
+        SHARED.get_or_init(|| {
+            Sanitizer::from_table(DETECTOR_TABLE).expect("shipped detector table compiles")
+        })
+    }
+
+    /// Time spent per detector on a text (for tuning; not used on the hot path).
+    pub fn profile(&self, text: &str) -> Vec<(String, std::time::Duration, usize)> {
+        let bytes = text.as_bytes();
+        self.detectors
+            .iter()
+            .enumerate()
+            .map(|(i, det)| {
+                let t = std::time::Instant::now();
+                let mut out = Vec::new();
+                self.run_detector(i, det, bytes, &mut out);
+                (det.spec.id.clone(), t.elapsed(), out.len())
+            })
+            .collect()
+    }
+
+    /// Time of the two prefilter passes (line index, keyword automaton), for tuning.
+    pub fn prefilter_profile(
+        &self,
+        text: &str,
+    ) -> (std::time::Duration, std::time::Duration, usize) {
+        let t = std::time::Instant::now();
+        let lines = index_lines(text.as_bytes());
+        let a = t.elapsed();
+        let t = std::time::Instant::now();
+        let hits = self.keywords.find_overlapping_iter(text.as_bytes()).count();
+        std::hint::black_box(&lines);
+        (a, t.elapsed(), hits)
+    }
+
+    /// Number of detectors.
+    pub fn len(&self) -> usize {
+        self.detectors.len()
+    }
+
+    /// True when the table is empty.
+    pub fn is_empty(&self) -> bool {
+        self.detectors.is_empty()
+    }
+
+    /// Findings in a text, ordered by start offset, without overlaps.
+    ///
+    /// Same result as running every detector over the whole text, but cheaper: apart from the
+    /// multi-line ones, matches never cross a line break and always contain a keyword (or meet
+    /// the per-line counts), so only the lines that can hold a match are searched.
+    pub fn scan_text(&self, text: &str) -> Vec<Finding> {
+        let bytes = text.as_bytes();
+        let lines = index_lines(bytes);
+        let whole = vec![(0, bytes.len())];
+        let mut ranges: Vec<Vec<(usize, usize)>> = vec![Vec::new(); self.detectors.len()];
+        for &i in &self.always {
+            let need = &self.detectors[i].spec.requires;
+            for line in lines.iter().filter(|l| l.counts.satisfies(need)) {
+                push_range(&mut ranges[i], line.start, line.end);
+            }
+        }
+        for m in self.keywords.find_overlapping_iter(bytes) {
+            let owner = self.keyword_owner[m.pattern().as_usize()];
+            if self.detectors[owner].spec.multiline {
+                ranges[owner] = whole.clone();
+                continue;
+            }
+            let at = lines.partition_point(|l| l.end < m.start());
+            if let Some(line) = lines.get(at) {
+                ranges[owner].push((line.start, line.end));
+            }
+        }
+        let mut found: Vec<(usize, Finding)> = Vec::new();
+        for (i, det) in self.detectors.iter().enumerate() {
+            let mut list = std::mem::take(&mut ranges[i]);
+            if list.is_empty() {
+                continue;
+            }
+            list.sort_unstable();
+            let mut merged = Vec::with_capacity(list.len());
+            for (a, b) in list {
+                push_range(&mut merged, a, b);
+            }
+            for (a, b) in merged {
+                self.run_detector_at(i, det, bytes, a, b, &mut found);
+            }
+        }
+        resolve_overlaps(found)
+    }
+
+    fn run_detector(
+        &self,
+        index: usize,
+        det: &Detector,
+        bytes: &[u8],
+        out: &mut Vec<(usize, Finding)>,
+    ) {
+        self.run_detector_at(index, det, bytes, 0, bytes.len(), out);
+    }
+
+    /// Runs one detector over `bytes[from..to]`, which starts and ends at line boundaries (or
+    /// the text's ends), so `\b` sees the same neighbours as in the whole text.
+    fn run_detector_at(
+        &self,
+        index: usize,
+        det: &Detector,
+        bytes: &[u8],
+        from: usize,
+        to: usize,
+        out: &mut Vec<(usize, Finding)>,
+    ) {
+        let spec = &det.spec;
+        let hay = &bytes[from..to];
+        if spec.group {
+            for caps in det.regex.captures_iter(hay) {
+                if let Some(g) = caps.get(1) {
+                    self.accept(index, spec, bytes, from + g.start(), from + g.end(), out);
+                }
+            }
+        } else {
+            for m in det.regex.find_iter(hay) {
+                self.accept(index, spec, bytes, from + m.start(), from + m.end(), out);
+            }
+        }
+    }
+
+    fn accept(
+        &self,
+        index: usize,
+        spec: &DetectorSpec,
+        bytes: &[u8],
+        start: usize,
+        end: usize,
+        out: &mut Vec<(usize, Finding)>,
+    ) {
+        let span = &bytes[start..end];
+        if let Some(min) = spec.min_entropy {
+            if validate::shannon_entropy(span) < min {
+                return;
+            }
+        }
+        if let Some(kind) = &spec.validate {
+            if !validate::check(kind, span) {
+                return;
+            }
+        }
+        out.push((
+            index,
+            Finding {
+                class: spec.class.clone(),
+                detector: spec.id.clone(),
+                path: None,
+                start,
+                end,
+                confidence: spec.confidence,
+            },
+        ));
+    }
+
+    /// Findings in every string of a JSON value, with JSONPath-like paths (`$.a[0]["b c"]`), in
+    /// document order.
+    pub fn scan_value(&self, value: &Value) -> Vec<Finding> {
+        let mut out = Vec::new();
+        let mut path = String::from("$");
+        self.walk(value, &mut path, &mut out);
+        out
+    }
+
+    fn walk(&self, value: &Value, path: &mut String, out: &mut Vec<Finding>) {
+        match value {
+            Value::String(s) => {
+                for mut f in self.scan_text(s) {
+                    f.path = Some(path.clone());
+                    out.push(f);
+                }
+            }
+            Value::Array(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    let len = path.len();
+                    path.push('[');
+                    path.push_str(&i.to_string());
+                    path.push(']');
+                    self.walk(item, path, out);
+                    path.truncate(len);
+                }
+            }
+            Value::Object(map) => {
+                for (k, v) in map {
+                    let len = path.len();
+                    push_member(path, k);
+                    self.walk(v, path, out);
+                    path.truncate(len);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Appends `.key` for identifier-like keys, else `["key"]` with JSON string escapes.
+pub fn push_member(path: &mut String, key: &str) {
+    let ident = key.bytes().enumerate().all(|(i, b)| {
+        b == b'_' || b == b'$' || b.is_ascii_alphabetic() || (i > 0 && b.is_ascii_digit())
+    });
+    if ident && !key.is_empty() {
+        path.push('.');
+        path.push_str(key);
+    } else {
+        path.push('[');
+        crate::canonical::write_string(key, path);
+        path.push(']');
+    }
+}
+
+/// Resolves overlaps by precedence: detectors earlier in the table win (secrets before personal
+/// data), then earlier and longer matches. The kept findings are returned by start offset.
+fn resolve_overlaps(mut found: Vec<(usize, Finding)>) -> Vec<Finding> {
+    found.sort_by(|a, b| {
+        a.0.cmp(&b.0)
+            .then(a.1.start.cmp(&b.1.start))
+            .then(b.1.end.cmp(&a.1.end))
+    });
+    let mut kept: BTreeMap<usize, Finding> = BTreeMap::new();
+    for (_, f) in found {
+        // Kept spans never overlap, so the one starting last before our end is the only candidate.
+        let clash = kept
+            .range(..f.end)
+            .next_back()
+            .is_some_and(|(_, k)| k.end > f.start);
+        if !clash {
+            kept.insert(f.start, f);
+        }
+    }
+    kept.into_values().collect()
+}
+
+/// Scans a text with the shipped table.
+pub fn scan_text(text: &str) -> Vec<Finding> {
+    Sanitizer::shared().scan_text(text)
+}
+
+/// Scans every string of a JSON value with the shipped table.
+pub fn scan_value(value: &Value) -> Vec<Finding> {
+    Sanitizer::shared().scan_value(value)
+}

@@ -1,0 +1,29 @@
+/**
+ * Types of the sanitizer shared by both cores and the redaction layer.
+ */
+
+/** One thing the sanitizer found. Offsets are UTF-8 byte offsets into the scanned string. */
+export interface Finding {
+  /** Data class: "secret", "email", "phone", "payment_card", "iban", "ip_address". */
+  class: string;
+  /** Detector id from the detector table, e.g. "github_pat_classic". */
+  detector: string;
+  /** JSONPath-like location inside a scanned value (`$.a[0]["b c"]`); absent for plain text. */
+  path?: string;
+  start: number;
+  end: number;
+  confidence: number;
+}
+
+/** One row of native/core/src/sanitizer/detectors.json. */
+export interface DetectorSpec {
+  id: string;
+  class: string;
+  keywords: string[];
+  pattern: string;
+  confidence: number;
+  group?: boolean;
+  caseInsensitive?: boolean;
+  validate?: string;
+  minEntropy?: number;
+}

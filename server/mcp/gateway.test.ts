@@ -206,6 +206,28 @@ describe("gateway over Streamable HTTP", () => {
     await client.close();
   });
 
+  it("fails a call promptly when its upstream dies, then restarts the upstream", async () => {
+    const client = await httpClient(() => ({ action: "decline" }));
+    const upstream = runtime.pool.get("everything")!;
+    const pid = upstream.health().pid!;
+    const started = Date.now();
+    const call = client.callTool({
+      name: "everything__trigger-long-running-operation",
+      arguments: { duration: 30, steps: 2 },
+    });
+    setTimeout(() => process.kill(pid, "SIGKILL"), 300);
+    const result = await call;
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(result.isError).toBe(true);
+    expect(JSON.stringify(result.content)).toContain("GW_ERR_UPSTREAM_UNAVAILABLE");
+    for (let i = 0; i < 100 && upstream.health().state !== "ready"; i++)
+      await new Promise((r) => setTimeout(r, 50));
+    const echo = await client.callTool({ name: "everything__echo", arguments: { message: "again" } });
+    expect(echo.content).toEqual([{ type: "text", text: "Echo: again" }]);
+    expect(upstream.health().pid).not.toBe(pid);
+    await client.close();
+  });
+
   it("kept a verifiable audit trail with a decision and an outcome record per call", async () => {
     const report = await verifyAudit(join(dir, "audit"));
     expect(report.ok).toBe(true);

@@ -12,7 +12,7 @@ import {
 import { appendFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { AuditEnvelope } from "../../contracts/index.js";
 import { canonicalize, sha256Hex } from "../../native/index.js";
 import { ManualClock } from "../clock.js";
@@ -114,6 +114,18 @@ describe("AuditLog", () => {
     } finally {
       diagnosticsChannel.unsubscribe("portcullis:audit", listener);
     }
+  });
+
+  it("fsyncs written-only records by group commit, without anyone waiting", async () => {
+    const dir = tempDir();
+    const log = AuditLog.open({ dir });
+    for (let i = 1; i <= 3; i++) await log.appendDecision(entry(i));
+    expect(log.head.seq).toBe(3);
+    await vi.waitFor(() => expect(log.durableSeq).toBe(3), { timeout: 5000 });
+    void log.appendWritten(entry(4));
+    await log.flush();
+    expect(log.durableSeq).toBe(4);
+    await log.close();
   });
 
   it("continues the chain after reopening", async () => {

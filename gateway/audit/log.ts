@@ -125,6 +125,9 @@ export class AuditLog {
   private retired: number[] = [];
   private failure: Error | undefined;
   private closed = false;
+  /** seq of the last record handed to the OS, and of the last one an fsync has covered. */
+  private writtenSeq: number;
+  private syncedSeq: number;
 
   private constructor(
     opts: Required<AuditLogOptions>,
@@ -136,6 +139,8 @@ export class AuditLog {
     this.clock = opts.clock;
     this.seq = state.seq;
     this.prevHash = state.prevHash;
+    this.writtenSeq = state.seq;
+    this.syncedSeq = state.seq;
     this.segment = state.segment;
     this.size = state.size;
     this.fd = openSync(join(this.dir, segmentName(this.segment)), "a");
@@ -189,6 +194,11 @@ export class AuditLog {
     return { seq: this.seq, hash: this.prevHash };
   }
 
+  /** seq of the newest record an fsync has covered (records up to it survive a power loss). */
+  get durableSeq(): number {
+    return this.syncedSeq;
+  }
+
   /** Appends a record; resolves once the fsync covering it has completed (both modes). */
   append(entry: AuditEntry): Promise<AuditEnvelope> {
     return new Promise((resolve, reject) => this.enqueue(entry, "durable", resolve, reject));
@@ -214,7 +224,8 @@ export class AuditLog {
   /** Resolves when every record appended so far is durable. */
   async flush(): Promise<void> {
     if (this.failure) throw this.failure;
-    if (this.queue.length === 0 && this.awaitingSync.length === 0 && !this.syncInFlight) return;
+    const idle = this.queue.length === 0 && this.awaitingSync.length === 0 && !this.syncInFlight;
+    if (idle && this.writtenSeq === this.syncedSeq) return;
     await new Promise<void>((resolve, reject) => {
       // A marker with no record: it resolves with the first fsync started after everything queued.
       const sentinel: Waiter = {
@@ -318,6 +329,7 @@ export class AuditLog {
     }
     const observed = auditChannel.hasSubscribers;
     for (const q of batch) {
+      if (q.line !== "") this.writtenSeq = (q.written ?? q.durable)!.envelope.seq;
       if (q.written) q.written.resolve(q.written.envelope);
       if (q.durable) this.awaitingSync.push(q.durable);
       if (observed && q.line !== "") {
@@ -346,10 +358,13 @@ export class AuditLog {
     this.size = 0;
   }
 
+  /** Starts an fsync if records were written since the last one (or someone waits) and none runs. */
   private requestSync(): void {
-    if (this.syncInFlight || this.awaitingSync.length === 0 || this.failure) return;
+    if (this.syncInFlight || this.failure) return;
+    if (this.awaitingSync.length === 0 && this.writtenSeq === this.syncedSeq) return;
     const covered = this.awaitingSync;
     this.awaitingSync = [];
+    const target = this.writtenSeq;
     const fd = this.fd;
     this.syncInFlight = new Promise<void>((done) => {
       fdatasync(fd, (err) => {
@@ -358,6 +373,7 @@ export class AuditLog {
         if (err) {
           this.fail(err, [], covered);
         } else {
+          this.syncedSeq = Math.max(this.syncedSeq, target);
           for (const w of covered) w.resolve(w.envelope);
           this.requestSync();
         }

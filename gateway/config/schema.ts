@@ -73,11 +73,94 @@ export const AuthConfig = z.object({
     ),
 });
 
+/** A bundle verification key (see policies/bundle/README.md). */
+export const BundleKeyConfig = z.object({
+  key: SecretRef.describe("PEM key (RS*, PS*, ES*) or HMAC secret (HS*), by reference"),
+  algorithm: z
+    .enum([
+      "RS256",
+      "RS384",
+      "RS512",
+      "PS256",
+      "PS384",
+      "PS512",
+      "ES256",
+      "ES384",
+      "ES512",
+      "HS256",
+      "HS384",
+      "HS512",
+    ])
+    .default("RS256"),
+  scope: z.string().min(1).optional().describe("Scope bundles signed with this key must carry"),
+});
+
+/** Where signed bundles come from and how they are checked before activation. */
+export const BundleSourceConfig = z
+  .object({
+    name: z
+      .string()
+      .regex(/^[A-Za-z0-9_.-]{1,64}$/)
+      .default("portcullis"),
+    file: z
+      .string()
+      .optional()
+      .describe("A bundle .tar.gz or an unpacked bundle folder, watched for changes"),
+    service: z
+      .object({
+        url: z.url().describe("Full URL of the bundle on an OPA-compatible bundle service"),
+        token: SecretRef.optional().describe("Bearer token, by reference"),
+        minDelaySeconds: z.number().min(0).default(60),
+        maxDelaySeconds: z.number().min(0).default(120),
+        longPollingTimeoutSeconds: z.number().int().positive().max(3600).optional(),
+      })
+      .refine((s) => s.minDelaySeconds <= s.maxDelaySeconds, { message: "minDelaySeconds > maxDelaySeconds" })
+      .optional(),
+    keys: z
+      .record(z.string().min(1), BundleKeyConfig)
+      .default({})
+      .describe("When any is set, unsigned bundles are refused"),
+    keyId: z.string().optional().describe("Key to use when a signature names none"),
+    scope: z.string().min(1).optional().describe("Scope every bundle must be signed for"),
+    limits: z
+      .object({
+        maxCompressedBytes: z
+          .number()
+          .int()
+          .positive()
+          .default(32 * 1024 * 1024),
+        maxUncompressedBytes: z
+          .number()
+          .int()
+          .positive()
+          .default(128 * 1024 * 1024),
+        maxEntries: z.number().int().positive().max(100_000).default(1024),
+        maxPathBytes: z.number().int().positive().max(4096).default(256),
+      })
+      .prefault({}),
+  })
+  .refine((s) => Boolean(s.file) !== Boolean(s.service), {
+    message: "exactly one of 'file' or 'service' is required",
+  });
+
+/** OPA-compatible decision logs: a local JSONL file and/or an HTTP sink. */
+export const DecisionLogConfig = z.object({
+  file: z.string().optional(),
+  url: z.url().optional().describe("HTTP sink receiving gzip JSON arrays of events"),
+  token: SecretRef.optional(),
+  minDelaySeconds: z.number().min(0).default(1),
+  maxDelaySeconds: z.number().min(0).default(10),
+  maxBufferEvents: z.number().int().positive().default(10_000),
+  labels: z.record(z.string(), z.string()).default({}),
+});
+
 export const PolicyConfig = z.object({
   bundle: z.string().optional().describe("Path to a policy bundle (.tar.gz); default: the embedded one"),
   data: z.string().optional().describe("Path to a data.json that replaces the bundle's data"),
   engine: z.enum(["auto", "ts", "rust"]).default("auto"),
   cacheSize: z.number().int().min(0).default(10_000),
+  source: BundleSourceConfig.optional().describe("Signed bundle distribution (file or bundle service)"),
+  decisionLogs: DecisionLogConfig.optional(),
 });
 
 export const AuditConfig = z.object({

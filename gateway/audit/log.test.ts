@@ -215,8 +215,11 @@ describe("AuditLog", () => {
     });
     const ok = await log.append(entry(2));
     expect(ok.seq).toBe(1);
-    await log.close();
+    const closing = log.close();
     await expect(log.append(entry(3))).rejects.toThrow(/closed/);
+    await closing;
+    await log.close();
+    await expect(log.appendWritten(entry(4))).rejects.toThrow(/closed/);
   });
 
   it.skipIf(!existsSync("/dev/full"))(

@@ -124,7 +124,7 @@ export class AuditLog {
   /** Segments rotated away while an fsync on them may still run; closed when it completes. */
   private retired: number[] = [];
   private failure: Error | undefined;
-  private closed = false;
+  private closing: Promise<void> | undefined;
   /** seq of the last record handed to the OS, and of the last one an fsync has covered. */
   private writtenSeq: number;
   private syncedSeq: number;
@@ -243,12 +243,16 @@ export class AuditLog {
 
   /** Makes everything durable, then closes the segment and releases the folder. */
   async close(): Promise<void> {
-    if (this.closed) return;
+    if (this.closing) return this.closing;
+    this.closing = this.shutDown();
+    return this.closing;
+  }
+
+  private async shutDown(): Promise<void> {
     try {
       if (!this.failure) await this.flush();
       while (this.syncInFlight) await this.syncInFlight;
     } finally {
-      this.closed = true;
       for (const fd of [...this.retired, this.fd]) {
         try {
           closeSync(fd);
@@ -272,7 +276,8 @@ export class AuditLog {
     resolve: (envelope: AuditEnvelope) => void,
     reject: (error: Error) => void,
   ): void {
-    if (this.closed) {
+    if (this.closing) {
+      // After close() starts nothing new may be queued: its fd is about to be released.
       reject(new PortcullisError("GW_ERR_AUDIT", `audit log ${this.dir} is closed`));
       return;
     }

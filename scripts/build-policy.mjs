@@ -8,9 +8,9 @@
  */
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
-import { gunzipSync } from "node:zlib";
+import { gunzipSync, gzipSync } from "node:zlib";
 import { OPA_VERSION, opaPath, repoRoot } from "./toolchain.mjs";
 
 export const ENTRYPOINT = "portcullis/gateway/decision";
@@ -81,7 +81,7 @@ export function bundleSources(root = regoDir) {
 /** Deterministic revision: sha256 over opa version, capabilities and each source's path + bytes. */
 export function sourceRevision(root = regoDir) {
   const h = createHash("sha256");
-  h.update(`opa ${OPA_VERSION}\0entrypoint ${ENTRYPOINT}\0`);
+  h.update(`opa ${OPA_VERSION}\0entrypoint ${ENTRYPOINT}\0layout 2\0`);
   h.update(readFileSync(join(regoDir, "capabilities.json")));
   for (const f of bundleSources(root)) {
     h.update(`\0${f}\0`);
@@ -135,6 +135,47 @@ export function compileRego({ srcDir, outPath, revision, ignore = [], cwd = repo
   opa([...args, srcDir], { cwd });
 }
 
+/** A gzipped ustar archive of `files` with fixed metadata, in the given order: reproducible. */
+export function writeTarGz(files) {
+  const blocks = [];
+  for (const [name, body] of files) {
+    const header = Buffer.alloc(512);
+    header.write(name, 0, 100, "utf8");
+    header.write("0000644\0", 100);
+    header.write("0000000\0", 108);
+    header.write("0000000\0", 116);
+    header.write(`${body.length.toString(8).padStart(11, "0")}\0`, 124);
+    header.write("00000000000\0", 136);
+    header.write("0", 156);
+    header.write("ustar\0" + "00", 257);
+    header.fill(0x20, 148, 156);
+    const sum = header.reduce((a, b) => a + b, 0);
+    header.write(`${sum.toString(8).padStart(6, "0")}\0 `, 148);
+    blocks.push(header, Buffer.from(body), Buffer.alloc((512 - (body.length % 512)) % 512));
+  }
+  blocks.push(Buffer.alloc(1024));
+  return gzipSync(Buffer.concat(blocks), { level: 9 });
+}
+
+/** The data document: every data.json under rego/, nested under its folder path. */
+function mergedData() {
+  const root = {};
+  for (const f of bundleSources().filter((f) => f.endsWith("data.json"))) {
+    const path = f.split("/").slice(0, -1);
+    let node = root;
+    for (const key of path.slice(0, -1)) node = node[key] ??= {};
+    const value = JSON.parse(readFileSync(join(regoDir, f), "utf8"));
+    if (path.length === 0) Object.assign(root, value);
+    else node[path.at(-1)] = value;
+  }
+  return root;
+}
+
+/**
+ * Builds the bundle. opa compiles the Rego alone, then the archive is rewritten with the merged
+ * data document and fixed metadata (mtime 0, uid 0, sorted entries), so the same sources give
+ * byte-identical bundles on every machine and CI can compare them exactly.
+ */
 export function buildBundle({ outDir = join(regoDir, "build"), force = false } = {}) {
   const revision = sourceRevision();
   const bundlePath = join(outDir, "bundle.tar.gz");
@@ -145,11 +186,23 @@ export function buildBundle({ outDir = join(regoDir, "build"), force = false } =
     }
   }
   mkdirSync(outDir, { recursive: true });
-  compileRego({ srcDir: "rego/", outPath: bundlePath, revision });
-  const wasm =
-    readTarGz(readFileSync(bundlePath)).get("policy.wasm") ??
-    readTarGz(readFileSync(bundlePath)).get("/policy.wasm");
-  if (!wasm) throw new Error(`${bundlePath} holds no policy.wasm`);
+  const compiled = join(outDir, "opa-build.tar.gz");
+  const args = ["build", "-t", "wasm", "-e", ENTRYPOINT, "--capabilities", "rego/capabilities.json"];
+  args.push("-r", revision, "-o", compiled, "--ignore", "*_test.rego", "--ignore", "build");
+  args.push("--ignore", "capabilities.json", "--ignore", "*.md", "--ignore", "*.ts", "--ignore", "data.json");
+  opa([...args, "rego/"]);
+  const built = readTarGz(readFileSync(compiled));
+  rmSync(compiled);
+  const wasm = built.get("policy.wasm");
+  const manifest = built.get(".manifest");
+  if (!wasm || !manifest) throw new Error("opa build produced no policy.wasm or .manifest");
+  const files = [
+    [".manifest", manifest],
+    ["data.json", Buffer.from(JSON.stringify(mergedData()))],
+    ["policy.wasm", wasm],
+    ...[...built].filter(([n]) => n.endsWith(".rego")).sort(([a], [b]) => (a < b ? -1 : 1)),
+  ];
+  writeFileSync(bundlePath, writeTarGz(files));
   writeFileSync(join(outDir, "policy.wasm"), wasm);
   return { revision, bundlePath, skipped: false };
 }

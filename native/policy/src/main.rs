@@ -6,13 +6,19 @@ use std::process::ExitCode;
 
 const USAGE: &str =
     "usage: portcullis-policy eval --bundle B --input F [--data D] [--raw]\n       \
-                     portcullis-policy bench --bundle B --input F [--n N]   (prints p50/p99 in ns)";
+                     portcullis-policy bench --bundle B --input F [--data D] [--n N]   (prints p50/p99 in ns)";
 
 /// Times `n` evaluations one by one in this process (no napi, no process start-up).
-fn bench(bundle: &std::path::Path, input: &[u8], n: usize) -> Result<ExitCode, String> {
+fn bench(
+    bundle: &std::path::Path,
+    data: Option<Vec<u8>>,
+    input: &[u8],
+    n: usize,
+) -> Result<ExitCode, String> {
     let b = portcullis_policy::read_bundle(bundle).map_err(|e| e.to_string())?;
+    let data = data.unwrap_or(b.data);
     let mut engine =
-        portcullis_policy::PolicyEngine::new(&b.wasm, &b.data).map_err(|e| e.to_string())?;
+        portcullis_policy::PolicyEngine::new(&b.wasm, &data).map_err(|e| e.to_string())?;
     for _ in 0..n.min(2000) {
         engine.evaluate(input).map_err(|e| e.to_string())?;
     }
@@ -63,7 +69,10 @@ fn run(args: &[String]) -> Result<ExitCode, String> {
     };
     let input = std::fs::read(&input).map_err(|e| format!("{}: {e}", input.display()))?;
     if cmd == "bench" {
-        return bench(&bundle, &input, n);
+        let data = data
+            .map(|d| std::fs::read(&d).map_err(|e| format!("{}: {e}", d.display())))
+            .transpose()?;
+        return bench(&bundle, data, &input, n);
     }
     let decision = match portcullis_policy::read_bundle(&bundle) {
         Err(e) => portcullis_policy::fail_closed("POLICY_NO_BUNDLE", &e.to_string()),

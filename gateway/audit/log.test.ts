@@ -197,6 +197,22 @@ describe("AuditLog", () => {
     expect(result.tornTail).toBeUndefined();
   });
 
+  it("recovers when the torn tail is larger than the read window", async () => {
+    const dir = tempDir();
+    const log = AuditLog.open({ dir });
+    for (let i = 1; i <= 3; i++) await log.appendWritten(entry(i));
+    await log.close();
+    const head = log.head;
+    // 65,535 torn bytes put the last newline exactly at the start of the first 64 KiB window.
+    for (const torn of [65_535, 65_536, 200_000]) {
+      await appendFile(join(dir, "audit-000001.jsonl"), "x".repeat(torn));
+      const again = AuditLog.open({ dir });
+      expect(again.head).toEqual(head);
+      await again.close();
+      expect(lines(dir)).toHaveLength(3);
+    }
+  });
+
   it("refuses to open over a last record whose seal is broken", async () => {
     const dir = tempDir();
     const log = AuditLog.open({ dir });

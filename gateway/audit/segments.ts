@@ -86,7 +86,8 @@ export function recoverTail(path: string): RecoveredTail {
       }
       const cleanEnd = lastNl < 0 ? 0 : start + lastNl + 1;
       const prevNl = lastNl <= 0 ? -1 : buf.lastIndexOf(0x0a, lastNl - 1);
-      if (lastNl > 0 && prevNl < 0 && start > 0) {
+      // The last complete line must begin inside the window, else widen it.
+      if (lastNl >= 0 && prevNl < 0 && start > 0) {
         window = Math.min(size, window * 4);
         continue;
       }

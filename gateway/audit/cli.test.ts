@@ -88,6 +88,21 @@ describe("portcullis audit", () => {
     expect(seqs).toEqual([27, 28, 29, 30]);
   });
 
+  it("tail reads large segments from the end", async () => {
+    const log = AuditLog.open({ dir });
+    const big = "y".repeat(30_000);
+    for (let i = 1; i <= 12; i++) await log.appendWritten({ ...entry(i), args_redacted: { big } });
+    await log.close();
+    expect(await main(["audit", "tail", "-n", "5", "--dir", dir])).toBe(0);
+    expect(out.map((l) => (JSON.parse(l) as { seq: number }).seq)).toEqual([8, 9, 10, 11, 12]);
+    out.length = 0;
+    expect(await main(["audit", "tail", "-n", "50", "--dir", dir])).toBe(0);
+    expect(out).toHaveLength(12);
+    out.length = 0;
+    expect(await main(["audit", "tail", "-n", "0", "--dir", dir])).toBe(0);
+    expect(out).toEqual([]);
+  });
+
   it("follows appended records across a rotation", async () => {
     await writeLog(3, { segmentBytes: 1200 });
     const seen: number[] = [];

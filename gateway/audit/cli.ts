@@ -2,7 +2,7 @@
  * `portcullis audit verify|tail`: checks an audit folder's hash chain (exit 1 naming the first
  * bad record) and prints the newest records, optionally following new ones across rotations.
  */
-import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from "node:fs";
+import { closeSync, existsSync, fstatSync, openSync, readSync, statSync } from "node:fs";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import type { Command } from "../../cli.js";
@@ -70,16 +70,33 @@ async function verify(argv: string[]): Promise<number> {
   return 0;
 }
 
+/** The last `n` complete lines of one file, oldest first, reading backwards from its end. */
+function lastLinesOf(path: string, n: number): string[] {
+  const fd = openSync(path, "r");
+  try {
+    const size = fstatSync(fd).size;
+    for (let window = 64 * 1024; ; window *= 4) {
+      const start = Math.max(0, size - window);
+      const buf = Buffer.alloc(size - start);
+      const read = readSync(fd, buf, 0, buf.length, start);
+      const lines = buf.subarray(0, read).toString("utf8").split("\n");
+      lines.pop(); // the unterminated remainder (normally empty)
+      if (start > 0) lines.shift(); // may begin mid-line
+      if (lines.length >= n || start === 0) return lines.slice(Math.max(0, lines.length - n));
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** The last `n` complete lines across segments, oldest first. */
 function lastLines(dir: string, n: number): string[] {
   const out: string[] = [];
   const segments = listSegments(dir);
   for (let s = segments.length - 1; s >= 0 && out.length < n; s--) {
-    const lines = readFileSync(segments[s]!.path, "utf8").split("\n");
-    lines.pop(); // the unterminated remainder (normally empty)
-    for (let i = lines.length - 1; i >= 0 && out.length < n; i--) out.push(lines[i]!);
+    out.unshift(...lastLinesOf(segments[s]!.path, n - out.length));
   }
-  return out.reverse();
+  return out;
 }
 
 /** Prints complete lines appended after the current end, across rotations, until `signal` aborts. */

@@ -154,6 +154,21 @@ export class Pipeline {
     return { ctx, ...(ctx.outcome?.kind === "resource" ? { result: ctx.outcome.result } : {}) };
   }
 
+  /**
+   * Records the person's answer to a pending approval that was asked through a 2026-era
+   * input-required result (2025-era answers are recorded by the ask_user stage itself).
+   */
+  async answerApproval(id: string, granted: boolean, by: string, session?: string): Promise<void> {
+    await this.deps.approvals.resolve(id, granted, by);
+    if (session && this.deps.events) {
+      try {
+        this.deps.events.publish(session, "approval.resolved", { approval_id: id, granted, by });
+      } catch {
+        // a failing bus never fails a call
+      }
+    }
+  }
+
   /** Whether the principal may see an item (allow or ask_user: the call could be allowed). */
   private async visible(action: ListAction, req: ListRequest, principal: Principal, target: PolicyTarget) {
     const ctx = {

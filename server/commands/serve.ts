@@ -10,24 +10,26 @@ import { Hono } from "hono";
 import type { Command } from "../../cli.js";
 import { loadConfig } from "../../gateway/config/load.js";
 import { UsageError } from "../../gateway/errors.js";
-import { createMcpHttp, type McpHttp, type ModernHandler } from "../mcp/http.js";
+import { createMcpHttp, type McpHttp } from "../mcp/http.js";
+import { createModernHandler } from "../mcp/modern.js";
 import { createRuntime, type Runtime } from "../runtime.js";
 import { createServices } from "../services.js";
 
 export interface AppDeps {
   runtime: Runtime;
-  /** 2026-era handler; without it such requests get -32022. */
-  modern?: ModernHandler;
 }
 
 export interface App {
   app: Hono;
   mcp: McpHttp;
+  /** Closes the MCP sessions of both eras (the runtime is the caller's). */
+  close(): Promise<void>;
 }
 
 export function createApp(deps: AppDeps): App {
   const { runtime } = deps;
   const s = runtime.config.server;
+  const modern = createModernHandler(runtime.pipeline);
   const mcp = createMcpHttp({
     pipeline: runtime.pipeline,
     limits: {
@@ -36,12 +38,19 @@ export function createApp(deps: AppDeps): App {
       allowedOrigins: s.allowedOrigins,
       allowedHosts: s.allowedHosts,
     },
-    ...(deps.modern ? { modern: deps.modern } : {}),
+    modern: modern.handle,
   });
   const app = new Hono();
   app.get("/healthz", (c) => c.json({ ok: true, upstreams: runtime.pool.health() }));
   app.route("/mcp", mcp.app);
-  return { app, mcp };
+  return {
+    app,
+    mcp,
+    async close() {
+      await mcp.close();
+      await modern.close();
+    },
+  };
 }
 
 const LOOPBACK_BINDS = new Set(["127.0.0.1", "localhost", "::1"]);
@@ -65,14 +74,14 @@ export const serveCommand: Command = {
       );
     const services = await createServices(config, baseDir);
     const runtime = createRuntime(config, baseDir, services);
-    const { app, mcp } = createApp({ runtime });
+    const { app, close } = createApp({ runtime });
     const server = serve({ fetch: app.fetch, hostname: host, port }, (info) => {
       console.error(`portcullis: listening on http://${host}:${info.port}/mcp`);
     });
     await new Promise<void>((done) => {
       // Sessions first (their SSE streams would keep connections open), then the listener.
       const stop = () =>
-        void mcp.close().finally(() => {
+        void close().finally(() => {
           server.close(() => done());
           if ("closeAllConnections" in server) server.closeAllConnections();
         });

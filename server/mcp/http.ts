@@ -10,6 +10,7 @@ import { randomUUID } from "node:crypto";
 import type { HttpBindings } from "@hono/node-server";
 import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
+import { isLegacyRequest } from "@modelcontextprotocol/server";
 import { Hono } from "hono";
 import { isPortcullisError } from "../../gateway/errors.js";
 import type { Principal } from "../../gateway/pipeline/context.js";
@@ -151,10 +152,9 @@ export function createMcpHttp(opts: McpHttpOptions): McpHttp {
     const token = req.headers.get("authorization") ?? "";
     const forward = new Request(req.url, { method: "POST", headers: req.headers, body: text });
 
-    if (req.headers.get("mcp-protocol-version") === MODERN_VERSION && !req.headers.get("mcp-session-id")) {
-      if (!opts.modern) return rpcError(400, -32022, `Unsupported protocol version ${MODERN_VERSION}`);
+    // The v2 SDK's classifier decides the era: a `_meta` envelope claim or a modern version header.
+    if (opts.modern && !req.headers.get("mcp-session-id") && !(await isLegacyRequest(forward.clone(), body)))
       return opts.modern(forward, body, principal);
-    }
 
     if ((body as { method?: unknown }).method === "initialize" && !req.headers.get("mcp-session-id")) {
       const transport: WebStandardStreamableHTTPServerTransport =

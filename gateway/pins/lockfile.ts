@@ -32,7 +32,11 @@ function sortKeys(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(sortKeys);
   if (value && typeof value === "object") {
     const out: Record<string, unknown> = {};
-    for (const k of Object.keys(value).sort()) out[k] = sortKeys((value as Record<string, unknown>)[k]);
+    for (const k of Object.keys(value).sort()) {
+      // defineProperty: a key "__proto__" (a tool's name) must stay a key.
+      const v = sortKeys((value as Record<string, unknown>)[k]);
+      Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true });
+    }
     return out;
   }
   return value;
@@ -66,7 +70,27 @@ export function readLock(path: string): LockDocument {
       `lock file ${path} is invalid at ${issue.path.join(".") || "(root)"}: ${issue.message}`,
     );
   }
-  return result.data;
+  // zod rebuilds records by assignment, which drops a "__proto__" key; rebuild from the parsed
+  // JSON (whose keys are own properties) with the validated entries.
+  const raw = (parsed as { tools: Record<string, unknown> }).tools;
+  const tools: Record<string, PinEntry> = {};
+  for (const tool of Object.keys(raw)) {
+    const entry = PinEntry.safeParse(raw[tool]);
+    if (!entry.success) {
+      const issue = entry.error.issues[0]!;
+      throw new PortcullisError(
+        "GW_ERR_CONFIG",
+        `lock file ${path} is invalid at tools.${tool}.${issue.path.join(".")}: ${issue.message}`,
+      );
+    }
+    Object.defineProperty(tools, tool, {
+      value: entry.data,
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
+  }
+  return { v: 1, tools };
 }
 
 /** Replaces the lock file atomically. */

@@ -126,6 +126,31 @@ describe("PinStore", () => {
     expect(() => store.checkHash("ev__echo", "abc")).toThrow(/not a sha256/);
   });
 
+  it("keeps tool names like __proto__ and constructor as plain keys", () => {
+    const store = PinStore.open(lock);
+    for (const name of ["__proto__", "constructor", "toString", "hasOwnProperty"]) {
+      expect(store.check(name, { name })).toMatchObject({ first_seen: true, changed: false });
+      expect(store.check(name, { name, description: "changed" })).toMatchObject({ changed: true });
+    }
+    expect(({} as Record<string, unknown>)["pending_hash"]).toBeUndefined();
+    expect(Object.prototype).not.toHaveProperty("pending_hash");
+    const reread = PinStore.open(lock);
+    expect(reread.list().map((p) => p.tool)).toEqual([
+      "__proto__",
+      "constructor",
+      "hasOwnProperty",
+      "toString",
+    ]);
+    expect(reread.get("__proto__")?.pending_hash).toBe(
+      toolDefinitionHash({ name: "__proto__", description: "changed" }),
+    );
+    expect(reread.get("valueOf")).toBeUndefined();
+    reread.approvePending("__proto__", "alice");
+    expect(
+      PinStore.open(lock).check("__proto__", { name: "__proto__", description: "changed" }).changed,
+    ).toBe(false);
+  });
+
   it("sees approvals another process wrote to the lock", () => {
     const gateway = PinStore.open(lock);
     gateway.check("ev__echo", echo);

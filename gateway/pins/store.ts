@@ -48,6 +48,23 @@ export interface PinCheck {
   first_seen: boolean;
 }
 
+/*
+ * Tool names come from upstreams, so they are only ever own properties: "__proto__" or
+ * "constructor" must name a tool, never reach Object.prototype.
+ */
+function pinOf(doc: LockDocument, tool: string): PinEntry | undefined {
+  return Object.hasOwn(doc.tools, tool) ? doc.tools[tool] : undefined;
+}
+
+function setPin(doc: LockDocument, tool: string, entry: PinEntry): void {
+  Object.defineProperty(doc.tools, tool, {
+    value: entry,
+    enumerable: true,
+    writable: true,
+    configurable: true,
+  });
+}
+
 /** The pinned definitions of one lock file. */
 export class PinStore {
   readonly path: string;
@@ -96,16 +113,16 @@ export class PinStore {
     }
     this.refresh();
     const needsWrite = hashes.some(([tool, hash]) => {
-      const pin = this.doc.tools[tool];
+      const pin = pinOf(this.doc, tool);
       return !pin || (pin.hash === hash ? pin.pending_hash !== undefined : pin.pending_hash !== hash);
     });
     const existed = !needsWrite
       ? undefined
       : this.mutate((doc, now) => {
           for (const [tool, hash] of hashes) {
-            const pin = doc.tools[tool];
+            const pin = pinOf(doc, tool);
             if (!pin) {
-              doc.tools[tool] = { hash, first_seen: now, approved_at: now, approved_by: "first-use" };
+              setPin(doc, tool, { hash, first_seen: now, approved_at: now, approved_by: "first-use" });
             } else if (pin.hash === hash) {
               // The upstream went back to the approved definition: nothing is pending any more.
               delete pin.pending_hash;
@@ -117,7 +134,7 @@ export class PinStore {
           }
         });
     return hashes.map(([tool, hash]) => {
-      const pin = this.doc.tools[tool]!;
+      const pin = pinOf(this.doc, tool)!;
       return {
         hash,
         changed: pin.hash !== hash,
@@ -136,7 +153,7 @@ export class PinStore {
   /** Approves the pending definition of a changed tool (what `portcullis pin --approve` does). */
   approvePending(tool: string, by: string): PinEntry {
     this.refresh();
-    const pin = this.doc.tools[tool];
+    const pin = pinOf(this.doc, tool);
     if (!pin) throw new PortcullisError("GW_ERR_NOT_FOUND", `no pin for tool '${tool}' in ${this.path}`);
     if (!pin.pending_hash) {
       throw new PortcullisError(
@@ -150,7 +167,7 @@ export class PinStore {
   /** The pin of one tool. */
   get(tool: string): PinEntry | undefined {
     this.refresh();
-    const pin = this.doc.tools[tool];
+    const pin = pinOf(this.doc, tool);
     return pin ? { ...pin } : undefined;
   }
 
@@ -159,15 +176,15 @@ export class PinStore {
     this.refresh();
     return Object.keys(this.doc.tools)
       .sort()
-      .map((tool) => ({ tool, ...this.doc.tools[tool]! }));
+      .map((tool) => ({ tool, ...pinOf(this.doc, tool)! }));
   }
 
   private approveHash(tool: string, hash: string, by: string): PinEntry {
     let entry: PinEntry | undefined;
     this.mutate((doc, now) => {
-      const pin = doc.tools[tool];
+      const pin = pinOf(doc, tool);
       entry = { hash, first_seen: pin?.first_seen ?? now, approved_at: now, approved_by: by };
-      doc.tools[tool] = entry;
+      setPin(doc, tool, entry);
     });
     return { ...entry! };
   }
@@ -179,7 +196,9 @@ export class PinStore {
   private mutate(change: (doc: LockDocument, now: string) => void): Set<string> {
     this.refresh();
     const before = new Set(Object.keys(this.doc.tools));
-    const next = structuredClone(this.doc);
+    // A JSON round trip keeps a "__proto__" tool an own property (structuredClone would too, but
+    // assigning one on the copy would not).
+    const next = JSON.parse(JSON.stringify(this.doc)) as LockDocument;
     change(next, this.clock.now().toISOString());
     mkdirSync(dirname(this.path), { recursive: true });
     writeLock(this.path, next);

@@ -83,12 +83,16 @@ describe("AuditLog", () => {
       lone: "\ud800 alone",
       numbers: [0, -0, 1e21, 1e-7, 123.456, Number.MAX_SAFE_INTEGER, -1.5e300],
       nested: { z: [{ b: 1, a: [null, true, false] }], é: {}, "": "empty key" },
+      // An own "__proto__" key, as JSON.parse makes it from a caller's arguments.
+      proto: JSON.parse('{"__proto__": {"polluted": true}, "constructor": 1}') as unknown,
     };
     await log.append(entry(1, { args_redacted: awkward }));
     await log.close();
     const raw = readFileSync(join(dir, "audit-000001.jsonl"), "utf8");
     expect(raw.split("\n")).toHaveLength(2);
     expect(await verifyAudit(dir)).toMatchObject({ ok: true, records: 1 });
+    expect(raw).toContain('"__proto__":{"polluted":true}');
+    expect(Object.prototype).not.toHaveProperty("polluted");
   });
 
   it("keeps call order as chain order when many appends are in flight and batches their fsyncs", async () => {

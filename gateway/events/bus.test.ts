@@ -92,6 +92,20 @@ describe("SessionEventBus", () => {
     expect(bus.lastSeq("c")).toBe(1);
   });
 
+  it("bounds the events retained across sessions, trimming the least recently active first", () => {
+    const bus = new SessionEventBus({ historyLimit: 10, maxRetainedEvents: 12 });
+    for (let i = 0; i < 8; i++) bus.publish("old", "terminal.input", { text: `${i}` });
+    for (let i = 0; i < 8; i++) bus.publish("new", "terminal.input", { text: `${i}` });
+    expect(bus.since("new", 0).map((e) => e.seq)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    expect(bus.since("old", 0).map((e) => e.seq)).toEqual([5, 6, 7, 8]);
+    // The counter survives the trimming: numbering never restarts while the session is tracked.
+    expect(bus.publish("old", "terminal.input", { text: "again" }).seq).toBe(9);
+    expect(bus.since("new", 0).map((e) => e.seq)).toEqual([2, 3, 4, 5, 6, 7, 8]);
+    bus.endSession("new");
+    for (let i = 0; i < 3; i++) bus.publish("old", "terminal.input", { text: "more" });
+    expect(bus.since("old", 0).map((e) => e.seq)).toEqual([5, 6, 7, 8, 9, 10, 11, 12]);
+  });
+
   it("rejects unknown kinds, bad sessions and non-object data", () => {
     const bus = new SessionEventBus();
     const listener = vi.fn();

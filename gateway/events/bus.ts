@@ -21,7 +21,9 @@ export interface SessionEventBusOptions {
   clock?: Clock;
   /** Events kept per session for replay (default 1000). */
   historyLimit?: number;
-  /** Sessions tracked at once; the least recently active one is forgotten beyond this (default 10,000). */
+  /** Events kept across all sessions; the least recently active sessions' histories are trimmed first (default 100,000). */
+  maxRetainedEvents?: number;
+  /** Sessions whose seq is tracked; the least recently active one is forgotten beyond this (default 100,000). */
   maxSessions?: number;
   /** Called when a listener throws (default: a process warning). */
   onListenerError?: (error: unknown, event: SessionEvent) => void;
@@ -48,6 +50,8 @@ export class SessionEventBus {
   private readonly clock: Clock;
   private readonly historyLimit: number;
   private readonly maxSessions: number;
+  private readonly maxRetainedEvents: number;
+  private retained = 0;
   private readonly onListenerError: (error: unknown, event: SessionEvent) => void;
   /** Map order is recency order: a publish moves its session to the end. */
   private readonly sessions = new Map<string, SessionState>();
@@ -56,9 +60,13 @@ export class SessionEventBus {
   constructor(opts: SessionEventBusOptions = {}) {
     this.clock = opts.clock ?? systemClock;
     this.historyLimit = opts.historyLimit ?? 1000;
-    this.maxSessions = opts.maxSessions ?? 10_000;
+    this.maxSessions = opts.maxSessions ?? 100_000;
+    this.maxRetainedEvents = opts.maxRetainedEvents ?? 100_000;
     if (!Number.isSafeInteger(this.historyLimit) || this.historyLimit < 0) {
       throw new RangeError(`historyLimit must be a non-negative integer, got ${this.historyLimit}`);
+    }
+    if (!Number.isSafeInteger(this.maxRetainedEvents) || this.maxRetainedEvents < 0) {
+      throw new RangeError(`maxRetainedEvents must be a non-negative integer, got ${this.maxRetainedEvents}`);
     }
     if (!Number.isSafeInteger(this.maxSessions) || this.maxSessions < 1) {
       throw new RangeError(`maxSessions must be a positive integer, got ${this.maxSessions}`);
@@ -91,7 +99,7 @@ export class SessionEventBus {
     this.sessions.set(session, state);
     if (this.sessions.size > this.maxSessions) {
       const oldest = this.sessions.keys().next().value as string;
-      this.sessions.delete(oldest);
+      this.endSession(oldest);
     }
     state.seq += 1;
     const event = {
@@ -104,7 +112,12 @@ export class SessionEventBus {
     } as SessionEvent;
     if (this.historyLimit > 0) {
       state.history.push(event);
-      if (state.history.length > this.historyLimit) state.history.shift();
+      this.retained += 1;
+      if (state.history.length > this.historyLimit) {
+        state.history.shift();
+        this.retained -= 1;
+      }
+      this.trimRetained();
     }
     this.deliver(this.listeners.get(session), event);
     this.deliver(this.listeners.get(ALL_SESSIONS), event);
@@ -146,7 +159,23 @@ export class SessionEventBus {
 
   /** Forgets a session's history and counter (call when the session ends). */
   endSession(session: string): void {
+    const state = this.sessions.get(session);
+    if (!state) return;
+    this.retained -= state.history.length;
     this.sessions.delete(session);
+  }
+
+  /** Keeps memory bounded: drops the oldest events of the least recently active sessions. */
+  private trimRetained(): void {
+    if (this.retained <= this.maxRetainedEvents) return;
+    for (const state of this.sessions.values()) {
+      const drop = Math.min(state.history.length, this.retained - this.maxRetainedEvents);
+      if (drop > 0) {
+        state.history.splice(0, drop);
+        this.retained -= drop;
+      }
+      if (this.retained <= this.maxRetainedEvents) return;
+    }
   }
 
   private deliver(set: Set<SessionEventListener> | undefined, event: SessionEvent): void {

@@ -125,4 +125,16 @@ describe("BundleActivator", () => {
     expect(b.service.revision).toBe("none");
     expect(b.status()).toMatchObject({ code: "bundle_error", errors: [{ code: "unsigned" }] });
   });
+  it("with keys, starts on a configured bundle only if it verifies", async () => {
+    const dir = dataDir();
+    const good = join(dir, "signed.tar.gz");
+    writeFileSync(good, makeBundle({ revision: "cfg-signed", sign: true }));
+    const a = await start({ dataDir: dir, keys, service: { bundlePath: good } });
+    expect(a.service.revision).toBe("cfg-signed");
+    const bad = join(dir, "unsigned.tar.gz");
+    writeFileSync(bad, makeBundle({ revision: "cfg-unsigned" }));
+    const b = await start({ dataDir: dataDir(), keys, service: { bundlePath: bad } });
+    expect(b.service.revision).toBe("none");
+    expect(b.status()).toMatchObject({ code: "bundle_error", errors: [{ code: "unsigned" }] });
+  });
 });

@@ -123,14 +123,27 @@ export class BundleActivator {
       : (opts.service?.bundlePath ?? defaultBundlePath());
     let restored: string | undefined;
     let restoreError: { code: string; message: string } | undefined;
-    try {
-      const bytes = await readFile(lastGood);
-      const files = readBundleArchive(bytes, opts.limits ?? DEFAULT_ARCHIVE_LIMITS);
+    const verifies = async (path: string): Promise<void> => {
+      const files = readBundleArchive(await readFile(path), opts.limits ?? DEFAULT_ARCHIVE_LIMITS);
       if (signed) verifyBundleSignature(files, opts.keys ?? new Map(), BundleActivator.#verifyOpts(opts));
+    };
+    try {
+      await verifies(lastGood);
       startPath = lastGood;
       restored = lastGood;
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== "ENOENT") restoreError = rejection(e);
+      // With keys, a configured local bundle may still start the service if it verifies.
+      const configured = opts.service?.bundlePath;
+      if (signed && configured) {
+        try {
+          await verifies(configured);
+          startPath = configured;
+          restoreError = undefined;
+        } catch (e2) {
+          restoreError = rejection(e2);
+        }
+      }
     }
     const service = await createDecisionService({ ...opts.service, bundlePath: startPath });
     const activator = new BundleActivator(service, opts, opts.service?.data);
@@ -142,7 +155,7 @@ export class BundleActivator {
     } else if (restoreError) {
       activator.#status.failed({
         code: restoreError.code,
-        message: `persisted bundle refused: ${restoreError.message}`,
+        message: `start-up bundle refused: ${restoreError.message}`,
       });
     }
     return activator;

@@ -112,6 +112,7 @@ export class DecisionLogger {
   #failures = 0;
   #uploading: Promise<void> | undefined;
   #closed = false;
+  #closing: Promise<void> | undefined;
 
   constructor(opts: DecisionLoggerOptions) {
     this.#o = opts;
@@ -241,8 +242,13 @@ export class DecisionLogger {
     ].join("\n");
   }
 
-  /** Stops listening, tries one last upload, and closes the file. */
-  async close(): Promise<void> {
+  /** Stops listening, tries one last upload, and closes the file (once; later calls share it). */
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
     unsubscribe(decisionChannel.name, this.#listener);
     this.#closed = true;
     if (this.#timer) clearTimeout(this.#timer);

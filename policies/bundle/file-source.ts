@@ -62,13 +62,20 @@ export class FileBundleSource {
   #timer: NodeJS.Timeout | undefined;
   #lastDigest: string | undefined;
   #pending: Promise<unknown> = Promise.resolve();
+  #queue: Promise<unknown> = Promise.resolve();
 
   constructor(opts: FileBundleSourceOptions) {
     this.#o = opts;
   }
 
-  /** Reads the file or folder and activates it unless its content is unchanged. */
-  async load(): Promise<ActivationResult | "unchanged"> {
+  /** Reads the file or folder and activates it unless its content is unchanged (one at a time). */
+  load(): Promise<ActivationResult | "unchanged"> {
+    const run = this.#queue.then(() => this.#loadNow());
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+
+  async #loadNow(): Promise<ActivationResult | "unchanged"> {
     const { path, activator } = this.#o;
     const tracker = activator.tracker;
     tracker.request();

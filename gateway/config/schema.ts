@@ -161,6 +161,15 @@ export const PolicyConfig = z.object({
   cacheSize: z.number().int().min(0).default(10_000),
   source: BundleSourceConfig.optional().describe("Signed bundle distribution (file or bundle service)"),
   decisionLogs: DecisionLogConfig.optional(),
+  statusUpload: z
+    .object({
+      url: z.url().describe("Receives OPA-style status documents (POST, JSON)"),
+      token: SecretRef.optional(),
+      minDelaySeconds: z.number().min(0).default(30),
+      maxDelaySeconds: z.number().min(0).default(60),
+      labels: z.record(z.string(), z.string()).default({}),
+    })
+    .optional(),
 });
 
 export const AuditConfig = z.object({

@@ -3,6 +3,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:f
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it, vi } from "vitest";
+import { main } from "../../cli.js";
 import { opaInstalled } from "../../scripts/toolchain.mjs";
 import { readBundleArchive, writeBundleArchive } from "./archive.js";
 import { bundleCommand } from "./cli.js";
@@ -99,6 +100,17 @@ describe.skipIf(!opaInstalled())("portcullis bundle", () => {
     const inspected = await run("inspect", tampered, "--key", pub, "--alg", "ES256");
     expect(inspected.code).toBe(1);
     expect(inspected.out).toMatch(/INVALID/);
+  });
+
+  it("is registered as `portcullis bundle`", async () => {
+    const out: string[] = [];
+    const log = vi.spyOn(console, "log").mockImplementation((...a) => void out.push(a.join(" ")));
+    try {
+      expect(await main(["bundle", "--help"])).toBe(0);
+    } finally {
+      log.mockRestore();
+    }
+    expect(out.join("\n")).toMatch(/portcullis bundle sign <bundle.tar.gz> --key K/);
   });
 
   it("explains bad usage", async () => {

@@ -1,7 +1,7 @@
 /**
  * Wires bundle deployment from the configuration: the decision service behind a BundleActivator
  * (persisted last good bundle under `dataDir`), the configured source (watched file or polled
- * bundle service), and decision logs. The server calls `startPolicyPlane` once, uses `service`
+ * bundle service), decision logs and the optional status upload. The server calls `startPolicyPlane` once, uses `service`
  * for decisions, mounts `createPolicyAdminRoutes({ activator, decisionLog, authorize })`, and
  * calls `close()` on shutdown. Keys and tokens are resolved from references at start (keys) or at
  * each request (tokens), so rotating a token file needs no restart.
@@ -16,6 +16,7 @@ import { DecisionLogger } from "./decision-log.js";
 import { FileBundleSource } from "./file-source.js";
 import { HttpBundleSource } from "./http-source.js";
 import type { VerificationKey } from "./signing.js";
+import { StatusReporter } from "./status-upload.js";
 
 export interface PolicyPlane {
   service: DecisionService;
@@ -93,6 +94,21 @@ export async function startPolicyPlane(
           }
         : {}),
     }).attach();
+  }
+  const up = p.statusUpload;
+  if (up) {
+    const token = up.token;
+    const reporter = new StatusReporter({
+      activator,
+      url: up.url,
+      labels: up.labels,
+      minDelaySeconds: up.minDelaySeconds,
+      maxDelaySeconds: up.maxDelaySeconds,
+      ...(decisionLog ? { decisionLog } : {}),
+      ...(token ? { bearerToken: () => resolveSecret(token, baseDir) } : {}),
+    });
+    reporter.start();
+    stops.push(() => reporter.stop());
   }
   return {
     service: activator.service,

@@ -43,10 +43,21 @@ export class BundleStatusTracker {
   readonly #status: BundleStatus;
   readonly #metrics: BundleMetrics = { activations: 0, failures: new Map() };
   readonly #clock: Clock;
+  readonly #listeners = new Set<(status: BundleStatus) => void>();
 
   constructor(name: string, clock: Clock = () => new Date()) {
     this.#status = { name, type: "snapshot" };
     this.#clock = clock;
+  }
+
+  /** Called after every activation or failure (status uploads hook in here). */
+  onChange(listener: (status: BundleStatus) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  #changed(): void {
+    for (const l of this.#listeners) l(this.snapshot());
   }
 
   #now(): string {
@@ -79,6 +90,7 @@ export class BundleStatusTracker {
     delete this.#status.errors;
     this.#metrics.activations++;
     this.#metrics.lastActivationMs = durationMs;
+    this.#changed();
   }
 
   failed(error: BundleError): void {
@@ -86,6 +98,7 @@ export class BundleStatusTracker {
     this.#status.message = error.message;
     this.#status.errors = [error];
     this.#metrics.failures.set(error.code, (this.#metrics.failures.get(error.code) ?? 0) + 1);
+    this.#changed();
   }
 
   /** A copy, safe to serialise and hand out. */

@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import { isRegisteredReasonCode, PolicyDecision, type PolicyInput } from "../contracts/index.js";
 import { defaultBundlePath, readTarGz } from "./bundle.js";
 import { nativePolicyBinding } from "./native-engine.js";
-import { createDecisionService, type DecisionMessage } from "./service.js";
+import { AUTO_ENGINE, createDecisionService, type DecisionMessage } from "./service.js";
 
 const readOnly = {
   v: 1,
@@ -33,6 +33,14 @@ function tarGz(files: Record<string, Uint8Array>): Buffer {
   }
   return gzipSync(Buffer.concat([...blocks, Buffer.alloc(1024)]));
 }
+
+describe("engine selection", () => {
+  it("auto picks the engine measured faster (TS while the Rust host is an interpreter)", async () => {
+    const svc = await createDecisionService({ engine: "auto" });
+    expect(svc.engine).toBe(AUTO_ENGINE);
+    expect((await svc.decide(readOnly)).engine).toBe(AUTO_ENGINE);
+  });
+});
 
 const engines = nativePolicyBinding().binding ? (["ts", "rust"] as const) : (["ts"] as const);
 const original = readTarGz(readFileSync(defaultBundlePath()));

@@ -116,9 +116,22 @@ function dataBytes(data: unknown): Uint8Array | undefined {
   return new TextEncoder().encode(typeof data === "string" ? data : JSON.stringify(data));
 }
 
+/**
+ * `auto` picks the engine measured faster on this build. The Rust host runs on wasmi (an
+ * interpreter, chosen for build time) and measured ~10x slower per decision than V8's compiled
+ * wasm (bench/policy.bench.ts; see README.md), so `auto` means TS until the Rust host moves to a
+ * compiling runtime; `rust` stays available when forced, and parity between them is proven.
+ */
+export const AUTO_ENGINE: EngineName = "ts";
+
 function resolveEngine(choice: EngineChoice): EngineName {
-  if (choice === "ts" || choice === "rust") return choice;
-  return nativePolicyBinding().binding ? "rust" : "ts";
+  if (choice === "ts") return "ts";
+  if (choice === "rust") {
+    const { binding, reason } = nativePolicyBinding();
+    if (!binding) throw new PortcullisError("GW_ERR_NATIVE", `Rust policy engine unavailable: ${reason}`);
+    return "rust";
+  }
+  return AUTO_ENGINE;
 }
 
 export async function instantiate(engine: EngineName, bundle: PolicyBundle): Promise<PolicyEvaluator> {

@@ -1,0 +1,217 @@
+/**
+ * MCP tool-call latency and throughput, direct vs through Portcullis, measured side by side:
+ * 2,000 sequential `echo` calls by the SDK client (a) against an SDK Streamable HTTP server,
+ * (b) through `portcullis serve` over HTTP with that server's stdio twin as upstream, policy and
+ * audit on (group commit; and again with `audit.sync: always`), (c) over stdio directly and
+ * (d) through `portcullis stdio`. Then calls/s with 32 concurrent HTTP clients for (a) and (b).
+ * Every process started here is stopped before `run()` resolves.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { performance } from "node:perf_hooks";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
+import type { BenchResult } from "./types.js";
+
+// Compiled to dist/bench/: the repository root is two folders up.
+const root = resolve(import.meta.dirname, "../..");
+const echo = join(root, "bench/mcp-echo-server.mjs");
+const cli = join(root, "bin/portcullis.js");
+const SEQUENTIAL = 2_000;
+const WARMUP = 200;
+const CONCURRENT_CLIENTS = 32;
+const CONCURRENT_CALLS = 3_200;
+
+function started(cmd: string, args: string[], ready: RegExp): Promise<{ child: ChildProcess; port: number }> {
+  const child = spawn(cmd, args, { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
+  return new Promise((done, fail) => {
+    let log = "";
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      fail(new Error(`did not start: ${args.join(" ")}\n${log}`));
+    }, 20_000);
+    const onData = (c: Buffer) => {
+      log += c.toString();
+      const m = ready.exec(log);
+      if (m) {
+        clearTimeout(timer);
+        done({ child, port: Number(m[1]) });
+      }
+    };
+    child.stdout!.on("data", onData);
+    child.stderr!.on("data", onData);
+  });
+}
+
+async function stopped(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exit = new Promise((r) => child.once("exit", r));
+  child.kill("SIGTERM");
+  const timer = setTimeout(() => child.kill("SIGKILL"), 5_000);
+  await exit;
+  clearTimeout(timer);
+}
+
+async function httpClient(port: number): Promise<Client> {
+  const client = new Client({ name: "bench", version: "1.0.0" });
+  await client.connect(
+    new StreamableHTTPClientTransport(new URL(`http://127.0.0.1:${port}/mcp`)) as Transport,
+  );
+  return client;
+}
+
+async function stdioClient(command: string, args: string[]): Promise<Client> {
+  const client = new Client({ name: "bench", version: "1.0.0" });
+  await client.connect(new StdioClientTransport({ command, args, cwd: root, stderr: "ignore" }));
+  return client;
+}
+
+interface Latency {
+  p50: number;
+  p99: number;
+  perSecond: number;
+}
+
+async function sequential(client: Client, tool: string): Promise<Latency> {
+  for (let i = 0; i < WARMUP; i++) await client.callTool({ name: tool, arguments: { message: `w${i}` } });
+  const times: number[] = [];
+  const t0 = performance.now();
+  for (let i = 0; i < SEQUENTIAL; i++) {
+    const s = performance.now();
+    const r = await client.callTool({ name: tool, arguments: { message: `m${i}` } });
+    times.push(performance.now() - s);
+    if (r.isError) throw new Error(`call failed: ${JSON.stringify(r.content)}`);
+  }
+  const total = performance.now() - t0;
+  times.sort((a, b) => a - b);
+  return {
+    p50: times[Math.floor(times.length * 0.5)]!,
+    p99: times[Math.floor(times.length * 0.99)]!,
+    perSecond: SEQUENTIAL / (total / 1000),
+  };
+}
+
+async function concurrent(port: number, tool: string): Promise<number> {
+  const clients = await Promise.all(Array.from({ length: CONCURRENT_CLIENTS }, () => httpClient(port)));
+  const per = CONCURRENT_CALLS / CONCURRENT_CLIENTS;
+  const loop = async (c: Client, n: number) => {
+    for (let i = 0; i < n; i++) await c.callTool({ name: tool, arguments: { message: `c${i}` } });
+  };
+  await Promise.all(clients.map((c) => loop(c, 10)));
+  const t0 = performance.now();
+  await Promise.all(clients.map((c) => loop(c, per)));
+  const rate = CONCURRENT_CALLS / ((performance.now() - t0) / 1000);
+  await Promise.all(clients.map((c) => c.close()));
+  return rate;
+}
+
+function gatewayConfig(dir: string, sync: "group" | "always", tag: string): string {
+  const file = join(dir, `portcullis-${tag}.json`);
+  writeFileSync(
+    file,
+    JSON.stringify({
+      server: { port: 0 },
+      auth: { localHttpPrincipal: "bench" },
+      mcpServers: { up: { command: process.execPath, args: [echo, "--stdio"], prefix: "" } },
+      policy: { data: join(root, "conformance/policy/allow-all.data.json") },
+      audit: { dir: join(dir, `audit-${tag}`), sync },
+    }),
+  );
+  return file;
+}
+
+const round = (n: number, d = 3) => Number(n.toFixed(d));
+
+export async function run(): Promise<BenchResult[]> {
+  const dir = mkdtempSync(join(tmpdir(), "portcullis-bench-mcp-"));
+  const children: ChildProcess[] = [];
+  try {
+    const direct = await started(process.execPath, [echo, "--port", "0"], /LISTENING (\d+)/);
+    children.push(direct.child);
+    const gwGroup = await started(
+      process.execPath,
+      [cli, "serve", "--config", gatewayConfig(dir, "group", "http")],
+      /listening on http:\/\/[^:]+:(\d+)/,
+    );
+    children.push(gwGroup.child);
+    const gwAlways = await started(
+      process.execPath,
+      [cli, "serve", "--config", gatewayConfig(dir, "always", "http-always")],
+      /listening on http:\/\/[^:]+:(\d+)/,
+    );
+    children.push(gwAlways.child);
+
+    const measured = async (port: number) => {
+      const client = await httpClient(port);
+      try {
+        return await sequential(client, "echo");
+      } finally {
+        await client.close();
+      }
+    };
+    const a = await measured(direct.port);
+    const b = await measured(gwGroup.port);
+    const bAlways = await measured(gwAlways.port);
+    const cClient = await stdioClient(process.execPath, [echo, "--stdio"]);
+    const c = await sequential(cClient, "echo");
+    await cClient.close();
+    const dClient = await stdioClient(process.execPath, [
+      cli,
+      "stdio",
+      "--config",
+      gatewayConfig(dir, "group", "stdio"),
+    ]);
+    const d = await sequential(dClient, "echo");
+    await dClient.close();
+    const ca = await concurrent(direct.port, "echo");
+    const cb = await concurrent(gwGroup.port, "echo");
+
+    const notes = `${SEQUENTIAL} sequential calls after ${WARMUP} warm-up; SSE responses; policy: allow-all data`;
+    return [
+      {
+        name: "mcp: echo p50, HTTP direct (a) vs through Portcullis (b)",
+        unit: "ms",
+        figures: { a: round(a.p50), b: round(b.p50), "b sync=always": round(bAlways.p50) },
+        ratios: { "b/a": round(b.p50 / a.p50, 2), "b_always/a": round(bAlways.p50 / a.p50, 2) },
+        notes: `${notes}; target b/a ≤ 1.0`,
+      },
+      {
+        name: "mcp: echo p99, HTTP direct (a) vs through Portcullis (b)",
+        unit: "ms",
+        figures: { a: round(a.p99), b: round(b.p99), "b sync=always": round(bAlways.p99) },
+        ratios: { "b/a": round(b.p99 / a.p99, 2) },
+      },
+      {
+        name: "mcp: echo p50, stdio direct (c) vs through Portcullis (d)",
+        unit: "ms",
+        figures: { c: round(c.p50), d: round(d.p50) },
+        ratios: { "d/c": round(d.p50 / c.p50, 2) },
+        notes: `${notes}; target d/c ≤ 2.5`,
+      },
+      {
+        name: "mcp: sequential calls/s",
+        unit: "calls/s",
+        figures: {
+          a: round(a.perSecond, 0),
+          b: round(b.perSecond, 0),
+          c: round(c.perSecond, 0),
+          d: round(d.perSecond, 0),
+        },
+      },
+      {
+        name: `mcp: ${CONCURRENT_CLIENTS} concurrent HTTP clients`,
+        unit: "calls/s",
+        figures: { a: round(ca, 0), b: round(cb, 0) },
+        ratios: { "b/a": round(cb / ca, 2) },
+        notes: `${CONCURRENT_CALLS} calls in all; target b/a ≥ 1.0`,
+      },
+    ];
+  } finally {
+    await Promise.all(children.map(stopped));
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

@@ -212,6 +212,20 @@ if (process.argv[1] && import.meta.url.endsWith(relative(repoRoot, process.argv[
   if (argv.includes("--capabilities")) regenerateCapabilities();
   const outIdx = argv.indexOf("--out");
   const outDir = outIdx >= 0 ? argv[outIdx + 1] : undefined;
+  const ciCheck = process.env.CI && !outDir && !argv.includes("--force");
+  const before = existsSync(join(regoDir, "build", "bundle.tar.gz"))
+    ? readFileSync(join(regoDir, "build", "bundle.tar.gz"))
+    : undefined;
   const r = buildBundle({ ...(outDir ? { outDir } : {}), force: argv.includes("--force") });
   console.log(`policy bundle ${r.skipped ? "up to date" : "built"}: revision ${r.revision}`);
+  // In CI the committed bundle must already be current: rebuilding it silently would hide a stale one.
+  if (ciCheck && !r.skipped) {
+    const after = readFileSync(r.bundlePath);
+    if (!before?.equals(after)) {
+      console.error(
+        "build-policy: the committed rego/build/bundle.tar.gz is stale; run `npm run setup` and commit it",
+      );
+      process.exit(1);
+    }
+  }
 }

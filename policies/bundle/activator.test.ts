@@ -5,8 +5,8 @@ import { gzipSync } from "node:zlib";
 import { afterEach, describe, expect, it } from "vitest";
 import { PortcullisError } from "../../gateway/errors.js";
 import { BundleActivator } from "./activator.js";
-import { DEFAULT_ARCHIVE_LIMITS } from "./archive.js";
-import { aliceReads, keys, makeBundle } from "./fixtures/bundles.js";
+import { DEFAULT_ARCHIVE_LIMITS, readBundleArchive } from "./archive.js";
+import { aliceReads, keys, makeBundle, rawTar } from "./fixtures/bundles.js";
 
 const dirs: string[] = [];
 const open: BundleActivator[] = [];
@@ -136,5 +136,22 @@ describe("BundleActivator", () => {
     const b = await start({ dataDir: dataDir(), keys, service: { bundlePath: bad } });
     expect(b.service.revision).toBe("none");
     expect(b.status()).toMatchObject({ code: "bundle_error", errors: [{ code: "unsigned" }] });
+  });
+  it("hands the engines exactly what it verified (PAX names that other tar readers ignore)", async () => {
+    const a = await start({ dataDir: dataDir(), keys });
+    const files = readBundleArchive(makeBundle({ revision: "pax", sign: true }));
+    const record = " path=policy.wasm\n";
+    const paxBody = `${record.length + 3}${record}`;
+    const entries = [...files].flatMap(([name, body]) =>
+      name === "policy.wasm"
+        ? [
+            { name: "PaxHeader", type: "x", body: paxBody },
+            { name: "ustar-name-ignored.bin", body: Buffer.from(body) },
+          ]
+        : [{ name, body: Buffer.from(body) }],
+    );
+    expect(readBundleArchive(gzipSync(rawTar(entries))).has("policy.wasm")).toBe(true);
+    expect(await a.activate(gzipSync(rawTar(entries)), { kind: "push" })).toMatchObject({ revision: "pax" });
+    expect((await a.service.decide(aliceReads)).revision).toBe("pax");
   });
 });

@@ -21,7 +21,12 @@ import {
   evaluateDecision,
   instantiate,
 } from "../service.js";
-import { type ArchiveLimits, DEFAULT_ARCHIVE_LIMITS, readBundleArchive } from "./archive.js";
+import {
+  type ArchiveLimits,
+  DEFAULT_ARCHIVE_LIMITS,
+  readBundleArchive,
+  writeBundleArchive,
+} from "./archive.js";
 import { type SignatureCheck, type VerificationKey, verifyBundleSignature } from "./signing.js";
 import { readSmokeCases, runSmokeCases } from "./smoke.js";
 import { type BundleStatus, BundleStatusTracker, type Clock } from "./status.js";
@@ -123,13 +128,16 @@ export class BundleActivator {
       : (opts.service?.bundlePath ?? defaultBundlePath());
     let restored: string | undefined;
     let restoreError: { code: string; message: string } | undefined;
+    // The service starts from a canonical re-serialisation of what was verified (see #verifyLoadSwap).
     const verifies = async (path: string): Promise<void> => {
       const files = readBundleArchive(await readFile(path), opts.limits ?? DEFAULT_ARCHIVE_LIMITS);
       if (signed) verifyBundleSignature(files, opts.keys ?? new Map(), BundleActivator.#verifyOpts(opts));
+      await mkdir(dir, { recursive: true });
+      startPath = join(dir, "start.tar.gz");
+      await writeDurably(startPath, writeBundleArchive(files));
     };
     try {
       await verifies(lastGood);
-      startPath = lastGood;
       restored = lastGood;
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== "ENOENT") restoreError = rejection(e);
@@ -138,7 +146,6 @@ export class BundleActivator {
       if (signed && configured) {
         try {
           await verifies(configured);
-          startPath = configured;
           restoreError = undefined;
         } catch (e2) {
           restoreError = rejection(e2);
@@ -225,7 +232,10 @@ export class BundleActivator {
       throw new PortcullisError("GW_ERR_BUNDLE", "bundle holds no policy.wasm (build it with -t wasm)", {
         details: { reason: "no_wasm" },
       });
-    const bundle: PolicyBundle = parseBundle(bytes, this.#dataBytes());
+    // From here on only a canonical re-serialisation of the verified files is used, so no other
+    // tar reader (the service's own) can interpret the original bytes differently.
+    const canonical = writeBundleArchive(files, { fast: true });
+    const bundle: PolicyBundle = parseBundle(canonical, this.#dataBytes());
     const cases = readSmokeCases(files);
     const engines = this.engines();
     for (const engine of engines) {
@@ -251,7 +261,7 @@ export class BundleActivator {
     }
     await mkdir(this.#dir, { recursive: true });
     const candidate = join(this.#dir, "candidate.tar.gz");
-    await writeDurably(candidate, bytes);
+    await writeDurably(candidate, canonical);
     try {
       await this.service.activate({
         bundlePath: candidate,

@@ -229,9 +229,13 @@ function pad(size: number): Buffer {
 
 /**
  * A deterministic `.tar.gz` of the given files in the given order, with OPA's `/name` convention,
- * zero mtimes and owners, so the same files always give the same bytes.
+ * zero mtimes and owners, so the same files always give the same bytes. `fast` trades size for
+ * speed (used for the activator's internal canonical copy).
  */
-export function writeBundleArchive(files: Iterable<[string, Uint8Array]>): Buffer {
+export function writeBundleArchive(
+  files: Iterable<[string, Uint8Array]>,
+  opts: { fast?: boolean } = {},
+): Buffer {
   const blocks: Buffer[] = [];
   for (const [rel, body] of files) {
     const name = `/${normalizeEntryPath(rel)}`;
@@ -246,5 +250,7 @@ export function writeBundleArchive(files: Iterable<[string, Uint8Array]>): Buffe
     blocks.push(header(name.slice(0, 100), body.length, "0"), Buffer.from(body), pad(body.length));
   }
   blocks.push(Buffer.alloc(2 * BLOCK));
-  return gzipSync(Buffer.concat(blocks), { level: constants.Z_BEST_COMPRESSION });
+  return gzipSync(Buffer.concat(blocks), {
+    level: opts.fast ? constants.Z_BEST_SPEED : constants.Z_BEST_COMPRESSION,
+  });
 }

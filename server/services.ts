@@ -6,6 +6,7 @@
  */
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
+import { createBuiltinCapabilities } from "../adapters/native/index.js";
 import { InMemoryApprovalStore } from "../gateway/approvals/index.js";
 import { AuditLog } from "../gateway/audit/index.js";
 import type { PortcullisConfig } from "../gateway/config/schema.js";
@@ -13,6 +14,7 @@ import { ConfigError } from "../gateway/errors.js";
 import { SessionEventBus } from "../gateway/events/index.js";
 import { lockPathFor, PinStore } from "../gateway/pins/index.js";
 import type { AuditPort, DecisionPort, EventPort, PinPort } from "../gateway/pipeline/context.js";
+import { core } from "../native/index.js";
 import { createDecisionService } from "../policies/service.js";
 import type { RuntimeServices } from "./runtime.js";
 
@@ -71,6 +73,8 @@ export async function createServices(
     pins: pins as PinPort,
     events: bus as unknown as EventPort, // the bus narrows `kind` to the contract's kinds; the pipeline sends only those.
     bus,
+    scan: (value) => core.scanValue(value),
+    builtins: createBuiltinCapabilities(config, { baseDir }).servers,
     async close() {
       await auditLog.close();
       await decisions.close();

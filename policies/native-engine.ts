@@ -4,10 +4,8 @@
  * (empty) host-builtin allowlist as the TypeScript engine.
  */
 
-import { existsSync } from "node:fs";
-import { createRequire } from "node:module";
-import { fileURLToPath } from "node:url";
 import { PortcullisError } from "../gateway/errors.js";
+import { loadNative, nativeStatus } from "../native/loader.js";
 import type { PolicyEvaluator } from "./engine.js";
 
 interface NativePolicyEngine {
@@ -20,12 +18,6 @@ interface NativePolicyBinding {
 
 let cached: { binding?: NativePolicyBinding; reason?: string } | undefined;
 
-function addonPaths(): string[] {
-  if (process.env.PORTCULLIS_NATIVE_PATH) return [process.env.PORTCULLIS_NATIVE_PATH];
-  const here = (rel: string) => fileURLToPath(new URL(rel, import.meta.url));
-  return [here("../native/portcullis.node"), here("../../native/portcullis.node")];
-}
-
 /** The addon's policy binding, or a reason why it is unavailable (PORTCULLIS_NATIVE=0 included). */
 export function nativePolicyBinding(): { binding?: NativePolicyBinding; reason?: string } {
   cached ??= loadBinding();
@@ -33,24 +25,13 @@ export function nativePolicyBinding(): { binding?: NativePolicyBinding; reason?:
 }
 
 function loadBinding(): { binding?: NativePolicyBinding; reason?: string } {
-  const env = process.env.PORTCULLIS_NATIVE;
-  if (env === "0" || env === "false" || env === "off") return { reason: `PORTCULLIS_NATIVE=${env}` };
-  const require = createRequire(import.meta.url);
-  const errors: string[] = [];
-  for (const path of addonPaths()) {
-    if (!existsSync(path)) {
-      errors.push(`${path}: not found`);
-      continue;
-    }
-    try {
-      const mod = require(path) as Partial<NativePolicyBinding>;
-      if (typeof mod.PolicyEngine === "function") return { binding: mod as NativePolicyBinding };
-      errors.push(`${path}: no PolicyEngine export (stale build; run npm run setup)`);
-    } catch (e) {
-      errors.push(`${path}: ${e instanceof Error ? e.message : String(e)}`);
-    }
+  // The one native loader (env override, local build, fallback notice) serves the policy too.
+  const addon = loadNative() as unknown as Partial<NativePolicyBinding> | null;
+  if (!addon) return { reason: nativeStatus().reason ?? "native core unavailable" };
+  if (typeof addon.PolicyEngine !== "function") {
+    return { reason: "the addon has no PolicyEngine export (stale build; run npm run setup)" };
   }
-  return { reason: errors.join("; ") };
+  return { binding: addon as NativePolicyBinding };
 }
 
 /** Instantiates `wasm` with `data` in the Rust host. Throws when the addon or module is unusable. */

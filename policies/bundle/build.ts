@@ -56,6 +56,34 @@ export interface BuildResult {
   bytes: number;
 }
 
+function readAuthoredManifest(srcDir: string): { roots?: string[]; metadata?: Record<string, unknown> } {
+  let text: string;
+  try {
+    text = readFileSync(join(srcDir, ".manifest"), "utf8");
+  } catch {
+    return {};
+  }
+  let doc: { roots?: unknown; metadata?: unknown };
+  try {
+    doc = JSON.parse(text) as { roots?: unknown; metadata?: unknown };
+  } catch {
+    throw new PortcullisError("GW_ERR_USAGE", `${join(srcDir, ".manifest")} is not JSON`);
+  }
+  const roots = doc.roots;
+  if (roots !== undefined && (!Array.isArray(roots) || !roots.every((r) => typeof r === "string")))
+    throw new PortcullisError("GW_ERR_USAGE", ".manifest roots must be an array of strings");
+  const metadata = doc.metadata;
+  if (
+    metadata !== undefined &&
+    (metadata === null || typeof metadata !== "object" || Array.isArray(metadata))
+  )
+    throw new PortcullisError("GW_ERR_USAGE", ".manifest metadata must be an object");
+  return {
+    ...(roots ? { roots: roots as string[] } : {}),
+    ...(metadata ? { metadata: metadata as Record<string, unknown> } : {}),
+  };
+}
+
 export async function buildBundle(opts: BuildOptions): Promise<BuildResult> {
   const s = await buildScript();
   const srcDir = resolve(opts.srcDir);
@@ -70,15 +98,19 @@ export async function buildBundle(opts: BuildOptions): Promise<BuildResult> {
       cwd: srcDir,
       outPath: compiled,
       revision,
-      ignore: [SMOKE_FILE, ".signatures.json"],
+      ignore: [SMOKE_FILE, ".signatures.json", ".manifest"],
     });
     const files = readBundleArchive(readFileSync(compiled));
     const manifestBytes = files.get(".manifest");
     const manifest = manifestBytes
       ? (JSON.parse(Buffer.from(manifestBytes).toString("utf8")) as Record<string, unknown>)
       : { revision, roots: [""] };
+    // A `.manifest` in the source folder contributes its roots and metadata (opa build ignores it).
+    const authored = readAuthoredManifest(srcDir);
+    if (authored.roots !== undefined) manifest.roots = authored.roots;
     manifest.metadata = {
       ...(manifest.metadata as Record<string, unknown> | undefined),
+      ...authored.metadata,
       portcullis: {
         entrypoint: s.ENTRYPOINT,
         opa_version: s.OPA_VERSION,

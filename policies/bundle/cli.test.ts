@@ -56,6 +56,10 @@ describe.skipIf(!opaInstalled())("portcullis bundle", () => {
       ],
     };
     writeFileSync(join(src, "portcullis.smoke.json"), JSON.stringify(smoke));
+    writeFileSync(
+      join(src, ".manifest"),
+      JSON.stringify({ roots: ["portcullis"], metadata: { team: "sec" } }),
+    );
     const r = await run("build", src, "-o", out, "--revision", "cli-1");
     expect(r.code, r.err).toBe(0);
     const files = readBundleArchive(readFileSync(out));
@@ -63,7 +67,8 @@ describe.skipIf(!opaInstalled())("portcullis bundle", () => {
     expect(manifest).toMatchObject({
       revision: "cli-1",
       wasm: [{ entrypoint: "portcullis/gateway/decision" }],
-      metadata: { portcullis: { entrypoint: "portcullis/gateway/decision" } },
+      roots: ["portcullis"],
+      metadata: { team: "sec", portcullis: { entrypoint: "portcullis/gateway/decision" } },
     });
     expect(files.has("policy.wasm") && files.has("data.json") && files.has("portcullis.smoke.json")).toBe(
       true,

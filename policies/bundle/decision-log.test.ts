@@ -96,6 +96,23 @@ describe("DecisionLogger", () => {
     expect(lines[0]).not.toContain("ghp_secretsecret");
   });
 
+  it("splits uploads into batches bounded in events and bytes", async () => {
+    const s = await sink([]);
+    const logger = new DecisionLogger({
+      sink: { url: s.url, minDelaySeconds: 60, maxDelaySeconds: 60, maxBatchEvents: 4, maxBatchBytes: 3000 },
+    });
+    const service = await createDecisionService({ engine: "ts" });
+    for (let i = 0; i < 10; i++)
+      logger.log({ input: aliceReads, decision: await service.decide(aliceReads), duration_ns: 1 });
+    expect(await logger.flush()).toBe(true);
+    const sizes = s.batches.map((b) => b.length);
+    expect(sizes.reduce((a, b) => a + b, 0)).toBe(10);
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(4);
+    for (const b of s.batches) if (b.length > 1) expect(JSON.stringify(b).length).toBeLessThanOrEqual(3000);
+    await logger.close();
+    await service.close();
+  });
+
   it("erases arguments when a redacted class cannot be located", async () => {
     const logger = new DecisionLogger({ file: join(scratch, "erase.jsonl") });
     const service = await createDecisionService({ engine: "ts" });

@@ -39,6 +39,8 @@ export interface DecisionLogSink {
   maxDelaySeconds?: number;
   /** Most events per uploaded batch. Default 500. */
   maxBatchEvents?: number;
+  /** Most bytes of JSON per batch before compression (one larger event goes alone). Default 1 MiB. */
+  maxBatchBytes?: number;
   dispatcher?: Dispatcher;
 }
 
@@ -186,7 +188,7 @@ export class DecisionLogger {
     const sink = this.#o.sink;
     if (!sink) return true;
     while (this.#buffer.length > 0) {
-      const batch = this.#buffer.splice(0, sink.maxBatchEvents ?? 500);
+      const batch = this.#takeBatch(sink.maxBatchEvents ?? 500, sink.maxBatchBytes ?? 1024 * 1024);
       let error: string | undefined;
       try {
         const headers: Record<string, string> = {
@@ -221,6 +223,17 @@ export class DecisionLogger {
       this.#stats.buffered = this.#buffer.length;
     }
     return true;
+  }
+
+  #takeBatch(maxEvents: number, maxBytes: number): DecisionLogEvent[] {
+    let bytes = 2;
+    let n = 0;
+    while (n < this.#buffer.length && n < maxEvents) {
+      bytes += JSON.stringify(this.#buffer[n]).length + 1;
+      if (n > 0 && bytes > maxBytes) break;
+      n++;
+    }
+    return this.#buffer.splice(0, n);
   }
 
   stats(): DecisionLogStats {

@@ -51,4 +51,12 @@ describe("MCP conformance: through the gateway equals direct", () => {
     expect(r.mismatches).toEqual([]);
     expect(r.unexpected).toEqual([]);
   });
+
+  it("2026-07-28 (conformance 0.2.0-alpha.12, --requirements 2026-07-28)", { timeout: 180_000 }, async () => {
+    const r = await conformance("2026");
+    expect(Object.values(r.direct).filter((o) => o === "PASS").length).toBeGreaterThan(20);
+    expect(r.gateway).toEqual(r.direct);
+    expect(r.mismatches).toEqual([]);
+    expect(r.unexpected).toEqual([]);
+  });
 });

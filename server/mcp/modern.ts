@@ -57,7 +57,12 @@ export class ApprovalState {
 function fault(e: unknown): never {
   if (e instanceof PolicyDeniedError)
     throw new ProtocolError(POLICY_DENIED_CODE, e.message, { decision: "deny", reasons: e.decision.reasons });
-  if (isPortcullisError(e) && e.code === "GW_ERR_NOT_FOUND") throw new ProtocolError(-32602, e.message);
+  if (isPortcullisError(e) && e.code === "GW_ERR_NOT_FOUND")
+    throw new ProtocolError(-32602, e.message, e.details);
+  // An upstream's JSON-RPC error (v1 SDK McpError) keeps its code and data on the 2026 wire.
+  const rpc = e as { code?: unknown; message?: unknown; data?: unknown };
+  if (typeof rpc?.code === "number" && typeof rpc.message === "string")
+    throw new ProtocolError(rpc.code, rpc.message.replace(/^MCP error -?\d+: /, ""), rpc.data);
   throw e;
 }
 

@@ -76,7 +76,7 @@ export function toMcpError(e: unknown): unknown {
       reasons: e.decision.reasons,
     });
   if (isPortcullisError(e)) {
-    if (e.code === "GW_ERR_NOT_FOUND") return new McpError(ErrorCode.InvalidParams, e.message);
+    if (e.code === "GW_ERR_NOT_FOUND") return new McpError(ErrorCode.InvalidParams, e.message, e.details);
     if (e.code === "GW_ERR_AUTH") return new McpError(ErrorCode.InvalidRequest, e.message);
     return new McpError(ErrorCode.InternalError, `${e.code}: ${e.message}`);
   }

@@ -50,6 +50,7 @@ const TOOLS = [
         kind: { type: "string" },
       },
       if: { properties: { kind: { const: "company" } } },
+      // biome-ignore lint/suspicious/noThenProperty: JSON Schema's if/then/else keywords
       then: { required: ["name"] },
       else: { required: [] },
       additionalProperties: false,

@@ -43,6 +43,7 @@ describe("BundleActivator", () => {
     const a = await start({ dataDir: dir, keys });
     // Keys configured and nothing verified yet: the gateway denies everything and says why.
     expect((await a.service.decide(aliceReads)).reasons[0]?.code).toBe("POLICY_NO_BUNDLE");
+    expect(a.status()).toMatchObject({ code: "bundle_error", errors: [{ code: "no_verified_bundle" }] });
 
     const r1 = await a.activate(makeBundle({ revision: "v1", sign: true }), { kind: "http", etag: '"e1"' });
     expect(r1).toMatchObject({ revision: "v1", signature: { keyId: "release" } });

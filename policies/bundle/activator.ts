@@ -159,6 +159,11 @@ export class BundleActivator {
       activator.#etag = await readFile(join(dir, "last-good.json"), "utf8")
         .then((t) => (JSON.parse(t) as { etag?: string }).etag)
         .catch(() => undefined);
+    } else if (signed && service.revision === "none" && !restoreError) {
+      activator.#status.failed({
+        code: "no_verified_bundle",
+        message: "keys are configured and no verified bundle is active yet: every decision is denied",
+      });
     } else if (restoreError) {
       activator.#status.failed({
         code: restoreError.code,

@@ -5,7 +5,7 @@
  * `portcullis.smoke.json` if it has one. The revision defaults to the script's deterministic
  * source revision, so one folder always builds to the same revision and the same bytes.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -131,7 +131,9 @@ export async function buildBundle(opts: BuildOptions): Promise<BuildResult> {
       readSmokeCases(out); // a malformed smoke file fails the build, not the activation
     }
     const archive = writeBundleArchive(out);
-    writeFileSync(opts.outPath, archive);
+    const tmp = `${opts.outPath}.${process.pid}.tmp`;
+    writeFileSync(tmp, archive);
+    renameSync(tmp, opts.outPath);
     return { outPath: opts.outPath, revision, files: [...out.keys()], bytes: archive.length };
   } finally {
     rmSync(scratch, { recursive: true, force: true });

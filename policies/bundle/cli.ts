@@ -4,7 +4,7 @@
  * as literals on the command line where `ps` would show them. Every subcommand reads archives with
  * the hardened reader, so `verify` and `inspect` refuse exactly what the gateway would refuse.
  */
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import type { Command } from "../../cli.js";
 import { isSecretRef, resolveSecret } from "../../gateway/config/secrets.js";
@@ -94,7 +94,9 @@ async function sign(argv: string[]): Promise<number> {
   });
   files.set(SIGNATURES_FILE, Buffer.from(text));
   const out = values.out ?? path;
-  writeFileSync(out, writeBundleArchive(files));
+  const tmp = `${out}.${process.pid}.tmp`;
+  writeFileSync(tmp, writeBundleArchive(files));
+  renameSync(tmp, out); // never leaves a half-written bundle where a server may pick it up
   console.log(
     `signed ${out}: ${files.size - 1} files, ${algorithm(values.alg)}, kid ${values.kid ?? "default"}`,
   );

@@ -7,8 +7,9 @@
 import type { NativeBinding } from "./binding.js";
 import type { NativeCore } from "./core-api.js";
 import * as canonical from "./fallback/canonical.js";
+import * as redact from "./fallback/redact.js";
 import * as sanitizer from "./fallback/sanitizer.js";
-import type { Finding } from "./sanitizer-types.js";
+import type { Finding, Redaction, RedactOptions } from "./sanitizer-types.js";
 
 function refuseNonFinite(_key: string, value: unknown): unknown {
   if (typeof value === "number" && !Number.isFinite(value)) {
@@ -36,6 +37,12 @@ function valueText(value: unknown): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** Options as the addon reads them (checked first, so both cores refuse the same ones). */
+function redactOptionsText(opts: RedactOptions): string {
+  redact.checkRedactOptions(opts);
+  return JSON.stringify({ action: opts.action, classes: opts.classes, key: opts.key });
 }
 
 /** The native core backed by the addon. */
@@ -80,6 +87,27 @@ export function createAddonCore(binding: NativeBinding): NativeCore {
         return JSON.parse(await binding.scanValueJsonAsync(text)) as Finding[];
       } catch {
         return sanitizer.scanValue(value);
+      }
+    },
+    redactValue(value, opts) {
+      const options = redactOptionsText(opts);
+      const text = valueText(value);
+      if (text === undefined) return redact.redactValue(value, opts);
+      try {
+        return JSON.parse(binding.redactValueJson(text, options)) as Redaction;
+      } catch {
+        // Lone surrogates do not survive the trip into Rust; the fallback redacts such values.
+        return redact.redactValue(value, opts);
+      }
+    },
+    async redactValueAsync(value, opts) {
+      const options = redactOptionsText(opts);
+      const text = valueText(value);
+      if (text === undefined) return redact.redactValue(value, opts);
+      try {
+        return JSON.parse(await binding.redactValueJsonAsync(text, options)) as Redaction;
+      } catch {
+        return redact.redactValue(value, opts);
       }
     },
   };

@@ -15,4 +15,7 @@ export interface NativeBinding {
   scanValueJson(json: string): string;
   scanTextAsync(text: string): Promise<string>;
   scanValueJsonAsync(json: string): Promise<string>;
+  /** `{value, findings, mapping?}` of a JSON document redacted per options (both JSON text). */
+  redactValueJson(json: string, options: string): string;
+  redactValueJsonAsync(json: string, options: string): Promise<string>;
 }

@@ -4,7 +4,7 @@
  * time; the parity suite in conformance/native/ builds both explicitly and compares outputs.
  */
 
-import type { Finding } from "./sanitizer-types.js";
+import type { Finding, Redaction, RedactOptions } from "./sanitizer-types.js";
 
 export interface NativeCore {
   readonly implementation: "native" | "fallback";
@@ -22,4 +22,8 @@ export interface NativeCore {
   scanTextAsync(text: string): Promise<Finding[]>;
   /** `scanValue` off the JS thread where the core can (native); same result. */
   scanValueAsync(value: unknown): Promise<Finding[]>;
+  /** Redacts findings of the chosen classes out of every string of a JSON value. */
+  redactValue(value: unknown, opts: RedactOptions): Redaction;
+  /** `redactValue` off the JS thread where the core can (native); same result. */
+  redactValueAsync(value: unknown, opts: RedactOptions): Promise<Redaction>;
 }

@@ -23,3 +23,17 @@ export const canonicalize: (value: unknown) => string = core.canonicalize;
 export const sha256Hex: (data: string | Uint8Array) => string = core.sha256Hex;
 /** sha256 of the canonical JSON of a value: the digest used for pins, cache keys and the audit chain. */
 export const digest: (value: unknown) => string = core.digest;
+/** Sanitizer findings in a text (UTF-8 byte spans). */
+export const scanText: NativeCore["scanText"] = core.scanText;
+/** Sanitizer findings in every string of a JSON value, with paths. */
+export const scanValue: NativeCore["scanValue"] = core.scanValue;
+/**
+ * Redacts findings of the chosen data classes out of every string of a JSON value:
+ * `{action: "mask"|"hash"|"drop"|"reversible", classes?, key?}` → `{value, findings, mapping?}`.
+ */
+export const redactValue: NativeCore["redactValue"] = core.redactValue;
+/** `redactValue` off the JS thread (native); same result. */
+export const redactValueAsync: NativeCore["redactValueAsync"] = core.redactValueAsync;
+/** Restores the originals of a `reversible` redaction (placeholders → mapping values). */
+export { restoreText, restoreValue } from "./fallback/redact.js";
+export type { Finding, RedactAction, Redaction, RedactOptions } from "./sanitizer-types.js";

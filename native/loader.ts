@@ -32,6 +32,8 @@ const REQUIRED_EXPORTS: readonly (keyof NativeBinding)[] = [
   "scanValueJson",
   "scanTextAsync",
   "scanValueJsonAsync",
+  "redactValueJson",
+  "redactValueJsonAsync",
 ];
 
 let loaded: LoadResult | undefined;

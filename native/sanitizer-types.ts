@@ -27,3 +27,22 @@ export interface DetectorSpec {
   validate?: string;
   minEntropy?: number;
 }
+
+/** What redaction does with a finding (see native/core/src/redact.rs). */
+export type RedactAction = "mask" | "hash" | "drop" | "reversible";
+
+export interface RedactOptions {
+  action: RedactAction;
+  /** Data classes to redact; absent or empty means every class. */
+  classes?: string[];
+  /** Key of the `hash` action (HMAC-SHA256); plain sha256 without one. */
+  key?: string;
+}
+
+/** A redacted value, the findings acted on (with paths) and the restore mapping of `reversible`. */
+export interface Redaction {
+  value: unknown;
+  findings: Finding[];
+  /** Placeholder → original; only for `reversible`. */
+  mapping?: Record<string, string>;
+}

@@ -4,6 +4,7 @@
  */
 import type { NativeCore } from "../core-api.js";
 import { canonicalize, digest, sha256Hex } from "./canonical.js";
+import { redactValue } from "./redact.js";
 import { scanText, scanValue } from "./sanitizer.js";
 
 /** The fallback core. */
@@ -16,4 +17,6 @@ export const fallbackCore: NativeCore = {
   scanValue,
   scanTextAsync: async (text) => scanText(text),
   scanValueAsync: async (value) => scanValue(value),
+  redactValue,
+  redactValueAsync: async (value, opts) => redactValue(value, opts),
 };

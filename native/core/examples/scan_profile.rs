@@ -21,7 +21,7 @@ fn main() {
         s.prefilter_profile(&text)
     );
     let mut rows = s.profile(&text);
-    rows.sort_by(|a, b| b.1.cmp(&a.1));
+    rows.sort_by_key(|r| std::cmp::Reverse(r.1));
     for (id, d, k) in rows.iter().take(15) {
         println!("{id:32} {d:>12?} {k}");
     }

@@ -2,6 +2,7 @@
 //! arguments, calls into this crate and converts results back.
 
 pub mod canonical;
+pub mod redact;
 pub mod sanitizer;
 
 pub mod contracts;

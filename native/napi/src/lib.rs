@@ -4,6 +4,7 @@
 use napi_derive::napi;
 
 pub mod canonical;
+pub mod redact;
 pub mod sanitizer;
 mod policy;
 

@@ -18,7 +18,7 @@ import { verifyAudit } from "../../gateway/audit/index.js";
 import { validateConfig } from "../../gateway/config/load.js";
 import { createApp } from "../commands/serve.js";
 import { createRuntime, type Runtime } from "../runtime.js";
-import { createServices } from "../services.js";
+import { createServices, type GatewayServices } from "../services.js";
 import { serveStdio } from "./stdio.js";
 
 const require = createRequire(import.meta.url);
@@ -47,6 +47,7 @@ const policyData = {
 
 let dir: string;
 let runtime: Runtime;
+let services: GatewayServices;
 let app: ReturnType<typeof createApp>;
 
 beforeAll(async () => {
@@ -62,7 +63,7 @@ beforeAll(async () => {
     },
     audit: { dir: "audit" },
   });
-  const services = await createServices(config, dir, { policyData });
+  services = await createServices(config, dir, { policyData });
   runtime = createRuntime(config, dir, services);
   app = createApp({ runtime });
 });
@@ -226,6 +227,20 @@ describe("gateway over Streamable HTTP", () => {
     expect(echo.content).toEqual([{ type: "text", text: "Echo: again" }]);
     expect(upstream.health().pid).not.toBe(pid);
     await client.close();
+  });
+
+  it("publishes call.started and call.completed on the session event bus", async () => {
+    const seen: Array<{ kind: string; data: Record<string, unknown> }> = [];
+    const off = services.bus.subscribe("*", (e) =>
+      seen.push({ kind: e.kind, data: e.data as Record<string, unknown> }),
+    );
+    const client = await httpClient(() => ({ action: "decline" }));
+    await client.callTool({ name: "everything__echo", arguments: { message: "events" } });
+    off();
+    await client.close();
+    expect(seen.map((e) => e.kind)).toEqual(["call.started", "call.completed"]);
+    expect(seen[1]!.data).toMatchObject({ tool: "everything__echo", status: "ok" });
+    expect(seen[0]!.data.call_id).toBe(seen[1]!.data.call_id);
   });
 
   it("kept a verifiable audit trail with a decision and an outcome record per call", async () => {

@@ -150,10 +150,11 @@ export function createMcpHttp(opts: McpHttpOptions): McpHttp {
     if (typeof body !== "object" || body === null || (body as { jsonrpc?: unknown }).jsonrpc !== "2.0")
       return rpcError(400, -32600, "Invalid Request: expected a JSON-RPC 2.0 message");
     const token = req.headers.get("authorization") ?? "";
-    const forward = new Request(req.url, { method: "POST", headers: req.headers, body: text });
+    // The SDK handlers take the parsed body and never read the (already consumed) request body.
+    const forward = req;
 
     // The v2 SDK's classifier decides the era: a `_meta` envelope claim or a modern version header.
-    if (opts.modern && !req.headers.get("mcp-session-id") && !(await isLegacyRequest(forward.clone(), body)))
+    if (opts.modern && !req.headers.get("mcp-session-id") && !(await isLegacyRequest(forward, body)))
       return opts.modern(forward, body, principal);
 
     if ((body as { method?: unknown }).method === "initialize" && !req.headers.get("mcp-session-id")) {

@@ -63,7 +63,7 @@ export function askUser(opts: AskUserOptions): Stage {
     const client = ctx.client;
     const canElicit =
       client?.era === "2025-11-25" && Boolean(client.capabilities.elicitation && client.elicit);
-    const canInputRequired = client?.era === "2026-07-28";
+    const canInputRequired = client?.era === "2026-07-28" && Boolean(client.capabilities.elicitation);
     if (!canElicit && !canInputRequired) {
       ctx.decision = withOutcome(d, "deny", {
         code: "APPROVAL_UNAVAILABLE",

@@ -123,11 +123,26 @@ describe("2026-07-28 era through the gateway", () => {
   });
 });
 
+describe("cross-era relay", () => {
+  it("relays a 2025 upstream's elicitation to a 2026 client as input-required rounds", async () => {
+    const asked: string[] = [];
+    const client = await modernClient((message) => {
+      asked.push(message);
+      return { action: "accept", content: { name: "Grace Hopper", check: true } };
+    });
+    const result = await client.callTool({ name: "everything__trigger-elicitation-request", arguments: {} });
+    expect(asked).toHaveLength(1);
+    expect(result.isError).toBeFalsy();
+    expect(JSON.stringify(result.content)).toContain("Grace Hopper");
+    await client.close();
+  });
+});
+
 describe("ApprovalState", () => {
   it("opens only its own, untampered state for the same tool", () => {
     const s = new ApprovalState();
-    const sealed = s.seal("approval-1", "everything__x");
-    expect(s.open(sealed, "everything__x")).toBe("approval-1");
+    const sealed = s.seal({ kind: "approval", id: "approval-1" }, "everything__x");
+    expect(s.open(sealed, "everything__x")).toEqual({ kind: "approval", id: "approval-1" });
     expect(s.open(sealed, "everything__y")).toBeUndefined();
     expect(s.open(`${sealed.slice(0, -2)}AA`, "everything__x")).toBeUndefined();
     expect(new ApprovalState().open(sealed, "everything__x")).toBeUndefined();

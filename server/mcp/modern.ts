@@ -25,33 +25,49 @@ import { PolicyDeniedError } from "../../gateway/pipeline/execute.js";
 import type { CallRequest, Pipeline } from "../../gateway/pipeline/pipeline.js";
 import type { ClientChannel } from "../../gateway/registry/source.js";
 import type { ModernHandler } from "./http.js";
+import { CallMailbox, ParkedCalls } from "./parked.js";
 import { POLICY_DENIED_CODE, SERVER_INFO } from "./session.js";
 
 const APPROVAL_KEY = "portcullis_approval";
+const RELAY_KEY = "portcullis_relay";
 
-/** Signs and checks the approval id carried in `requestState`. */
+/** What `requestState` carries: a pending approval, or a parked call waiting for a relayed answer. */
+export interface SealedState {
+  kind: "approval" | "relay";
+  id: string;
+}
+
+/** Signs and checks the state carried in `requestState` (HMAC-SHA256, per-process key). */
 export class ApprovalState {
   private readonly key = randomBytes(32);
 
-  seal(approvalId: string, tool: string): string {
-    const body = Buffer.from(JSON.stringify({ a: approvalId, t: tool })).toString("base64url");
+  seal(state: SealedState, tool: string): string {
+    const body = Buffer.from(JSON.stringify({ k: state.kind, a: state.id, t: tool })).toString("base64url");
     return `${body}.${createHmac("sha256", this.key).update(body).digest("base64url")}`;
   }
 
-  /** The approval id when the state is ours and for this tool; undefined otherwise. */
-  open(state: string | undefined, tool: string): string | undefined {
+  /** The state when it is ours, untampered and for this tool; undefined otherwise. */
+  open(state: string | undefined, tool: string): SealedState | undefined {
     if (!state) return undefined;
     const [body, mac] = state.split(".");
     if (!body || !mac) return undefined;
     const expected = createHmac("sha256", this.key).update(body).digest();
     const given = Buffer.from(mac, "base64url");
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) return undefined;
-    const { a, t } = JSON.parse(Buffer.from(body, "base64url").toString("utf8")) as {
+    const { k, a, t } = JSON.parse(Buffer.from(body, "base64url").toString("utf8")) as {
+      k?: unknown;
       a?: unknown;
       t?: unknown;
     };
-    return typeof a === "string" && t === tool ? a : undefined;
+    if ((k !== "approval" && k !== "relay") || typeof a !== "string" || t !== tool) return undefined;
+    return { kind: k, id: a };
   }
+}
+
+/** The capabilities the client sent in the request's `_meta` envelope. */
+function clientCapabilities(ctx: ServerContext): ClientChannel["capabilities"] {
+  const envelope = (ctx.mcpReq.envelope ?? {}) as Record<string, unknown>;
+  return (envelope[CLIENT_CAPABILITIES_META_KEY] ?? {}) as ClientChannel["capabilities"];
 }
 
 function fault(e: unknown): never {
@@ -68,7 +84,12 @@ function fault(e: unknown): never {
 
 // Results cross from the v1 SDK's types (the pipeline) to the v2 SDK's own zod-inferred types; the
 // JSON is the same MCP shape, so the handlers cast at that seam (`as never`) instead of copying.
-function createModernServer(pipeline: Pipeline, principal: Principal, states: ApprovalState): Server {
+function createModernServer(
+  pipeline: Pipeline,
+  principal: Principal,
+  states: ApprovalState,
+  parked: ParkedCalls,
+): Server {
   const server = new Server(SERVER_INFO, {
     capabilities: {
       tools: { listChanged: true },
@@ -88,7 +109,7 @@ function createModernServer(pipeline: Pipeline, principal: Principal, states: Ap
     const progressToken = meta.progressToken;
     const channel: ClientChannel = {
       era: "2026-07-28",
-      capabilities: (meta[CLIENT_CAPABILITIES_META_KEY] ?? {}) as ClientChannel["capabilities"],
+      capabilities: clientCapabilities(ctx),
       notify: async (n) => {
         await ctx.mcpReq.notify(n).catch(() => {});
       },
@@ -117,29 +138,91 @@ function createModernServer(pipeline: Pipeline, principal: Principal, states: Ap
 
   server.setRequestHandler("tools/list", async () => ({ tools: (await pipeline.listTools(list)) as never }));
 
-  server.setRequestHandler("tools/call", async (req, ctx) => {
-    const name = req.params.name;
-    const approvalId = states.open(ctx.mcpReq.requestState<string>(), name);
-    if (approvalId) {
-      const view = inputResponse(ctx.mcpReq.inputResponses, APPROVAL_KEY);
-      const granted = view.kind === "elicit" && isApproval(view);
-      await pipeline.answerApproval(approvalId, granted, principal.id);
+  /** Waits for the call's next event and turns it into this HTTP request's answer. */
+  const answer = async (name: string, mailbox: CallMailbox, abort: AbortController) => {
+    const event = await mailbox.next();
+    if (event.kind === "ask") {
+      const key = parked.park(mailbox, event.request, principal.id, abort);
+      return inputRequired({
+        inputRequests: {
+          [RELAY_KEY]: { method: event.request.method, params: event.request.params } as never,
+        },
+        requestState: states.seal({ kind: "relay", id: key }, name),
+      }) as never;
     }
-    try {
-      const { ctx: call, result } = await pipeline.callTool(request(name, req.params.arguments, ctx));
-      if (call.pendingApproval)
-        return inputRequired({
-          inputRequests: {
-            [APPROVAL_KEY]: { method: "elicitation/create", params: call.pendingApproval.form },
-          },
-          requestState: states.seal(call.pendingApproval.id, name),
-        }) as never;
-      return result as CallToolResult as never;
-    } catch (e) {
+    if (event.kind === "failed") {
+      const e = event.error;
       if (isPortcullisError(e) && e.code !== "GW_ERR_NOT_FOUND")
         return { content: [{ type: "text", text: `${e.code}: ${e.message}` }], isError: true } as never;
       return fault(e);
     }
+    return event.result as never;
+  };
+
+  server.setRequestHandler("tools/call", async (req, ctx) => {
+    const name = req.params.name;
+    const state = states.open(ctx.mcpReq.requestState<string>(), name);
+    if (state?.kind === "relay") {
+      const call = parked.take(state.id, principal.id);
+      if (!call) throw new ProtocolError(-32602, "unknown or expired requestState");
+      const response = ctx.mcpReq.inputResponses?.[RELAY_KEY];
+      if (response === undefined) {
+        // No answer in the retry: ask again with the same request.
+        call.mailbox.push({ kind: "ask", request: call.pending });
+      } else call.pending.answer(response);
+      return answer(name, call.mailbox, call.abort);
+    }
+    if (state?.kind === "approval") {
+      const view = inputResponse(ctx.mcpReq.inputResponses, APPROVAL_KEY);
+      const granted = view.kind === "elicit" && isApproval(view);
+      await pipeline.answerApproval(state.id, granted, principal.id);
+    }
+    // The call outlives this HTTP request when it needs input rounds, so it has its own signal.
+    const abort = new AbortController();
+    const mailbox = new CallMailbox();
+    const caps = clientCapabilities(ctx);
+    const base = request(name, req.params.arguments, ctx);
+    const channel: ClientChannel = {
+      ...base.client!,
+      ...(caps?.elicitation
+        ? {
+            elicit: (params, signal) =>
+              mailbox.relay(
+                "elicitation/create",
+                params as Record<string, unknown>,
+                signal,
+              ) as Promise<never>,
+          }
+        : {}),
+      ...(caps?.sampling
+        ? {
+            createMessage: (params, signal) =>
+              mailbox.relay(
+                "sampling/createMessage",
+                params as Record<string, unknown>,
+                signal,
+              ) as Promise<never>,
+          }
+        : {}),
+    };
+    pipeline.callTool({ ...base, client: channel, signal: abort.signal }).then(
+      ({ ctx: call, result }) => {
+        if (call.pendingApproval)
+          mailbox.push({
+            kind: "done",
+            result: inputRequired({
+              inputRequests: {
+                [APPROVAL_KEY]: { method: "elicitation/create", params: call.pendingApproval.form },
+              },
+              requestState: states.seal({ kind: "approval", id: call.pendingApproval.id }, name),
+            }) as unknown as CallToolResult,
+          });
+        else if (result) mailbox.push({ kind: "done", result });
+        else mailbox.push({ kind: "failed", error: new Error("the call produced no result") });
+      },
+      (error: unknown) => mailbox.push({ kind: "failed", error }),
+    );
+    return answer(name, mailbox, abort);
   });
 
   server.setRequestHandler("prompts/list", async () => ({
@@ -180,11 +263,12 @@ function createModernServer(pipeline: Pipeline, principal: Principal, states: Ap
 /** The 2026-era handler for the HTTP gate; `close()` releases the SDK handler. */
 export function createModernHandler(pipeline: Pipeline): { handle: ModernHandler; close(): Promise<void> } {
   const states = new ApprovalState();
+  const parked = new ParkedCalls();
   const handler: McpHttpHandler = createMcpHandler(
     (rc) => {
       const principal = rc.authInfo?.extra?.principal as Principal | undefined;
       if (!principal) throw new Error("request reached the 2026 handler without a principal");
-      return createModernServer(pipeline, principal, states);
+      return createModernServer(pipeline, principal, states, parked);
     },
     { legacy: "reject", onerror: (e) => process.emitWarning(`mcp 2026: ${errorMessage(e)}`) },
   );
@@ -194,6 +278,9 @@ export function createModernHandler(pipeline: Pipeline): { handle: ModernHandler
         parsedBody: body,
         authInfo: { token: "", clientId: principal.id, scopes: principal.roles, extra: { principal } },
       }),
-    close: () => handler.close(),
+    close: async () => {
+      parked.close();
+      await handler.close();
+    },
   };
 }

@@ -11,6 +11,7 @@ import { validateConfig } from "../../gateway/config/load.js";
 import { createApp } from "../commands/serve.js";
 import { createRuntime, type Runtime } from "../runtime.js";
 import { createServices } from "../services.js";
+import { createMcpHttp } from "./http.js";
 
 let dir: string;
 let runtime: Runtime;
@@ -150,5 +151,21 @@ describe("HTTP gate", () => {
       body: JSON.stringify({ jsonrpc: "2.0", id: 9, method: "ping" }),
     });
     expect(res.status).toBe(404); // anonymous may not use bob's session
+  });
+
+  it("caps the number of live sessions", async () => {
+    const capped = createMcpHttp({
+      pipeline: runtime.pipeline,
+      limits: { maxBodyBytes: 4096, maxJsonDepth: 16, allowedOrigins: [], allowedHosts: [] },
+      maxSessions: 1,
+    });
+    const send = () =>
+      capped.app.request("/", { method: "POST", headers: headers(), body: init }).then(async (r) => {
+        await r.text();
+        return r.status;
+      });
+    expect(await send()).toBe(200);
+    expect(await send()).toBe(503);
+    await capped.close();
   });
 });

@@ -35,6 +35,8 @@ export interface McpHttpOptions {
   modern?: ModernHandler;
   /** Idle sessions are closed after this long. */
   sessionIdleMs?: number;
+  /** Live 2025-era sessions at most; a further initialize gets 503. Default 10,000. */
+  maxSessions?: number;
 }
 
 interface LiveSession {
@@ -158,6 +160,8 @@ export function createMcpHttp(opts: McpHttpOptions): McpHttp {
       return opts.modern(forward, body, principal);
 
     if ((body as { method?: unknown }).method === "initialize" && !req.headers.get("mcp-session-id")) {
+      if (sessions.size >= (opts.maxSessions ?? 10_000))
+        return rpcError(503, -32000, "Service Unavailable: too many open sessions");
       const transport: WebStandardStreamableHTTPServerTransport =
         new WebStandardStreamableHTTPServerTransport({
           sessionIdGenerator: () => randomUUID(),

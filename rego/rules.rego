@@ -40,8 +40,7 @@ deny_codes contains "MODEL_NOT_ALLOWED" if {
 deny_codes contains "DATA_CLASS_NOT_ALLOWED_FOR_PROVIDER" if {
 	valid_input
 	input.action == "model/call"
-	some c in data_classes
-	c in settings.models.local_only_classes
+	data_class_in(settings.models.local_only_classes)
 	not provider_local
 }
 
@@ -100,10 +99,7 @@ allow_codes contains "MODEL_ALLOWED" if {
 
 # --- helpers for the votes above ------------------------------------------------------------------
 
-secret_found if {
-	some c in data_classes
-	c in settings.secrets.classes
-}
+secret_found if data_class_in(settings.secrets.classes)
 
 model_name := input.target.model if is_string(input.target.model)
 

@@ -160,10 +160,12 @@ describe("HTTP gate", () => {
       maxSessions: 1,
     });
     const send = () =>
-      capped.app.request("/", { method: "POST", headers: headers(), body: init }).then(async (r) => {
-        await r.text();
-        return r.status;
-      });
+      Promise.resolve(capped.app.request("/", { method: "POST", headers: headers(), body: init })).then(
+        async (r: Response) => {
+          await r.text();
+          return r.status;
+        },
+      );
     expect(await send()).toBe(200);
     expect(await send()).toBe(503);
     await capped.close();

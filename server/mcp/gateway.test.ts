@@ -243,6 +243,85 @@ describe("gateway over Streamable HTTP", () => {
     expect(seen[0]!.data.call_id).toBe(seen[1]!.data.call_id);
   });
 
+  it("resumes a dropped SSE response with Last-Event-ID", async () => {
+    const h = {
+      "content-type": "application/json",
+      accept: "application/json, text/event-stream",
+      authorization: `Bearer ${KEY}`,
+    };
+    const post = (body: unknown, extra: Record<string, string> = {}) =>
+      Promise.resolve(
+        app.app.fetch(
+          new Request("http://localhost/mcp", {
+            method: "POST",
+            headers: { ...h, ...extra },
+            body: JSON.stringify(body),
+          }),
+        ),
+      );
+    const init = await post({
+      jsonrpc: "2.0",
+      id: 1,
+      method: "initialize",
+      params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "raw", version: "1" } },
+    });
+    const session = init.headers.get("mcp-session-id")!;
+    await init.text();
+    await (
+      await post({ jsonrpc: "2.0", method: "notifications/initialized" }, { "mcp-session-id": session })
+    ).text();
+    const call = await post(
+      {
+        jsonrpc: "2.0",
+        id: 2,
+        method: "tools/call",
+        params: {
+          name: "everything__trigger-long-running-operation",
+          arguments: { duration: 0.6, steps: 3 },
+          _meta: { progressToken: "resume-me" },
+        },
+      },
+      { "mcp-session-id": session },
+    );
+    expect(call.headers.get("content-type")).toContain("text/event-stream");
+    const reader = call.body!.getReader();
+    let text = "";
+    let lastId: string | undefined;
+    while (!lastId) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += new TextDecoder().decode(value);
+      lastId = /^id: (.+)$/m.exec(text)?.[1];
+    }
+    await reader.cancel();
+    expect(lastId).toBeTruthy();
+    await new Promise((r) => setTimeout(r, 900));
+    const resumed = await Promise.resolve(
+      app.app.fetch(
+        new Request("http://localhost/mcp", {
+          method: "GET",
+          headers: {
+            accept: "text/event-stream",
+            authorization: `Bearer ${KEY}`,
+            "mcp-session-id": session,
+            "last-event-id": lastId!,
+          },
+        }),
+      ),
+    );
+    expect(resumed.status).toBe(200);
+    const r2 = resumed.body!.getReader();
+    let replay = "";
+    const until = Date.now() + 3000;
+    while (!replay.includes('"id":2') && Date.now() < until) {
+      const { value, done } = await r2.read();
+      if (done) break;
+      replay += new TextDecoder().decode(value);
+    }
+    await r2.cancel();
+    expect(replay).toContain("Long running operation completed");
+  });
+
   it("kept a verifiable audit trail with a decision and an outcome record per call", async () => {
     const report = await verifyAudit(join(dir, "audit"));
     expect(report.ok).toBe(true);

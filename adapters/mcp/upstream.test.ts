@@ -86,4 +86,61 @@ describe("UpstreamPool with server-everything over stdio", () => {
     });
     expect(pool.health()[0]).toMatchObject({ name: "broken", state: "backoff" });
   });
+
+  it("talks to a Streamable HTTP upstream with headers from env references", async () => {
+    const { spawn } = await import("node:child_process");
+    const fixture = new URL("../../conformance/mcp/fixture-server.mjs", import.meta.url).pathname;
+    const child = spawn(process.execPath, [fixture, "--port", "0"], { stdio: ["ignore", "pipe", "ignore"] });
+    try {
+      const port = await new Promise<number>((resolve, reject) => {
+        let out = "";
+        child.stdout!.on("data", (c: Buffer) => {
+          out += c.toString();
+          const m = /LISTENING (\d+)/.exec(out);
+          if (m) resolve(Number(m[1]));
+        });
+        child.once("exit", () => reject(new Error("fixture exited")));
+      });
+      process.env.PORTCULLIS_UPSTREAM_TOKEN = "upstream-secret";
+      pool = new UpstreamPool(
+        {
+          remote: UpstreamServerConfig.parse({
+            url: `http://localhost:${port}/mcp`,
+            headers: { "X-Upstream-Token": "env:PORTCULLIS_UPSTREAM_TOKEN" },
+          }),
+        },
+        { baseDir: process.cwd() },
+      );
+      const up = pool.get("remote")!;
+      expect((await up.listTools()).map((t) => t.name)).toContain("test_simple_text");
+      const seen: number[] = [];
+      const result = await up.callTool(
+        "test_tool_with_progress",
+        {},
+        { onProgress: (p) => seen.push(p.progress) },
+      );
+      expect(result.content).toEqual([{ type: "text", text: "Tool with progress executed successfully" }]);
+      expect(seen).toEqual([0, 50, 100]);
+      const read = await up.readResource("test://static-text", {});
+      expect(read.contents[0]).toMatchObject({ text: "This is the content of the static text resource." });
+      await pool.close();
+      pool = new UpstreamPool(
+        {
+          remote: UpstreamServerConfig.parse({
+            url: `http://localhost:${port}/mcp`,
+            headers: { "X-Upstream-Token": "env:PORTCULLIS_UNSET_TOKEN_VAR" },
+          }),
+        },
+        { baseDir: process.cwd(), backoffMs: 10_000 },
+      );
+      const failed = await pool
+        .get("remote")!
+        .listTools()
+        .catch((e: unknown) => e);
+      expect(failed).toMatchObject({ code: "GW_ERR_UPSTREAM_UNAVAILABLE" });
+      expect(String((failed as Error).message)).toContain("PORTCULLIS_UNSET_TOKEN_VAR");
+    } finally {
+      child.kill("SIGKILL");
+    }
+  });
 });

@@ -124,7 +124,14 @@ export class Upstream implements CapabilitySource {
 
   private async start(): Promise<Client> {
     this.state = "starting";
-    const transport = this.makeTransport();
+    let transport: Transport;
+    try {
+      transport = this.makeTransport();
+    } catch (e) {
+      // A secret reference that does not resolve: unavailable, naming the reference (never a value).
+      this.fail(e);
+      throw this.unavailable(`cannot start: ${this.lastError}`);
+    }
     const client = new Client(
       { name: "portcullis", version: "0.1.0" },
       { capabilities: { elicitation: { form: {}, url: {} }, sampling: {} } },

@@ -4,7 +4,7 @@
  * Streamable HTTP (in-process fetch) and over stdio (linked streams): listing, calls, progress,
  * relayed elicitation, a denied call, ask_user approved and declined, and the audit trail.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -16,6 +16,7 @@ import { ElicitRequestSchema, type JSONRPCMessage } from "@modelcontextprotocol/
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { verifyAudit } from "../../gateway/audit/index.js";
 import { validateConfig } from "../../gateway/config/load.js";
+import { digest } from "../../native/index.js";
 import { createApp } from "../commands/serve.js";
 import { createRuntime, type Runtime } from "../runtime.js";
 import { createServices, type GatewayServices } from "../services.js";
@@ -320,6 +321,32 @@ describe("gateway over Streamable HTTP", () => {
     }
     await r2.cancel();
     expect(replay).toContain("Long running operation completed");
+  });
+
+  it("forwards a client's cancellation upstream and audits the call as cancelled", async () => {
+    const client = await httpClient(() => ({ action: "decline" }));
+    const abort = new AbortController();
+    const args = { duration: 20, steps: 2, tag: "cancel-me" };
+    const started = Date.now();
+    const call = client.callTool(
+      { name: "everything__trigger-long-running-operation", arguments: args },
+      undefined,
+      { signal: abort.signal },
+    );
+    setTimeout(() => abort.abort("changed my mind"), 300);
+    await expect(call).rejects.toBeTruthy();
+    expect(Date.now() - started).toBeLessThan(5000);
+    await client.close();
+    const want = digest(args);
+    let outcome: { outcome?: { status: string } } | undefined;
+    for (let i = 0; i < 50 && !outcome; i++) {
+      const audit = join(dir, "audit");
+      for (const f of readdirSync(audit).filter((n) => n.endsWith(".jsonl")))
+        for (const line of readFileSync(join(audit, f), "utf8").split("\n"))
+          if (line.includes(want) && line.includes('"kind":"outcome"')) outcome = JSON.parse(line);
+      if (!outcome) await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(outcome?.outcome?.status).toBe("cancelled");
   });
 
   it("kept a verifiable audit trail with a decision and an outcome record per call", async () => {

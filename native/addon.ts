@@ -4,12 +4,16 @@
  * disagree (BigInt, lone surrogates, a top-level undefined) the TypeScript fallback answers, so
  * the result is the same whichever core runs.
  */
+import { AddonVectorIndex } from "./addon-vector.js";
 import type { NativeBinding } from "./binding.js";
 import type { NativeCore } from "./core-api.js";
 import * as canonical from "./fallback/canonical.js";
 import * as redact from "./fallback/redact.js";
 import * as sanitizer from "./fallback/sanitizer.js";
+import * as search from "./fallback/search.js";
 import type { Finding, Redaction, RedactOptions } from "./sanitizer-types.js";
+import { toRustPattern } from "./search-pattern.js";
+import type { FileSearchRequest, FileSearchResult } from "./search-types.js";
 
 function refuseNonFinite(_key: string, value: unknown): unknown {
   if (typeof value === "number" && !Number.isFinite(value)) {
@@ -43,6 +47,28 @@ function valueText(value: unknown): string | undefined {
 function redactOptionsText(opts: RedactOptions): string {
   redact.checkRedactOptions(opts);
   return JSON.stringify({ action: opts.action, classes: opts.classes, key: opts.key });
+}
+
+/** Runs a search on the addon, or on the fallback when the pattern has no exact Rust form. */
+async function nativeSearch(
+  binding: NativeBinding,
+  req: FileSearchRequest,
+  signal?: AbortSignal,
+): Promise<FileSearchResult> {
+  const pattern = toRustPattern(req.pattern, req.caseInsensitive);
+  if (pattern === undefined || binding.searchPatternError(pattern) !== null) {
+    return search.searchFiles(req, () => signal?.aborted === true);
+  }
+  const run = new binding.NativeFileSearch();
+  const onAbort = () => run.cancel();
+  if (signal?.aborted) run.cancel();
+  signal?.addEventListener("abort", onAbort, { once: true });
+  try {
+    const { caseInsensitive: _ci, ...rest } = req;
+    return JSON.parse(await run.run(JSON.stringify({ ...rest, pattern }))) as FileSearchResult;
+  } finally {
+    signal?.removeEventListener("abort", onAbort);
+  }
 }
 
 /** The native core backed by the addon. */
@@ -108,6 +134,18 @@ export function createAddonCore(binding: NativeBinding): NativeCore {
         return JSON.parse(await binding.redactValueJsonAsync(text, options)) as Redaction;
       } catch {
         return redact.redactValue(value, opts);
+      }
+    },
+    searchFiles: (req, signal) => nativeSearch(binding, req, signal),
+    createVectorIndex(dims, metric, embedding) {
+      AddonVectorIndex.check(dims, metric);
+      return new AddonVectorIndex(new binding.NativeVectorIndex(dims, metric, embedding));
+    },
+    vectorIndexFromBuffer(bytes) {
+      try {
+        return new AddonVectorIndex(binding.NativeVectorIndex.fromBuffer(bytes));
+      } catch (e) {
+        throw e instanceof Error ? new RangeError(e.message) : e;
       }
     },
   };

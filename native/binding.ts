@@ -4,6 +4,19 @@
  * step with the binding crate; the loader refuses an addon that lacks a required export.
  */
 
+/** An instance of the addon's `NativeVectorIndex` class. */
+export interface NativeVectorIndexHandle {
+  /** `[dims, metric, embedding, size]`. */
+  info(): [number, string, string, number];
+  upsert(id: string, vector: Float32Array, embedding: string, meta: string | undefined): void;
+  delete(id: string): boolean;
+  meta(id: string): string | null | undefined;
+  /** Hits as JSON text. */
+  query(vector: Float32Array, embedding: string, k: number): string;
+  queryAsync(vector: Float32Array, embedding: string, k: number): Promise<string>;
+  toBuffer(): Buffer;
+}
+
 export interface NativeBinding {
   coreVersion(): string;
   canonicalizeJson(text: string): string;
@@ -18,4 +31,13 @@ export interface NativeBinding {
   /** `{value, findings, mapping?}` of a JSON document redacted per options (both JSON text). */
   redactValueJson(json: string, options: string): string;
   redactValueJsonAsync(json: string, options: string): Promise<string>;
+  /** Why a Rust-syntax search pattern does not compile, or null. */
+  searchPatternError(pattern: string): string | null;
+  /** One cancellable workspace search; `run` takes and gives JSON text. */
+  NativeFileSearch: new () => { cancel(): void; run(request: string): Promise<string> };
+  /** The Rust vector index class. */
+  NativeVectorIndex: {
+    new (dims: number, metric: string, embedding: string): NativeVectorIndexHandle;
+    fromBuffer(buf: Uint8Array): NativeVectorIndexHandle;
+  };
 }

@@ -5,6 +5,8 @@
  */
 
 import type { Finding, Redaction, RedactOptions } from "./sanitizer-types.js";
+import type { FileSearchRequest, FileSearchResult } from "./search-types.js";
+import type { Metric, VectorStore } from "./vector-types.js";
 
 export interface NativeCore {
   readonly implementation: "native" | "fallback";
@@ -26,4 +28,10 @@ export interface NativeCore {
   redactValue(value: unknown, opts: RedactOptions): Redaction;
   /** `redactValue` off the JS thread where the core can (native); same result. */
   redactValueAsync(value: unknown, opts: RedactOptions): Promise<Redaction>;
+  /** An empty vector index (dimensions 1..65536) holding vectors of one embedding. */
+  createVectorIndex(dims: number, metric: Metric, embedding: string): VectorStore;
+  /** A vector index parsed from PCVX v1 bytes; RangeError on anything else. */
+  vectorIndexFromBuffer(bytes: Uint8Array): VectorStore;
+  /** Workspace file search of a resolved request (off the JS thread when native). */
+  searchFiles(req: FileSearchRequest, signal?: AbortSignal): Promise<FileSearchResult>;
 }

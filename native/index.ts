@@ -37,3 +37,11 @@ export const redactValueAsync: NativeCore["redactValueAsync"] = core.redactValue
 /** Restores the originals of a `reversible` redaction (placeholders → mapping values). */
 export { restoreText, restoreValue } from "./fallback/redact.js";
 export type { Finding, RedactAction, Redaction, RedactOptions } from "./sanitizer-types.js";
+/** An empty f32 vector index of one embedding (native when available). */
+export const createVectorIndex: NativeCore["createVectorIndex"] = core.createVectorIndex;
+/** A vector index parsed from PCVX v1 bytes (native when available). */
+export const vectorIndexFromBuffer: NativeCore["vectorIndexFromBuffer"] = core.vectorIndexFromBuffer;
+export type { Metric, VectorHit, VectorStore } from "./vector-types.js";
+/** Workspace file search of a resolved request (native, off the JS thread, when available). */
+export const searchFiles: NativeCore["searchFiles"] = core.searchFiles;
+export type { FileSearchRequest, FileSearchResult, SearchMatch } from "./search-types.js";

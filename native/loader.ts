@@ -34,6 +34,9 @@ const REQUIRED_EXPORTS: readonly (keyof NativeBinding)[] = [
   "scanValueJsonAsync",
   "redactValueJson",
   "redactValueJsonAsync",
+  "NativeVectorIndex",
+  "searchPatternError",
+  "NativeFileSearch",
 ];
 
 let loaded: LoadResult | undefined;

@@ -10,6 +10,7 @@ import type { CallToolResult, Tool } from "@modelcontextprotocol/sdk/types.js";
 import type { PortcullisConfig } from "../../gateway/config/schema.js";
 import { errorMessage, isPortcullisError } from "../../gateway/errors.js";
 import { Workspace } from "../../native/fallback/workspace.js";
+import { searchFiles } from "../../native/index.js";
 import { LexicalEmbedder } from "./embedder.js";
 import { MemoryStore } from "./memory.js";
 import { memoryTools, workspaceTools } from "./tools.js";
@@ -57,6 +58,7 @@ export function createBuiltinCapabilities(
   const abs = (p: string) => (isAbsolute(p) ? p : resolve(baseDir, p));
   const workspace = new Workspace(config.workspace.roots.map(abs), {
     maxReadBytes: config.workspace.maxReadBytes,
+    searcher: searchFiles,
   });
   const embedder = new LexicalEmbedder(config.memory.dimensions);
   let memory: MemoryStore | undefined;
@@ -73,7 +75,7 @@ export function createBuiltinCapabilities(
         name: "workspace",
         tools: ws.tools,
         call: (toolName, args, signal) =>
-          guarded(() => {
+          guarded(async () => {
             switch (toolName) {
               case "list": {
                 const a = ws.parse.list(args);
@@ -85,7 +87,7 @@ export function createBuiltinCapabilities(
               }
               case "search": {
                 const a = ws.parse.search(args);
-                return { ...workspace.search({ ...a, ...(signal ? { signal } : {}) }) };
+                return { ...(await workspace.search({ ...a, ...(signal ? { signal } : {}) })) };
               }
               default:
                 throw new Error(`unknown workspace tool ${toolName}`);

@@ -5,10 +5,15 @@
  * compares vectors of the same embedding.
  */
 import { randomUUID } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { PortcullisError } from "../../gateway/errors.js";
-import { VectorIndex } from "../../native/fallback/vector.js";
+import {
+  createVectorIndex,
+  type VectorHit,
+  type VectorStore,
+  vectorIndexFromBuffer,
+} from "../../native/index.js";
 import type { Embedder } from "./embedder.js";
 
 export interface MemoryRecord {
@@ -28,7 +33,7 @@ function fileFor(base: string, embedding: string, local: string): string {
 }
 
 export class MemoryStore {
-  private readonly indexes = new Map<string, VectorIndex>();
+  private readonly indexes = new Map<string, VectorStore>();
 
   private constructor(
     private readonly file: string,
@@ -43,16 +48,16 @@ export class MemoryStore {
     const base = basename(file);
     for (const name of readdirSync(dir)) {
       if (name !== base && !(name.startsWith(`${base}.`) && name.endsWith(".emb"))) continue;
-      const index = VectorIndex.load(join(dir, name));
+      const index = vectorIndexFromBuffer(readFileSync(join(dir, name)));
       store.indexes.set(index.embedding, index);
     }
     return store;
   }
 
-  private indexFor(embedding: string, dims: number): VectorIndex {
+  private indexFor(embedding: string, dims: number): VectorStore {
     let index = this.indexes.get(embedding);
     if (!index) {
-      index = new VectorIndex(dims, "cosine", embedding);
+      index = createVectorIndex(dims, "cosine", embedding);
       this.indexes.set(embedding, index);
     }
     return index;
@@ -115,9 +120,9 @@ export class MemoryStore {
     } else throw new PortcullisError("GW_ERR_USAGE", "memory query needs text or a vector");
     const index = this.indexes.get(embedding);
     if (!index) return [];
-    let hits: ReturnType<VectorIndex["query"]>;
+    let hits: VectorHit[];
     try {
-      hits = index.query(vector, embedding, k);
+      hits = await index.queryAsync(vector, embedding, k);
     } catch (e) {
       throw new PortcullisError("GW_ERR_USAGE", (e as Error).message);
     }

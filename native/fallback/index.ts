@@ -6,6 +6,8 @@ import type { NativeCore } from "../core-api.js";
 import { canonicalize, digest, sha256Hex } from "./canonical.js";
 import { redactValue } from "./redact.js";
 import { scanText, scanValue } from "./sanitizer.js";
+import { searchFiles } from "./search.js";
+import { VectorIndex } from "./vector.js";
 
 /** The fallback core. */
 export const fallbackCore: NativeCore = {
@@ -19,4 +21,8 @@ export const fallbackCore: NativeCore = {
   scanValueAsync: async (value) => scanValue(value),
   redactValue,
   redactValueAsync: async (value, opts) => redactValue(value, opts),
+  createVectorIndex: (dims, metric, embedding) => new VectorIndex(dims, metric, embedding),
+  searchFiles: async (req, signal) => searchFiles(req, () => signal?.aborted === true),
+  vectorIndexFromBuffer: (bytes) =>
+    VectorIndex.fromBuffer(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)),
 };

@@ -5,13 +5,26 @@
  * vectors of one embedding only; its id is stored in the file and checked on every query.
  */
 import { readFileSync, renameSync, writeFileSync } from "node:fs";
+import type { Metric, VectorHit, VectorStore } from "../vector-types.js";
 
-export type Metric = "cosine" | "dot";
+export type { Metric, VectorHit, VectorStore } from "../vector-types.js";
 
-export interface VectorHit {
-  id: string;
-  score: number;
-  meta?: string;
+/** Throws the RangeError both cores give for dimensions outside 1..65536 or an unknown metric. */
+export function checkIndexShape(dims: number, metric: string): void {
+  if (!Number.isInteger(dims) || dims < 1 || dims > 65536) throw new RangeError(`bad dimensions ${dims}`);
+  if (metric !== "cosine" && metric !== "dot") throw new RangeError(`unknown metric (cosine or dot)`);
+}
+
+/** The k of a query as an unsigned count (what `Array.prototype.slice(0, k)` would keep). */
+export function topK(k: number): number {
+  return Number.isNaN(k) ? 0 : Math.min(Math.max(0, Math.trunc(k)), 0xffffffff);
+}
+
+/** Writes bytes atomically (temp file + rename). */
+export function saveAtomically(path: string, bytes: Uint8Array): void {
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, bytes);
+  renameSync(tmp, path);
 }
 
 const MAGIC = 0x58564350; // "PCVX" little-endian
@@ -40,7 +53,7 @@ export function dot(a: Float32Array, b: Float32Array): number {
   return l0 + l1 + (l2 + l3) + (l4 + l5 + (l6 + l7));
 }
 
-export class VectorIndex {
+export class VectorIndex implements VectorStore {
   private readonly ids: string[] = [];
   private readonly metas: (string | undefined)[] = [];
   private readonly slots = new Map<string, number>();
@@ -52,7 +65,7 @@ export class VectorIndex {
     readonly metric: Metric,
     readonly embedding: string,
   ) {
-    if (!Number.isInteger(dims) || dims < 1 || dims > 65536) throw new RangeError(`bad dimensions ${dims}`);
+    checkIndexShape(dims, metric);
     this.data = new Float32Array(dims * 16);
   }
 
@@ -127,12 +140,16 @@ export class VectorIndex {
     hits.sort(
       (a, b) => b.score - a.score || compareIds(this.ids[a.slot] as string, this.ids[b.slot] as string),
     );
-    return hits.slice(0, Math.max(0, k)).map(({ slot, score }) => {
+    return hits.slice(0, topK(k)).map(({ slot, score }) => {
       const meta = this.metas[slot];
       return meta === undefined
         ? { id: this.ids[slot] as string, score }
         : { id: this.ids[slot] as string, score, meta };
     });
+  }
+
+  async queryAsync(vector: ArrayLike<number>, embedding: string, k: number): Promise<VectorHit[]> {
+    return this.query(vector, embedding, k);
   }
 
   /** Metadata stored with a vector. */
@@ -202,9 +219,7 @@ export class VectorIndex {
 
   /** Writes the index atomically (temp file + rename). */
   save(path: string): void {
-    const tmp = `${path}.${process.pid}.tmp`;
-    writeFileSync(tmp, this.toBuffer());
-    renameSync(tmp, path);
+    saveAtomically(path, this.toBuffer());
   }
 
   static load(path: string): VectorIndex {

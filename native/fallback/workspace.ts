@@ -5,22 +5,16 @@
  * GW_ERR_PATH_ESCAPE. Search honours .gitignore files, skips .git, binary files and symlinks,
  * and stops at its limits.
  */
-import {
-  closeSync,
-  lstatSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  readSync,
-  realpathSync,
-  statSync,
-} from "node:fs";
+import { closeSync, lstatSync, openSync, readdirSync, readSync, realpathSync, statSync } from "node:fs";
 import { isAbsolute, join, relative, resolve, sep } from "node:path";
 import { PortcullisError } from "../../gateway/errors.js";
-import { IgnoreRules } from "./gitignore.js";
+import type { FileSearchRequest, FileSearchResult, SearchMatch } from "../search-types.js";
+import { searchFiles } from "./search.js";
 
 export interface WorkspaceOptions {
   maxReadBytes: number;
+  /** Runs file searches (the native core's `searchFiles`); the TypeScript walker without one. */
+  searcher?: (req: FileSearchRequest, signal?: AbortSignal) => Promise<FileSearchResult>;
 }
 
 export interface ListEntry {
@@ -39,12 +33,7 @@ export interface ReadResult {
   text?: string;
 }
 
-export interface SearchMatch {
-  path: string;
-  line: number;
-  column: number;
-  text: string;
-}
+export type { SearchMatch } from "../search-types.js";
 
 export interface SearchOptions {
   pattern: string;
@@ -206,84 +195,36 @@ export class Workspace {
     return binary ? base : { ...base, text: buf.toString("utf8") };
   }
 
-  /** Regex search over the files under a path, honouring .gitignore. */
-  search(o: SearchOptions): { matches: SearchMatch[]; filesScanned: number; truncated: boolean } {
+  /**
+   * Regex search (ECMAScript, `u` flag, per line) over the files under a path, honouring
+   * .gitignore; runs on the configured searcher (the native core) or the TypeScript walker.
+   */
+  async search(
+    o: SearchOptions,
+  ): Promise<{ matches: SearchMatch[]; filesScanned: number; truncated: boolean }> {
     if (o.pattern.length === 0 || o.pattern.length > 1000)
       throw new PortcullisError("GW_ERR_USAGE", "pattern must be 1..1000 characters");
-    let re: RegExp;
     try {
-      re = new RegExp(o.pattern, o.caseInsensitive ? "i" : "");
+      new RegExp(o.pattern, o.caseInsensitive ? "iu" : "u");
     } catch (e) {
       throw new PortcullisError("GW_ERR_USAGE", `invalid pattern: ${(e as Error).message}`);
     }
-    const maxResults = o.maxResults ?? 200;
-    const maxFiles = o.maxFiles ?? 20_000;
-    const maxFileBytes = o.maxFileBytes ?? 1024 * 1024;
     const { abs, root } = this.resolvePath(o.path ?? ".");
-    const matches: SearchMatch[] = [];
-    let filesScanned = 0;
-    let truncated = false;
-    const stack: { dir: string; rules: IgnoreRules }[] = [];
-    const ignored = (full: string, isDir: boolean): boolean => {
-      let verdict = false;
-      for (const { dir, rules } of stack) {
-        const rel = relative(dir, full).split(sep).join("/");
-        const m = rules.match(rel, isDir);
-        if (m !== undefined) verdict = m;
-      }
-      return verdict;
+    const req: FileSearchRequest = {
+      root,
+      start: abs,
+      prefixRoot: this.roots.length > 1,
+      pattern: o.pattern,
+      caseInsensitive: o.caseInsensitive ?? false,
+      maxResults: o.maxResults ?? 200,
+      maxFiles: o.maxFiles ?? 20_000,
+      maxFileBytes: o.maxFileBytes ?? 1024 * 1024,
     };
-    const scanFile = (full: string): void => {
-      filesScanned++;
-      const st = statSync(full);
-      if (st.size > maxFileBytes) return;
-      const buf = readFileSync(full);
-      if (isBinary(buf)) return;
-      const lines = buf.toString("utf8").split("\n");
-      for (let i = 0; i < lines.length && matches.length < maxResults; i++) {
-        const line = lines[i] as string;
-        const m = re.exec(line);
-        if (m)
-          matches.push({
-            path: this.display(root, full),
-            line: i + 1,
-            column: m.index + 1,
-            text: line.slice(0, 500),
-          });
-      }
-      if (matches.length >= maxResults) truncated = true;
-    };
-    const walk = (dir: string): void => {
-      let pushed = false;
-      try {
-        const text = readFileSync(join(dir, ".gitignore"), "utf8");
-        stack.push({ dir, rules: new IgnoreRules(text) });
-        pushed = true;
-      } catch {
-        // no .gitignore here
-      }
-      const names = readdirSync(dir).sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
-      for (const name of names) {
-        if (truncated || o.signal?.aborted) break;
-        if (name === ".git") continue;
-        const full = join(dir, name);
-        const st = lstatSync(full);
-        if (st.isSymbolicLink()) continue;
-        if (st.isDirectory()) {
-          if (!ignored(full, true)) walk(full);
-        } else if (st.isFile() && !ignored(full, false)) {
-          if (filesScanned >= maxFiles) {
-            truncated = true;
-            break;
-          }
-          scanFile(full);
-        }
-      }
-      if (pushed) stack.pop();
-    };
-    if (statSync(abs).isDirectory()) walk(abs);
-    else scanFile(abs);
-    if (o.signal?.aborted) throw new PortcullisError("GW_ERR_TIMEOUT", "workspace search was cancelled");
-    return { matches, filesScanned, truncated };
+    const r = this.opts.searcher
+      ? await this.opts.searcher(req, o.signal)
+      : searchFiles(req, () => o.signal?.aborted === true);
+    if (r.cancelled || o.signal?.aborted)
+      throw new PortcullisError("GW_ERR_TIMEOUT", "workspace search was cancelled");
+    return { matches: r.matches, filesScanned: r.filesScanned, truncated: r.truncated };
   }
 }

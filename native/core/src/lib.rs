@@ -4,6 +4,8 @@
 pub mod canonical;
 pub mod redact;
 pub mod sanitizer;
+pub mod vector;
+pub mod workspace;
 
 pub mod contracts;
 

@@ -6,6 +6,8 @@ use napi_derive::napi;
 pub mod canonical;
 pub mod redact;
 pub mod sanitizer;
+pub mod vector;
+pub mod workspace;
 mod policy;
 
 /// Version of the native core this addon was built from.

@@ -1,9 +1,9 @@
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { gzipSync } from "node:zlib";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { main } from "../cli.js";
+import { writeBundleArchive } from "./bundle/archive.js";
 import { defaultBundlePath, readTarGz } from "./bundle.js";
 import { nativePolicyBinding } from "./native-engine.js";
 
@@ -55,15 +55,9 @@ describe("portcullis policy eval", () => {
     const files = readTarGz(readFileSync(defaultBundlePath()));
     const wasm = Buffer.from(files.get("policy.wasm")!);
     wasm.fill(0x41, 8, 4000);
-    const header = Buffer.alloc(512);
-    header.write("policy.wasm", 0);
-    header.write("0000644\0", 100);
-    header.write(`${wasm.length.toString(8).padStart(11, "0")}\0`, 124);
-    header.write("0", 156);
-    const pad = Buffer.alloc((512 - (wasm.length % 512)) % 512);
     const dir = mkdtempSync(join(tmpdir(), "portcullis-cli-"));
     const bundle = join(dir, "bad.tar.gz");
-    writeFileSync(bundle, gzipSync(Buffer.concat([header, wasm, pad, Buffer.alloc(1024)])));
+    writeFileSync(bundle, writeBundleArchive([["policy.wasm", wasm]]));
     const engines = nativePolicyBinding().binding ? ["ts", "rust"] : ["ts"];
     for (const engine of engines) {
       const input = join(examples.pathname, "read-only-allow.json");

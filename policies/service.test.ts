@@ -2,9 +2,9 @@ import { subscribe, unsubscribe } from "node:diagnostics_channel";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { isRegisteredReasonCode, PolicyDecision, type PolicyInput } from "../contracts/index.js";
+import { writeBundleArchive } from "./bundle/archive.js";
 import { defaultBundlePath, readTarGz } from "./bundle.js";
 import { nativePolicyBinding } from "./native-engine.js";
 import { AUTO_ENGINE, createDecisionService, type DecisionMessage } from "./service.js";
@@ -19,19 +19,9 @@ const readOnly = {
   context: { time: "2026-11-24T10:00:00Z", request_id: "r1", transport: "http" },
 } as PolicyInput;
 
-/** A ustar archive with the given files, gzipped (enough for bundle fixtures). */
+/** A bundle archive with the given files, written by the one deterministic archive writer. */
 function tarGz(files: Record<string, Uint8Array>): Buffer {
-  const blocks: Buffer[] = [];
-  for (const [name, body] of Object.entries(files)) {
-    const h = Buffer.alloc(512);
-    h.write(name, 0, "latin1");
-    h.write("0000644\0", 100);
-    h.write(`${body.length.toString(8).padStart(11, "0")}\0`, 124);
-    h.write("0", 156);
-    h.write("ustar\0", 257);
-    blocks.push(h, Buffer.from(body), Buffer.alloc((512 - (body.length % 512)) % 512));
-  }
-  return gzipSync(Buffer.concat([...blocks, Buffer.alloc(1024)]));
+  return writeBundleArchive(Object.entries(files));
 }
 
 describe("engine selection", () => {

@@ -4,6 +4,7 @@
  * Every section has defaults, so `{}` (and no file at all) is the embedded default.
  */
 import { z } from "zod";
+import { SIGNING_ALGORITHMS } from "../../policies/bundle/signing.js";
 
 /** A reference to a secret: `env:NAME` or `file:path`. Literals are refused so they never reach logs. */
 export const SecretRef = z
@@ -76,22 +77,7 @@ export const AuthConfig = z.object({
 /** A bundle verification key (see policies/bundle/README.md). */
 export const BundleKeyConfig = z.object({
   key: SecretRef.describe("PEM key (RS*, PS*, ES*) or HMAC secret (HS*), by reference"),
-  algorithm: z
-    .enum([
-      "RS256",
-      "RS384",
-      "RS512",
-      "PS256",
-      "PS384",
-      "PS512",
-      "ES256",
-      "ES384",
-      "ES512",
-      "HS256",
-      "HS384",
-      "HS512",
-    ])
-    .default("RS256"),
+  algorithm: z.enum(SIGNING_ALGORITHMS).default("RS256"),
   scope: z.string().min(1).optional().describe("Scope bundles signed with this key must carry"),
 });
 

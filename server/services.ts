@@ -74,6 +74,7 @@ export async function createServices(
     events: bus as unknown as EventPort, // the bus narrows `kind` to the contract's kinds; the pipeline sends only those.
     bus,
     scan: (value) => core.scanValue(value),
+    redact: (value, classes) => core.redactValue(value, { action: "mask", classes }).value,
     builtins: createBuiltinCapabilities(config, { baseDir }).servers,
     async close() {
       await auditLog.close();

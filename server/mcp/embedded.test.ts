@@ -2,9 +2,10 @@
  * The embedded default (no config file): built-in workspace and memory capabilities over the
  * config folder, the committed default policy bundle and a local audit folder — served over stdio
  * to the trusted local principal. Read-only workspace tools are allowed by the default policy; a
- * secret in the arguments is found by the native sanitizer and denied.
+ * secret in the arguments is found by the native sanitizer and denied; an email address in the
+ * arguments is masked in the audit record (the policy's redact obligation).
  */
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
@@ -79,8 +80,25 @@ describe("embedded default over stdio", () => {
     });
     expect(secret.isError).toBe(true);
     expect(JSON.stringify(secret.structuredContent)).toContain("SECRET_IN_ARGUMENTS");
+    const email = await client.callTool({
+      name: "workspace__search",
+      arguments: { pattern: "grace.hopper@example.com" },
+    });
+    expect(email.isError).toBeFalsy();
     await client.close();
     await served;
+    const audit = join(dir, ".portcullis/audit");
+    const lines = readdirSync(audit)
+      .filter((f) => f.endsWith(".jsonl"))
+      .flatMap((f) => readFileSync(join(audit, f), "utf8").split("\n"))
+      .filter(Boolean);
+    const decision = lines
+      .map((l) => JSON.parse(l))
+      .find((r) => r.kind === "decision" && r.target.name === "workspace__search" && r.decision === "allow");
+    expect(decision).toBeDefined();
+    expect(decision.args_redacted).toBeDefined();
+    expect(JSON.stringify(decision)).not.toContain("grace.hopper@example.com");
+    expect(decision.args_digest).toMatch(/^[0-9a-f]{64}$/);
     expect((await verifyAudit(join(dir, ".portcullis/audit"))).ok).toBe(true);
   });
 });

@@ -6,6 +6,7 @@
  */
 import { AddonVectorIndex } from "./addon-vector.js";
 import type { NativeBinding } from "./binding.js";
+import table from "./core/src/sanitizer/detectors.json" with { type: "json" };
 import type { NativeCore } from "./core-api.js";
 import * as canonical from "./fallback/canonical.js";
 import * as redact from "./fallback/redact.js";
@@ -71,6 +72,25 @@ async function nativeSearch(
   }
 }
 
+const DETECTORS = table.detectors;
+
+/** Finding objects from packed `[detector index, start, end]` triples, in the Rust field order. */
+function unpack(packed: Uint32Array): Finding[] {
+  const out: Finding[] = new Array(packed.length / 3);
+  for (let i = 0, j = 0; i < packed.length; i += 3, j++) {
+    const d = DETECTORS[packed[i] as number];
+    if (d === undefined) throw new Error("native sanitizer returned an unknown detector index");
+    out[j] = {
+      class: d.class,
+      detector: d.id,
+      start: packed[i + 1] as number,
+      end: packed[i + 2] as number,
+      confidence: d.confidence,
+    };
+  }
+  return out;
+}
+
 /** The native core backed by the addon. */
 export function createAddonCore(binding: NativeBinding): NativeCore {
   return {
@@ -94,7 +114,7 @@ export function createAddonCore(binding: NativeBinding): NativeCore {
         return canonical.digest(value);
       }
     },
-    scanText: (text) => JSON.parse(binding.scanText(text)) as Finding[],
+    scanText: (text) => unpack(binding.scanTextPacked(text)),
     scanValue(value) {
       const text = valueText(value);
       if (text === undefined) return sanitizer.scanValue(value);
@@ -105,7 +125,7 @@ export function createAddonCore(binding: NativeBinding): NativeCore {
         return sanitizer.scanValue(value);
       }
     },
-    scanTextAsync: async (text) => JSON.parse(await binding.scanTextAsync(text)) as Finding[],
+    scanTextAsync: async (text) => unpack(await binding.scanTextPackedAsync(text)),
     async scanValueAsync(value) {
       const text = valueText(value);
       if (text === undefined) return sanitizer.scanValue(value);

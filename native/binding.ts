@@ -27,6 +27,9 @@ export interface NativeBinding {
   /** Findings in every string of a JSON document (given as text), as JSON text. */
   scanValueJson(json: string): string;
   scanTextAsync(text: string): Promise<string>;
+  /** Findings in a text as `[detector index, start, end]` triples (index into the detector table). */
+  scanTextPacked(text: string): Uint32Array;
+  scanTextPackedAsync(text: string): Promise<Uint32Array>;
   scanValueJsonAsync(json: string): Promise<string>;
   /** `{value, findings, mapping?}` of a JSON document redacted per options (both JSON text). */
   redactValueJson(json: string, options: string): string;

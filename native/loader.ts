@@ -36,6 +36,8 @@ const REQUIRED_EXPORTS: readonly (keyof NativeBinding)[] = [
   "redactValueJsonAsync",
   "NativeVectorIndex",
   "searchPatternError",
+  "scanTextPacked",
+  "scanTextPackedAsync",
   "NativeFileSearch",
 ];
 

@@ -1,9 +1,56 @@
 //! Sanitizer bindings. Findings cross the boundary as JSON text (one `JSON.parse` on the JS side
 //! is cheaper than building objects through napi one property at a time).
 
-use napi::bindgen_prelude::{AsyncTask, Env, Task};
+use napi::bindgen_prelude::{AsyncTask, Env, Task, Uint32Array};
 use napi_derive::napi;
 use portcullis_core::sanitizer;
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+/// Findings as `[detector index, start, end]` triples: the JS side builds the objects from the
+/// detector table, which is cheaper than JSON text for large texts with many findings.
+fn findings_packed(findings: &[sanitizer::Finding]) -> Vec<u32> {
+    static INDEX: OnceLock<HashMap<&'static str, u32>> = OnceLock::new();
+    let index = INDEX.get_or_init(|| {
+        let ids = sanitizer::Sanitizer::shared().detector_ids();
+        ids.into_iter().zip(0u32..).collect()
+    });
+    let mut out = Vec::with_capacity(findings.len() * 3);
+    for f in findings {
+        out.extend([index[f.detector.as_str()], f.start as u32, f.end as u32]);
+    }
+    out
+}
+
+/// Findings in a text as packed `[detector index, start, end]` triples (UTF-8 byte offsets).
+#[napi]
+pub fn scan_text_packed(text: String) -> Uint32Array {
+    Uint32Array::new(findings_packed(&sanitizer::scan_text(&text)))
+}
+
+/// `scanTextPacked` on the libuv thread pool.
+#[napi]
+pub fn scan_text_packed_async(text: String) -> AsyncTask<PackedScanTask> {
+    AsyncTask::new(PackedScanTask { text })
+}
+
+/// What an off-thread packed scan works on.
+pub struct PackedScanTask {
+    text: String,
+}
+
+impl Task for PackedScanTask {
+    type Output = Vec<u32>;
+    type JsValue = Uint32Array;
+
+    fn compute(&mut self) -> napi::Result<Self::Output> {
+        Ok(findings_packed(&sanitizer::scan_text(&self.text)))
+    }
+
+    fn resolve(&mut self, _env: Env, output: Self::Output) -> napi::Result<Self::JsValue> {
+        Ok(Uint32Array::new(output))
+    }
+}
 
 fn findings_json(findings: &[sanitizer::Finding]) -> napi::Result<String> {
     serde_json::to_string(findings).map_err(|e| napi::Error::from_reason(e.to_string()))

@@ -2,7 +2,8 @@
  * `portcullis serve`: HTTP (MCP Streamable HTTP at `/mcp`, health at `/healthz`) on the configured
  * address. `createApp(deps)` builds the hono app and never listens, so tests drive it in-process
  * with `app.request(...)`; `serveCommand` loads the config, builds the runtime and listens. A
- * non-loopback bind is refused unless API keys are configured.
+ * non-loopback bind is refused unless API keys are configured. With no key and no loopback trust
+ * configured, a local bearer key is kept in the data folder (see local-key.ts).
  */
 import { parseArgs } from "node:util";
 import { serve } from "@hono/node-server";
@@ -14,6 +15,7 @@ import { createMcpHttp, type McpHttp } from "../mcp/http.js";
 import { createModernHandler } from "../mcp/modern.js";
 import { createRuntime, type Runtime } from "../runtime.js";
 import { createServices } from "../services.js";
+import { withLocalApiKey } from "./local-key.js";
 
 export interface AppDeps {
   runtime: Runtime;
@@ -63,12 +65,14 @@ export const serveCommand: Command = {
       args: argv,
       options: { config: { type: "string", short: "c" }, host: { type: "string" }, port: { type: "string" } },
     });
-    const { config, baseDir } = loadConfig(values.config);
+    const loaded = loadConfig(values.config);
+    const { baseDir } = loaded;
+    const { config, keyFile } = withLocalApiKey(loaded.config, baseDir);
     const host = values.host ?? config.server.host;
     const port = values.port ? Number(values.port) : config.server.port;
     if (!Number.isInteger(port) || port < 0 || port > 65535)
       throw new UsageError(`invalid --port '${values.port}'`);
-    if (!LOOPBACK_BINDS.has(host) && config.auth.apiKeys.length === 0)
+    if (!LOOPBACK_BINDS.has(host) && loaded.config.auth.apiKeys.length === 0)
       throw new UsageError(
         `refusing to bind ${host} without authentication: configure auth.apiKeys or bind 127.0.0.1`,
       );
@@ -77,6 +81,10 @@ export const serveCommand: Command = {
     const { app, close } = createApp({ runtime });
     const server = serve({ fetch: app.fetch, hostname: host, port }, (info) => {
       console.error(`portcullis: listening on http://${host}:${info.port}/mcp`);
+      if (keyFile)
+        console.error(
+          `portcullis: no API key configured; clients send 'Authorization: Bearer <the key in ${keyFile}>'`,
+        );
     });
     await new Promise<void>((done) => {
       // Sessions first (their SSE streams would keep connections open), then the listener.

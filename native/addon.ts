@@ -99,7 +99,7 @@ export function createAddonCore(binding: NativeBinding): NativeCore {
       const text = jsonForNative(value);
       if (text === undefined) return canonical.canonicalize(value);
       try {
-        return binding.canonicalizeJson(text);
+        return binding.canonicalizeStringified(text);
       } catch {
         return canonical.canonicalize(value);
       }
@@ -109,7 +109,7 @@ export function createAddonCore(binding: NativeBinding): NativeCore {
       const text = jsonForNative(value);
       if (text === undefined) return canonical.digest(value);
       try {
-        return binding.digestJson(text);
+        return binding.digestStringified(text);
       } catch {
         return canonical.digest(value);
       }

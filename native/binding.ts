@@ -21,6 +21,9 @@ export interface NativeBinding {
   coreVersion(): string;
   canonicalizeJson(text: string): string;
   digestJson(text: string): string;
+  /** Canonical text of JSON.stringify output (its numbers and strings are already canonical). */
+  canonicalizeStringified(text: string): string;
+  digestStringified(text: string): string;
   sha256Hex(data: string | Uint8Array): string;
   /** Findings in a text, as JSON text. */
   scanText(text: string): string;

@@ -37,6 +37,8 @@ const REQUIRED_EXPORTS: readonly (keyof NativeBinding)[] = [
   "NativeVectorIndex",
   "searchPatternError",
   "scanTextPacked",
+  "canonicalizeStringified",
+  "digestStringified",
   "scanTextPackedAsync",
   "NativeFileSearch",
 ];

@@ -60,6 +60,7 @@ describe("canonical JSON parity (addon vs fallback)", () => {
       ["lone \ud800 surrogate"],
       { d: new Date(0), u: undefined, f: () => 1 },
       [undefined, () => 1],
+      { "\ud800": 1, "😀": 2, ﬁ: 3, 'a"': 4, "\n": 5, z: { b: [{ d: 1, c: 2 }], a: 2 }, "10": 0, "9": 1 },
     ];
     for (const v of odd) expect(rs.canonicalize(v)).toBe(ts.canonicalize(v));
     expect(() => rs.canonicalize(undefined)).toThrow();

@@ -4,6 +4,7 @@
 pub mod canonical;
 pub mod redact;
 pub mod sanitizer;
+pub mod stringified;
 pub mod vector;
 pub mod workspace;
 

@@ -20,6 +20,18 @@ pub fn digest_json(text: String) -> napi::Result<String> {
     canonical::digest_str(&text).map_err(to_napi)
 }
 
+/// Canonical text of `JSON.stringify` output (tokens copied, members sorted; no value tree).
+#[napi]
+pub fn canonicalize_stringified(text: String) -> napi::Result<String> {
+    portcullis_core::stringified::canonicalize_stringified(&text).map_err(to_napi)
+}
+
+/// sha256 hex of the canonical text of `JSON.stringify` output.
+#[napi]
+pub fn digest_stringified(text: String) -> napi::Result<String> {
+    portcullis_core::stringified::digest_stringified(&text).map_err(to_napi)
+}
+
 /// Lower-case hex sha256 of a string (UTF-8) or bytes.
 #[napi]
 pub fn sha256_hex(data: Either<String, Buffer>) -> String {

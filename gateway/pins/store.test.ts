@@ -160,6 +160,32 @@ describe("PinStore", () => {
     expect(gateway.get("ev__echo")?.approved_by).toBe("bob");
   });
 
+  it("answers a settled pin's per-call check from memory within recheckMs, then looks again", async () => {
+    const gateway = PinStore.open(lock, { recheckMs: 60_000 });
+    const h1 = toolDefinitionHash(echo);
+    const h2 = toolDefinitionHash(echoChanged);
+    expect(gateway.checkHash("ev__echo", h1)).toMatchObject({ changed: false, first_seen: true });
+    // Another process approves a different definition: the cached view may lag by recheckMs...
+    PinStore.open(lock).approve("ev__echo", echoChanged, "bob");
+    expect(gateway.checkHash("ev__echo", h1).changed).toBe(false);
+    // ...but anything that is not a settled match looks at the file first.
+    expect(gateway.checkHash("ev__echo", h2)).toMatchObject({ changed: false, pinned_hash: h2 });
+    expect(gateway.checkHash("ev__echo", h1)).toMatchObject({ changed: true, pinned_hash: h2 });
+    expect(() => gateway.checkHash("ev__echo", "f".repeat(63))).toThrow(/not a sha256/);
+
+    const eager = PinStore.open(lock, { recheckMs: 0 });
+    expect(eager.checkHash("ev__echo", h2).changed).toBe(false);
+    PinStore.open(lock).approve("ev__echo", echo, "carol");
+    expect(eager.checkHash("ev__echo", h2).changed).toBe(true);
+
+    const brief = PinStore.open(lock, { recheckMs: 5 });
+    expect(brief.checkHash("ev__echo", h1).changed).toBe(false);
+    PinStore.open(lock).approve("ev__echo", echoChanged, "dave");
+    await new Promise((r) => setTimeout(r, 20));
+    expect(brief.checkHash("ev__echo", h1).changed).toBe(true);
+    expect(() => PinStore.open(lock, { recheckMs: -1 })).toThrow(/recheckMs/);
+  });
+
   it("refuses an invalid lock file and approving without a pending change", () => {
     writeFileSync(lock, JSON.stringify({ v: 1, tools: { x: { hash: "nope" } } }));
     expect(() => PinStore.open(lock)).toThrow(/lock file .* invalid at tools\.x\.hash/);

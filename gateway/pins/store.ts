@@ -4,6 +4,9 @@
  * `changed: true` — which the default policy denies — and its hash is kept as `pending_hash` until
  * someone approves it (`portcullis pin --approve <tool>` or the ask_user flow). The store re-reads
  * the file when another process (the CLI) has replaced it, so approvals apply without a restart.
+ * The per-call check looks at the file's stat at most every `recheckMs` (default 100 ms), so a
+ * change made by another process is seen within that window; every other operation (approve,
+ * get, list, and any write) always looks first.
  */
 import { mkdirSync, statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
@@ -65,23 +68,37 @@ function setPin(doc: LockDocument, tool: string, entry: PinEntry): void {
   });
 }
 
+const HASH = /^[0-9a-f]{64}$/;
+
 /** The pinned definitions of one lock file. */
 export class PinStore {
   readonly path: string;
   private readonly clock: Clock;
+  private readonly recheckMs: number;
   private doc: LockDocument;
   private stamp: string | undefined;
+  /** performance.now() of the last look at the file's stat. */
+  private lookedAt = 0;
 
-  private constructor(path: string, clock: Clock) {
+  private constructor(path: string, clock: Clock, recheckMs: number) {
     this.path = path;
     this.clock = clock;
+    this.recheckMs = recheckMs;
     this.doc = readLock(path);
     this.stamp = this.fileStamp();
   }
 
-  /** Opens the lock at `lockPath` (created on the first pin). Throws on an invalid file. */
-  static open(lockPath: string, opts: { clock?: Clock } = {}): PinStore {
-    return new PinStore(resolve(lockPath), opts.clock ?? systemClock);
+  /**
+   * Opens the lock at `lockPath` (created on the first pin). Throws on an invalid file.
+   * `recheckMs`: how stale the per-call view of another process's changes may be (0: stat on
+   * every check).
+   */
+  static open(lockPath: string, opts: { clock?: Clock; recheckMs?: number } = {}): PinStore {
+    const recheckMs = opts.recheckMs ?? 100;
+    if (!Number.isFinite(recheckMs) || recheckMs < 0) {
+      throw new PortcullisError("GW_ERR_USAGE", `recheckMs must be a non-negative number, got ${recheckMs}`);
+    }
+    return new PinStore(resolve(lockPath), opts.clock ?? systemClock, recheckMs);
   }
 
   /** Compares a tool's definition with its pin, pinning it on first sight. */
@@ -100,6 +117,14 @@ export class PinStore {
    * the registry hashes each definition once per listing instead of once per call.
    */
   checkHash(tool: string, hash: string): PinCheck {
+    // The per-call fast path: a settled pin (approved, nothing pending) that matches needs no
+    // write, so it is answered from memory once the file's stat is recent enough.
+    if (this.recheckMs > 0 && performance.now() - this.lookedAt < this.recheckMs) {
+      const pin = pinOf(this.doc, tool);
+      if (pin && pin.hash === hash && pin.pending_hash === undefined && HASH.test(hash)) {
+        return { hash, changed: false, pinned: true, pinned_hash: hash, first_seen: false };
+      }
+    }
     const [result] = this.checkHashes([[tool, hash]]);
     return result!;
   }
@@ -107,7 +132,7 @@ export class PinStore {
   /** `checkHash` for many tools with at most one write of the lock. */
   checkHashes(hashes: ReadonlyArray<readonly [string, string]>): PinCheck[] {
     for (const [tool, hash] of hashes) {
-      if (!/^[0-9a-f]{64}$/.test(hash)) {
+      if (!HASH.test(hash)) {
         throw new PortcullisError("GW_ERR_USAGE", `definition hash of '${tool}' is not a sha256 hex digest`);
       }
     }
@@ -204,10 +229,12 @@ export class PinStore {
     writeLock(this.path, next);
     this.doc = next;
     this.stamp = this.fileStamp();
+    this.lookedAt = performance.now();
     return before;
   }
 
   private refresh(): void {
+    this.lookedAt = performance.now();
     const stamp = this.fileStamp();
     if (stamp !== this.stamp) {
       this.doc = readLock(this.path);

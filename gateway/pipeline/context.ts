@@ -112,6 +112,11 @@ export interface AuditPort {
 
 export interface PinPort {
   check(tool: string, definition: unknown): { hash: string; changed: boolean; pinned: boolean };
+  /**
+   * `check` with the definition hash the caller already holds (digest of the pinned definition,
+   * as `check` would compute it); the per-call path uses it so nothing is re-hashed per call.
+   */
+  checkHash?(tool: string, hash: string): { hash: string; changed: boolean; pinned: boolean };
 }
 
 export interface ApprovalPort {

@@ -1,7 +1,8 @@
 /**
  * Stage 2, resolve: finds the tool, prompt or resource in the registry and, for tools, compares the
  * definition's hash with the pinned one so the policy sees `changed: true` for a tool whose
- * name, description, schemas or annotations moved since approval.
+ * name, description, schemas or annotations moved since approval. The definition hash is computed
+ * once per registry generation (memoised on the registry entry), not once per call.
  */
 import { digest } from "../../native/index.js";
 import type { Registry } from "../registry/registry.js";
@@ -30,8 +31,13 @@ export function resolve(registry: Registry, pins: PinPort | undefined): Stage {
       ctx.source = entry.source;
       ctx.sourceName = entry.definition.name;
       ctx.definition = entry.tool;
-      const def = pinnedDefinition(entry.tool);
-      const pin = pins ? pins.check(ctx.name, def) : { hash: digest(def), changed: false };
+      entry.definitionHash ??= digest(pinnedDefinition(entry.tool));
+      const hash = entry.definitionHash;
+      const pin = pins
+        ? pins.checkHash
+          ? pins.checkHash(ctx.name, hash)
+          : pins.check(ctx.name, pinnedDefinition(entry.tool))
+        : { hash, changed: false };
       ctx.target = {
         kind: "tool",
         name: ctx.name,

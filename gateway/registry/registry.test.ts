@@ -90,6 +90,28 @@ describe("Registry", () => {
     expect(s.lists).toBe(2);
   });
 
+  it("resolves tools from one index per generation, rebuilt after list_changed", async () => {
+    const s = new TableSource("s", "s__", ["one"]);
+    const reg = new Registry([s]);
+    const first = await reg.resolveTool("s__one");
+    first.definitionHash = "memo";
+    expect(await reg.resolveTool("s__one")).toBe(first);
+    expect(s.lists).toBe(1);
+    // A change while a listing is in flight: the stale build is not kept.
+    const inflight = reg.listTools();
+    s.tools = ["one", "two"];
+    s.events.onListChanged?.("tools");
+    await inflight;
+    const again = await reg.resolveTool("s__two");
+    expect(again.definition.name).toBe("two");
+    const renewed = await reg.resolveTool("s__one");
+    expect(renewed).not.toBe(first);
+    expect(renewed.definitionHash).toBeUndefined();
+    const listed = await reg.listTools();
+    listed.pop();
+    expect((await reg.listTools()).length).toBe(2);
+  });
+
   it("leaves a failing source out and retries it next time", async () => {
     const ok = new TableSource("ok", "ok__", ["t"]);
     const down = new TableSource("down", "down__", ["t"], [], [], true);

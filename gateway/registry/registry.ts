@@ -4,7 +4,9 @@
  * source's prefix and are kept within 64 characters (see names.ts); a name two sources would share
  * is refused for the later source and reported, never silently shadowed. Resources keep their URIs
  * and are routed by exact URI, then by template. Lists are cached per source until that source
- * reports `list_changed`, which is passed on to the registry's listeners.
+ * reports `list_changed`, which is passed on to the registry's listeners; the aggregated tool list
+ * and its by-name index are built once per such generation, so resolving a tool per call is one
+ * map lookup (and each entry's pinned-definition hash is computed once per generation).
  */
 import type { Prompt, Resource, ResourceTemplate, Tool } from "@modelcontextprotocol/sdk/types.js";
 import { PortcullisError } from "../errors.js";
@@ -17,6 +19,17 @@ export interface ToolEntry {
   /** The tool as the source defines it (source's own name). */
   definition: Tool;
   source: CapabilitySource;
+  /**
+   * Memo of the hash of the pinned parts of `tool`, filled by the first call that needs it; valid
+   * for the life of the entry (entries are rebuilt when a source's tool list changes).
+   */
+  definitionHash?: string;
+}
+
+/** The aggregated tool list of one generation of the source lists, with its by-name index. */
+interface ToolIndex {
+  entries: ToolEntry[];
+  byName: Map<string, ToolEntry>;
 }
 
 export interface PromptEntry {
@@ -56,6 +69,8 @@ export class Registry {
   private readonly cache = new Map<CapabilitySource, SourceCache>();
   private readonly listeners = new Set<Listener>();
   private readonly updateListeners = new Set<(uri: string) => void>();
+  /** The current tool index; dropped whenever any source's tool list changes. */
+  private tools: Promise<ToolIndex> | undefined;
 
   constructor(sources: CapabilitySource[]) {
     this.sources = sources;
@@ -83,6 +98,7 @@ export class Registry {
 
   private invalidate(source: CapabilitySource, kind: ListKind): void {
     const c = this.cache.get(source);
+    if (kind === "tools") this.tools = undefined;
     if (c) {
       if (kind === "tools") c.tools = undefined;
       if (kind === "prompts") c.prompts = undefined;
@@ -98,6 +114,7 @@ export class Registry {
   private async gather<T>(
     key: keyof SourceCache,
     fetch: (s: CapabilitySource) => Promise<T[]>,
+    onFailure?: () => void,
   ): Promise<Array<{ source: CapabilitySource; items: T[] }>> {
     return Promise.all(
       this.sources.map(async (source) => {
@@ -114,6 +131,7 @@ export class Registry {
           return { source, items: await p };
         } catch (e) {
           this.warn(source.name, `cannot list ${key}: ${e instanceof Error ? e.message : String(e)}`);
+          onFailure?.();
           return { source, items: [] };
         }
       }),
@@ -126,25 +144,53 @@ export class Registry {
   }
 
   async listTools(): Promise<ToolEntry[]> {
-    const out: ToolEntry[] = [];
-    const seen = new Set<string>();
-    for (const { source, items } of await this.gather("tools", (s) => s.listTools())) {
-      for (const definition of items) {
-        const name = qualifyName(source.prefix, definition.name);
-        if (seen.has(name)) {
-          this.warn(source.name, `tool '${definition.name}' left out: the name '${name}' is already taken`);
-          continue;
+    // A copy: callers may filter or sort it; the index itself stays as built.
+    return [...(await this.toolIndex()).entries];
+  }
+
+  /**
+   * The tool index, built once per generation. A source that failed to list is left out of this
+   * index and retried by the next lookup, so a build that saw a failure is not kept.
+   */
+  private toolIndex(): Promise<ToolIndex> {
+    const current = this.tools;
+    if (current) return current;
+    let failed = false;
+    const build = this.gather(
+      "tools",
+      (s) => s.listTools(),
+      () => {
+        failed = true;
+      },
+    ).then((lists) => {
+      const entries: ToolEntry[] = [];
+      const byName = new Map<string, ToolEntry>();
+      for (const { source, items } of lists) {
+        for (const definition of items) {
+          const name = qualifyName(source.prefix, definition.name);
+          if (byName.has(name)) {
+            this.warn(source.name, `tool '${definition.name}' left out: the name '${name}' is already taken`);
+            continue;
+          }
+          const entry: ToolEntry = { tool: { ...definition, name }, definition, source };
+          byName.set(name, entry);
+          entries.push(entry);
         }
-        seen.add(name);
-        out.push({ tool: { ...definition, name }, definition, source });
       }
-    }
-    return out;
+      // Keep the index only while no list change or failure happened meanwhile.
+      if (failed && this.tools === build) this.tools = undefined;
+      return { entries, byName };
+    });
+    this.tools = build;
+    build.catch(() => {
+      if (this.tools === build) this.tools = undefined;
+    });
+    return build;
   }
 
   /** The entry of a qualified tool name; GW_ERR_NOT_FOUND when no source offers it. */
   async resolveTool(name: string): Promise<ToolEntry> {
-    const entry = (await this.listTools()).find((e) => e.tool.name === name);
+    const entry = (await this.toolIndex()).byName.get(name);
     if (!entry)
       throw new PortcullisError("GW_ERR_NOT_FOUND", `unknown tool '${name}'`, { details: { name } });
     return entry;

@@ -12,7 +12,7 @@ import type { PolicyDecision, PolicyInput } from "../contracts/index.js";
 import { isRegisteredReasonCode } from "../contracts/index.js";
 import { errorMessage, PortcullisError } from "../gateway/errors.js";
 import { defaultBundlePath, loadBundle, type PolicyBundle } from "./bundle.js";
-import { decisionCacheKey } from "./cache-key.js";
+import { decisionTexts } from "./cache-key.js";
 import type { EngineName, PolicyEvaluator } from "./engine.js";
 import { createRustEvaluator, nativePolicyBinding } from "./native-engine.js";
 import { createTsEvaluator } from "./wasm-engine.js";
@@ -213,11 +213,14 @@ export async function createDecisionService(opts: DecisionServiceOptions = {}): 
     let text: string;
     try {
       if (a.cache) {
-        key = decisionCacheKey(input);
+        const texts = decisionTexts(input);
+        key = texts.key;
         const hit = a.cache.get(key);
         if (hit) return stamp(a, hit, true);
+        text = texts.text;
+      } else {
+        text = JSON.stringify(input);
       }
-      text = JSON.stringify(input);
     } catch (e) {
       return stamp(a, failClosed("POLICY_ERROR", `input cannot be serialised: ${errorMessage(e)}`), false);
     }

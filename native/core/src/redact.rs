@@ -125,8 +125,8 @@ impl Redactor<'_> {
         }
     }
 
-    /// The redacted string, or None when it must be dropped.
-    fn string(&mut self, s: &str, path: &str) -> Option<String> {
+    /// Redacts a string in place; false when it must be dropped.
+    fn string(&mut self, s: &mut String, path: &str) -> bool {
         let found: Vec<Finding> = self
             .sanitizer
             .scan_text(s)
@@ -134,7 +134,7 @@ impl Redactor<'_> {
             .filter(|f| self.wanted(&f.class))
             .collect();
         if found.is_empty() {
-            return Some(s.to_string());
+            return true;
         }
         let mut out = String::with_capacity(s.len());
         let mut at = 0;
@@ -147,48 +147,49 @@ impl Redactor<'_> {
             self.findings.push(f);
         }
         out.push_str(&s[at..]);
-        (self.opts.action != RedactAction::Drop).then_some(out)
+        *s = out;
+        self.opts.action != RedactAction::Drop
     }
 
-    fn walk(&mut self, value: &Value, path: &mut String) -> Option<Value> {
+    /// Redacts a value in place; false when it must be dropped.
+    fn walk(&mut self, value: &mut Value, path: &mut String) -> bool {
         match value {
-            Value::String(s) => self.string(s, path).map(Value::String),
+            Value::String(s) => self.string(s, path),
             Value::Array(items) => {
-                let mut out = Vec::with_capacity(items.len());
-                for (i, item) in items.iter().enumerate() {
+                for (i, item) in items.iter_mut().enumerate() {
                     let len = path.len();
                     path.push('[');
                     path.push_str(&i.to_string());
                     path.push(']');
-                    out.push(self.walk(item, path).unwrap_or(Value::Null));
-                    path.truncate(len);
-                }
-                Some(Value::Array(out))
-            }
-            Value::Object(map) => {
-                let mut out = Map::with_capacity(map.len());
-                for (k, v) in map {
-                    let len = path.len();
-                    crate::sanitizer::push_member(path, k);
-                    if let Some(v) = self.walk(v, path) {
-                        out.insert(k.clone(), v);
+                    if !self.walk(item, path) {
+                        *item = Value::Null;
                     }
                     path.truncate(len);
                 }
-                Some(Value::Object(out))
+                true
             }
-            other => Some(other.clone()),
+            Value::Object(map) => {
+                map.retain(|k, v| {
+                    let len = path.len();
+                    crate::sanitizer::push_member(path, k);
+                    let keep = self.walk(v, path);
+                    path.truncate(len);
+                    keep
+                });
+                true
+            }
+            _ => true,
         }
     }
 }
 
 /// Redacts a value with the shipped detector table.
 pub fn redact_value(value: &Value, opts: &RedactOptions) -> Redaction {
-    redact_value_with(Sanitizer::shared(), value, opts)
+    redact_owned(Sanitizer::shared(), value.clone(), opts)
 }
 
-/// Redacts a value with a given sanitizer.
-pub fn redact_value_with(sanitizer: &Sanitizer, value: &Value, opts: &RedactOptions) -> Redaction {
+/// Redacts a value it owns (no copy) with a given sanitizer.
+pub fn redact_owned(sanitizer: &Sanitizer, mut value: Value, opts: &RedactOptions) -> Redaction {
     let mut r = Redactor {
         sanitizer,
         opts,
@@ -198,7 +199,9 @@ pub fn redact_value_with(sanitizer: &Sanitizer, value: &Value, opts: &RedactOpti
         counters: Vec::new(),
     };
     let mut path = String::from("$");
-    let value = r.walk(value, &mut path).unwrap_or(Value::Null);
+    if !r.walk(&mut value, &mut path) {
+        value = Value::Null;
+    }
     let mapping = (opts.action == RedactAction::Reversible).then_some(r.mapping);
     Redaction {
         value,

@@ -3,7 +3,7 @@
 use napi::bindgen_prelude::{AsyncTask, Env, Task};
 use napi_derive::napi;
 use portcullis_core::redact::{self, RedactOptions};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 fn invalid(what: &str, e: impl std::fmt::Display) -> napi::Error {
     napi::Error::new(napi::Status::InvalidArg, format!("{what}: {e}"))
@@ -13,12 +13,23 @@ fn redact_json(json_text: &str, options: &str) -> napi::Result<String> {
     let value: Value = serde_json::from_str(json_text).map_err(|e| invalid("invalid JSON", e))?;
     let opts: RedactOptions =
         serde_json::from_str(options).map_err(|e| invalid("invalid redaction options", e))?;
-    let r = redact::redact_value(&value, &opts);
-    let mut out = json!({ "value": r.value, "findings": r.findings });
+    let r = redact::redact_owned(
+        portcullis_core::sanitizer::Sanitizer::shared(),
+        value,
+        &opts,
+    );
+    let fail = |e: serde_json::Error| napi::Error::from_reason(e.to_string());
+    let mut out = String::with_capacity(json_text.len() + 64);
+    out.push_str("{\"value\":");
+    out.push_str(&serde_json::to_string(&r.value).map_err(fail)?);
+    out.push_str(",\"findings\":");
+    out.push_str(&serde_json::to_string(&r.findings).map_err(fail)?);
     if let Some(mapping) = r.mapping {
-        out["mapping"] = Value::Object(mapping);
+        out.push_str(",\"mapping\":");
+        out.push_str(&serde_json::to_string(&mapping).map_err(fail)?);
     }
-    Ok(out.to_string())
+    out.push('}');
+    Ok(out)
 }
 
 /// Redacts a JSON document (text) per options (JSON text `{action, classes?, key?}`); returns

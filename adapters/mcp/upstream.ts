@@ -6,29 +6,21 @@
  * client of the most recent in-flight call that can take them. Credentials come only from the
  * config (env:NAME references), never from the downstream client.
  */
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
-import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import type { RequestOptions } from "@modelcontextprotocol/sdk/shared/protocol.js";
-import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import {
   type CallToolResult,
-  CallToolResultSchema,
   type CompleteRequest,
-  CompleteResultSchema,
-  CreateMessageRequestSchema,
-  ElicitRequestSchema,
+  type CompleteResult,
+  type CreateMessageResult,
+  type ElicitResult,
   ErrorCode,
-  GetPromptResultSchema,
-  LoggingMessageNotificationSchema,
+  type GetPromptResult,
   McpError,
-  ProgressNotificationSchema,
-  PromptListChangedNotificationSchema,
-  ReadResourceResultSchema,
-  ResourceListChangedNotificationSchema,
-  ResourceUpdatedNotificationSchema,
+  type Prompt,
+  type ReadResourceResult,
+  type Resource,
+  type ResourceTemplate,
   type ServerCapabilities,
-  ToolListChangedNotificationSchema,
+  type Tool,
 } from "@modelcontextprotocol/sdk/types.js";
 import type { UpstreamServerConfig } from "../../gateway/config/schema.js";
 import { resolveMaybeSecret } from "../../gateway/config/secrets.js";
@@ -36,11 +28,21 @@ import { PortcullisError } from "../../gateway/errors.js";
 import type {
   CapabilitySource,
   ClientChannel,
-  ListKind,
   ProgressUpdate,
   SourceCallOptions,
   SourceEvents,
 } from "../../gateway/registry/source.js";
+import {
+  isConnectionClosed,
+  type LinkHooks,
+  type LinkMethod,
+  type LinkTarget,
+  type ListMethod,
+  openLink,
+  type SendOptions,
+  type UpstreamLink,
+} from "./link.js";
+import { fulfilInputs, isInputRequired, MAX_INPUT_ROUNDS, modernEnvelope } from "./rounds.js";
 
 export type UpstreamState = "idle" | "starting" | "ready" | "backoff" | "closed";
 
@@ -70,9 +72,8 @@ export class Upstream implements CapabilitySource {
   readonly name: string;
   readonly prefix: string;
   private readonly opts: UpstreamOptions;
-  private client: Client | undefined;
-  private transport: Transport | undefined;
-  private connecting: Promise<Client> | undefined;
+  private client: UpstreamLink | undefined;
+  private connecting: Promise<UpstreamLink> | undefined;
   private state: UpstreamState = "idle";
   private restarts = 0;
   private failures = 0;
@@ -95,7 +96,7 @@ export class Upstream implements CapabilitySource {
   }
 
   health(): UpstreamHealth {
-    const pid = this.transport instanceof StdioClientTransport ? this.transport.pid : null;
+    const pid = this.client?.pid ?? null;
     return {
       name: this.name,
       state: this.state,
@@ -107,11 +108,11 @@ export class Upstream implements CapabilitySource {
 
   /** Capabilities the upstream declared (connects if needed). */
   async capabilities(): Promise<ServerCapabilities> {
-    return (await this.connect()).getServerCapabilities() ?? {};
+    return (await this.connect()).capabilities();
   }
 
   /** Connects now unless already connected; concurrent callers share one attempt. */
-  connect(): Promise<Client> {
+  connect(): Promise<UpstreamLink> {
     if (this.state === "closed") return Promise.reject(this.unavailable("the gateway is shutting down"));
     if (this.client && this.state === "ready") return Promise.resolve(this.client);
     if (this.state === "backoff")
@@ -122,58 +123,50 @@ export class Upstream implements CapabilitySource {
     return this.connecting;
   }
 
-  private async start(): Promise<Client> {
+  private async start(): Promise<UpstreamLink> {
     this.state = "starting";
-    let transport: Transport;
+    let target: LinkTarget;
     try {
-      transport = this.makeTransport();
+      target = this.target();
     } catch (e) {
       // A secret reference that does not resolve: unavailable, naming the reference (never a value).
       this.fail(e);
       throw this.unavailable(`cannot start: ${this.lastError}`);
     }
-    const client = new Client(
-      { name: "portcullis", version: "0.1.0" },
-      { capabilities: { elicitation: { form: {}, url: {} }, sampling: {} } },
-    );
-    this.installHandlers(client);
-    client.onclose = () => this.onClosed(client);
+    let link: UpstreamLink;
+    const hooks = this.hooks(() => link);
     try {
-      await client.connect(transport);
+      link = await openLink(this.opts.config.protocol, target, hooks);
     } catch (e) {
-      await transport.close().catch(() => {});
       this.fail(e);
       throw this.unavailable(`cannot start: ${this.lastError}`);
     }
     if (this.state !== "starting") {
-      await client.close().catch(() => {});
+      await link.close().catch(() => {});
       throw this.unavailable("closed while starting");
     }
-    this.client = client;
-    this.transport = transport;
+    this.client = link;
     this.state = "ready";
     this.failures = 0;
-    return client;
+    return link;
   }
 
-  private makeTransport(): Transport {
+  private target(): LinkTarget {
     const { config, baseDir } = this.opts;
     if (config.command) {
       const env: Record<string, string> = {};
       for (const [k, v] of Object.entries(config.env)) env[k] = resolveMaybeSecret(v, baseDir);
-      const t = new StdioClientTransport({
+      return {
+        kind: "stdio",
         command: config.command,
         args: config.args,
         env: { ...inheritedEnv(), ...env },
         cwd: config.cwd ?? baseDir,
-        stderr: "pipe",
-      });
-      t.stderr?.on("data", (chunk: Buffer) => this.keepStderr(chunk.toString("utf8")));
-      return t;
+      };
     }
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(config.headers)) headers[k] = resolveMaybeSecret(v, baseDir);
-    return new StreamableHTTPClientTransport(new URL(config.url!), { requestInit: { headers } });
+    return { kind: "http", url: config.url!, headers };
   }
 
   private keepStderr(text: string): void {
@@ -185,36 +178,36 @@ export class Upstream implements CapabilitySource {
     }
   }
 
-  private installHandlers(client: Client): void {
-    client.setRequestHandler(ElicitRequestSchema, async (req, extra) => {
-      const channel = this.channelFor((c) => Boolean(c.elicit && c.capabilities.elicitation));
-      if (!channel?.elicit)
-        throw new McpError(ErrorCode.InvalidRequest, "the client cannot answer elicitation");
-      return channel.elicit(req.params, extra.signal);
-    });
-    client.setRequestHandler(CreateMessageRequestSchema, async (req, extra) => {
-      const channel = this.channelFor((c) => Boolean(c.createMessage && c.capabilities.sampling));
-      if (!channel?.createMessage) throw new McpError(ErrorCode.InvalidRequest, "the client cannot sample");
-      return channel.createMessage(req.params, extra.signal);
-    });
-    client.setNotificationHandler(ProgressNotificationSchema, (n) => {
-      const { progressToken, progress, total, message } = n.params;
-      this.progress.get(String(progressToken))?.({
-        progress,
-        ...(total !== undefined ? { total } : {}),
-        ...(message !== undefined ? { message } : {}),
-      });
-    });
-    client.setNotificationHandler(LoggingMessageNotificationSchema, async (n) => {
-      await this.channelFor(() => true)?.notify(n);
-    });
-    const changed = (kind: ListKind) => () => this.events.onListChanged?.(kind);
-    client.setNotificationHandler(ToolListChangedNotificationSchema, changed("tools"));
-    client.setNotificationHandler(PromptListChangedNotificationSchema, changed("prompts"));
-    client.setNotificationHandler(ResourceListChangedNotificationSchema, changed("resources"));
-    client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => {
-      this.events.onResourceUpdated?.(n.params.uri);
-    });
+  /** What the link reports outside responses; `current` names the link the hooks belong to. */
+  private hooks(current: () => UpstreamLink | undefined): LinkHooks {
+    const refuse = (what: string) => new McpError(ErrorCode.InvalidRequest, `the client cannot ${what}`);
+    return {
+      elicit: async (params, signal): Promise<ElicitResult> => {
+        const channel = this.channelFor((c) => Boolean(c.elicit && c.capabilities.elicitation));
+        if (!channel?.elicit) throw refuse("answer elicitation");
+        return channel.elicit(params as never, signal);
+      },
+      createMessage: async (params, signal): Promise<CreateMessageResult> => {
+        const channel = this.channelFor((c) => Boolean(c.createMessage && c.capabilities.sampling));
+        if (!channel?.createMessage) throw refuse("sample");
+        return channel.createMessage(params as never, signal);
+      },
+      progress: ({ progressToken, progress, total, message }) => {
+        this.progress.get(String(progressToken))?.({
+          progress,
+          ...(total !== undefined ? { total } : {}),
+          ...(message !== undefined ? { message } : {}),
+        });
+      },
+      log: (n) => void this.channelFor(() => true)?.notify(n),
+      listChanged: (kind) => this.events.onListChanged?.(kind),
+      resourceUpdated: (uri) => this.events.onResourceUpdated?.(uri),
+      stderr: (text) => this.keepStderr(text),
+      closed: () => {
+        const link = current();
+        if (link) this.onClosed(link);
+      },
+    };
   }
 
   /** The most recent in-flight call's client that passes `accepts`. */
@@ -226,10 +219,9 @@ export class Upstream implements CapabilitySource {
     return undefined;
   }
 
-  private onClosed(client: Client): void {
-    if (this.client !== client) return;
+  private onClosed(link: UpstreamLink): void {
+    if (this.client !== link) return;
     this.client = undefined;
-    this.transport = undefined;
     if (this.state === "closed") return;
     const tail = this.stderrTail.at(-1);
     this.fail(new Error(`connection lost${tail ? `; last stderr: ${tail}` : ""}`));
@@ -271,7 +263,7 @@ export class Upstream implements CapabilitySource {
    */
   private async run<T>(
     opts: SourceCallOptions | undefined,
-    fn: (c: Client, ctl: { meta?: Record<string, unknown>; options: RequestOptions }) => Promise<T>,
+    fn: (c: UpstreamLink, ctl: { meta?: Record<string, unknown>; options: SendOptions }) => Promise<T>,
   ): Promise<T> {
     const client = await this.connect();
     const channel = opts?.client;
@@ -294,14 +286,19 @@ export class Upstream implements CapabilitySource {
         timer = setTimeout(timedOut, timeoutMs);
         onProgress(p);
       });
+    const envelope = client.era === "2026-07-28" && channel ? modernEnvelope(channel) : undefined;
     const meta =
-      token || opts?.meta ? { ...opts?.meta, ...(token ? { progressToken: token } : {}) } : undefined;
+      token || opts?.meta || envelope
+        ? { ...opts?.meta, ...envelope, ...(token ? { progressToken: token } : {}) }
+        : undefined;
     const signal = opts?.signal ? AbortSignal.any([opts.signal, idle.signal]) : idle.signal;
     try {
       return await fn(client, { ...(meta ? { meta } : {}), options: { signal, timeout: NO_SDK_TIMEOUT } });
     } catch (e) {
-      if (e instanceof McpError && e.code === ErrorCode.ConnectionClosed)
-        throw this.unavailable(`connection lost during the request (${this.lastError ?? e.message})`);
+      if (isConnectionClosed(e))
+        throw this.unavailable(
+          `connection lost during the request (${this.lastError ?? (e as Error).message})`,
+        );
       throw e;
     } finally {
       clearTimeout(timer);
@@ -317,113 +314,112 @@ export class Upstream implements CapabilitySource {
     return Boolean((await this.capabilities())[cap]);
   }
 
-  async listTools() {
-    if (!(await this.has("tools"))) return [];
+  /** Every page of a list. */
+  private listAll<T>(method: ListMethod): Promise<T[]> {
     return this.run(undefined, async (c, { options }) => {
-      const tools = [];
+      const items: T[] = [];
       let cursor: string | undefined;
       do {
-        const page = await c.listTools(cursor ? { cursor } : undefined, options);
-        tools.push(...page.tools);
+        const page = await c.list(method, cursor, options);
+        items.push(...(page.items as T[]));
         cursor = page.nextCursor;
       } while (cursor);
-      return tools;
+      return items;
     });
+  }
+
+  /**
+   * One request that may need input rounds. A 2026 upstream answers `input_required`: the input
+   * requests go to the call's client (as they are to a 2026 client, as elicitation/sampling/roots
+   * requests to a 2025 one) and the request is retried with the answers and the upstream's own
+   * `requestState`, byte for byte, until it completes. A 2025 upstream asks mid-call instead.
+   */
+  private request<T>(
+    method: LinkMethod,
+    params: Record<string, unknown>,
+    opts: SourceCallOptions,
+  ): Promise<T> {
+    return this.run(opts, async (c, { meta, options }) => {
+      const base = { ...params, ...(meta ? { _meta: meta } : {}) };
+      const first = c.era === "2026-07-28" ? opts.client?.inputResponses : undefined;
+      let next: Record<string, unknown> = first ? { ...base, inputResponses: first } : base;
+      for (let round = 0; ; round++) {
+        const result = await c.send(method, next, options);
+        if (!isInputRequired(result)) return result as T;
+        if (round >= MAX_INPUT_ROUNDS)
+          throw new PortcullisError(
+            "GW_ERR_UPSTREAM",
+            `upstream '${this.name}' asked for input more than ${MAX_INPUT_ROUNDS} times`,
+          );
+        const answers = await fulfilInputs(result.inputRequests ?? {}, opts.client, options.signal);
+        next = {
+          ...base,
+          inputResponses: answers,
+          ...(result.requestState !== undefined ? { requestState: result.requestState } : {}),
+        };
+      }
+    });
+  }
+
+  async listTools(): Promise<Tool[]> {
+    if (!(await this.has("tools"))) return [];
+    return this.listAll<Tool>("tools/list");
   }
 
   callTool(name: string, args: Record<string, unknown>, opts: SourceCallOptions): Promise<CallToolResult> {
-    return this.run(opts, (c, { meta, options }) =>
-      c.request(
-        {
-          method: "tools/call",
-          params: { name, arguments: args, ...(meta ? { _meta: meta } : {}) },
-        },
-        CallToolResultSchema,
-        options,
-      ),
-    );
+    return this.request("tools/call", { name, arguments: args }, opts);
   }
 
-  async listPrompts() {
+  async listPrompts(): Promise<Prompt[]> {
     if (!(await this.has("prompts"))) return [];
-    return this.run(undefined, async (c, { options }) => {
-      const prompts = [];
-      let cursor: string | undefined;
-      do {
-        const page = await c.listPrompts(cursor ? { cursor } : undefined, options);
-        prompts.push(...page.prompts);
-        cursor = page.nextCursor;
-      } while (cursor);
-      return prompts;
-    });
+    return this.listAll<Prompt>("prompts/list");
   }
 
-  getPrompt(name: string, args: Record<string, string>, opts: SourceCallOptions) {
-    return this.run(opts, (c, { meta, options }) =>
-      c.request(
-        {
-          method: "prompts/get",
-          params: { name, arguments: args, ...(meta ? { _meta: meta } : {}) },
-        },
-        GetPromptResultSchema,
-        options,
-      ),
-    );
+  getPrompt(name: string, args: Record<string, string>, opts: SourceCallOptions): Promise<GetPromptResult> {
+    return this.request("prompts/get", { name, arguments: args }, opts);
   }
 
-  async listResources() {
+  async listResources(): Promise<Resource[]> {
     if (!(await this.has("resources"))) return [];
-    return this.run(undefined, async (c, { options }) => {
-      const resources = [];
-      let cursor: string | undefined;
-      do {
-        const page = await c.listResources(cursor ? { cursor } : undefined, options);
-        resources.push(...page.resources);
-        cursor = page.nextCursor;
-      } while (cursor);
-      return resources;
-    });
+    return this.listAll<Resource>("resources/list");
   }
 
-  async listResourceTemplates() {
+  async listResourceTemplates(): Promise<ResourceTemplate[]> {
     if (!(await this.has("resources"))) return [];
-    return this.run(undefined, async (c, { options }) => {
-      const templates = [];
-      let cursor: string | undefined;
-      do {
-        const page = await c.listResourceTemplates(cursor ? { cursor } : undefined, options);
-        templates.push(...page.resourceTemplates);
-        cursor = page.nextCursor;
-      } while (cursor);
-      return templates;
-    });
+    return this.listAll<ResourceTemplate>("resources/templates/list");
   }
 
-  readResource(uri: string, opts: SourceCallOptions) {
-    return this.run(opts, (c, { meta, options }) =>
-      c.request(
-        { method: "resources/read", params: { uri, ...(meta ? { _meta: meta } : {}) } },
-        ReadResourceResultSchema,
-        options,
-      ),
-    );
+  readResource(uri: string, opts: SourceCallOptions): Promise<ReadResourceResult> {
+    return this.request("resources/read", { uri }, opts);
   }
 
-  async complete(params: CompleteRequest["params"], opts: SourceCallOptions) {
+  async complete(params: CompleteRequest["params"], opts: SourceCallOptions): Promise<CompleteResult> {
     if (!(await this.has("completions"))) return { completion: { values: [] } };
-    return this.run(opts, (c, { options }) =>
-      c.request({ method: "completion/complete", params }, CompleteResultSchema, options),
+    return this.run(
+      opts,
+      async (c, { options }) =>
+        (await c.send("completion/complete", params as Record<string, unknown>, options)) as CompleteResult,
     );
+  }
+
+  /**
+   * Forwards a client's `logging/setLevel` to a running 2025-era upstream that declares logging
+   * (a 2026 upstream gets the level with each request instead). Does not start the upstream.
+   */
+  async setLogLevel(level: string): Promise<void> {
+    const c = this.client;
+    if (!c || this.state !== "ready" || c.era !== "2025-11-25" || !c.capabilities().logging) return;
+    await this.run(undefined, (link, { options }) => link.send("logging/setLevel", { level }, options));
   }
 
   async subscribe(uri: string): Promise<void> {
     if ((await this.capabilities()).resources?.subscribe)
-      await this.run(undefined, (c, { options }) => c.subscribeResource({ uri }, options));
+      await this.run(undefined, (c, { options }) => c.send("resources/subscribe", { uri }, options));
   }
 
   async unsubscribe(uri: string): Promise<void> {
     if ((await this.capabilities()).resources?.subscribe)
-      await this.run(undefined, (c, { options }) => c.unsubscribeResource({ uri }, options));
+      await this.run(undefined, (c, { options }) => c.send("resources/unsubscribe", { uri }, options));
   }
 
   /** Stops the upstream for good; a stdio child is terminated and reaped before this resolves. */
@@ -434,7 +430,6 @@ export class Upstream implements CapabilitySource {
     if (pending) await pending.catch(() => {});
     const client = this.client;
     this.client = undefined;
-    this.transport = undefined;
     if (client) await client.close().catch(() => {});
   }
 }

@@ -27,12 +27,15 @@ export const ERAS = {
     args: [],
     expected: join(here, "expected-failures.2025.yml"),
     fixture,
+    protocol: "2025-11-25",
   },
   2026: {
     suite: join(root, "node_modules/conformance-next/dist/index.js"),
     args: ["--requirements", "2026-07-28"],
     expected: join(here, "expected-failures.2026.yml"),
     fixture: fixtureModern,
+    // The gateway speaks the era's revision to the fixture too (a 2026 upstream link).
+    protocol: "2026-07-28",
   },
 };
 
@@ -142,7 +145,12 @@ export async function runEra(era) {
       server: { host: "127.0.0.1", port: 0 },
       auth: { localHttpPrincipal: "conformance" },
       mcpServers: {
-        fixture: { command: process.execPath, args: [ERAS[era].fixture, "--stdio"], prefix: "" },
+        fixture: {
+          command: process.execPath,
+          args: [ERAS[era].fixture, "--stdio"],
+          prefix: "",
+          protocol: ERAS[era].protocol,
+        },
       },
       policy: { data: join(root, "conformance/policy/allow-all.data.json") },
       audit: { dir: join(work, "audit") },

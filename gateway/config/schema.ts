@@ -34,6 +34,10 @@ export const UpstreamServerConfig = z
       .describe("Name prefix for this upstream's tools; default '<server>__', '' for none"),
     disabled: z.boolean().default(false),
     timeoutMs: z.number().int().positive().max(3_600_000).default(60_000),
+    protocol: z
+      .enum(["2025-11-25", "2026-07-28"])
+      .default("2025-11-25")
+      .describe("MCP revision spoken to this upstream (2026-07-28: stateless, input-required rounds)"),
   })
   .refine((s) => Boolean(s.command) !== Boolean(s.url), {
     message: "exactly one of 'command' (stdio) or 'url' (Streamable HTTP) is required",

@@ -31,8 +31,28 @@ export interface ClientChannel {
   /** Sends a request to the client; rejects when the client cannot take it. */
   elicit?(params: ElicitRequest["params"], signal?: AbortSignal): Promise<ElicitResult>;
   createMessage?(params: CreateMessageRequest["params"], signal?: AbortSignal): Promise<CreateMessageResult>;
+  /** Asks the client for its roots (2025 era: a roots/list request). */
+  listRoots?(signal?: AbortSignal): Promise<{ roots: { uri: string; name?: string }[] }>;
+  /**
+   * 2026 era: relays a 2026 upstream's `inputRequests` to the client as they are (one
+   * input-required round) and resolves with the client's `inputResponses`.
+   */
+  requestInput?(
+    inputRequests: Record<string, InputRequest>,
+    signal?: AbortSignal,
+  ): Promise<Record<string, unknown>>;
+  /** 2026 era: `inputResponses` the client sent with the original request (forwarded upstream). */
+  readonly inputResponses?: Record<string, unknown>;
+  /** The log level the client asked for (2025: logging/setLevel; 2026: the request's `_meta`). */
+  readonly logLevel?: string;
   /** A notification tied to this call (progress, logging); dropped when the call is over. */
   notify(notification: ServerNotification): Promise<void>;
+}
+
+/** One request a 2026-era server embeds in an input-required result. */
+export interface InputRequest {
+  method: string;
+  params?: Record<string, unknown>;
 }
 
 export interface ProgressUpdate {

@@ -7,12 +7,12 @@
  * the client's retry carries the answer, which is recorded before the call runs the pipeline again.
  */
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
-import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import {
   CLIENT_CAPABILITIES_META_KEY,
   createMcpHandler,
   inputRequired,
   inputResponse,
+  LOG_LEVEL_META_KEY,
   type McpHttpHandler,
   ProtocolError,
   Server,
@@ -25,11 +25,11 @@ import { PolicyDeniedError } from "../../gateway/pipeline/execute.js";
 import type { CallRequest, Pipeline } from "../../gateway/pipeline/pipeline.js";
 import type { ClientChannel } from "../../gateway/registry/source.js";
 import type { ModernHandler } from "./http.js";
+import { HEADER_MISMATCH, paramHeaderMismatch } from "./param-headers.js";
 import { CallMailbox, ParkedCalls } from "./parked.js";
 import { POLICY_DENIED_CODE, SERVER_INFO } from "./session.js";
 
 const APPROVAL_KEY = "portcullis_approval";
-const RELAY_KEY = "portcullis_relay";
 
 /** What `requestState` carries: a pending approval, or a parked call waiting for a relayed answer. */
 export interface SealedState {
@@ -107,9 +107,11 @@ function createModernServer(
   ): CallRequest => {
     const meta = (ctx.mcpReq._meta ?? {}) as Record<string, unknown>;
     const progressToken = meta.progressToken;
+    const logLevel = (ctx.mcpReq.envelope as Record<string, unknown> | undefined)?.[LOG_LEVEL_META_KEY];
     const channel: ClientChannel = {
       era: "2026-07-28",
       capabilities: clientCapabilities(ctx),
+      ...(typeof logLevel === "string" ? { logLevel } : {}),
       notify: async (n) => {
         await ctx.mcpReq.notify(n).catch(() => {});
       },
@@ -144,46 +146,56 @@ function createModernServer(
     if (event.kind === "ask") {
       const key = parked.park(mailbox, event.request, principal.id, abort);
       return inputRequired({
-        inputRequests: {
-          [RELAY_KEY]: { method: event.request.method, params: event.request.params } as never,
-        },
+        inputRequests: event.request.inputRequests as never,
         requestState: states.seal({ kind: "relay", id: key }, name),
       }) as never;
     }
     if (event.kind === "failed") {
       const e = event.error;
-      if (isPortcullisError(e) && e.code !== "GW_ERR_NOT_FOUND")
+      if (isPortcullisError(e) && e.code !== "GW_ERR_NOT_FOUND" && mailbox.kind === "tools/call")
         return { content: [{ type: "text", text: `${e.code}: ${e.message}` }], isError: true } as never;
       return fault(e);
     }
     return event.result as never;
   };
 
-  server.setRequestHandler("tools/call", async (req, ctx) => {
-    const name = req.params.name;
-    const state = states.open(ctx.mcpReq.requestState<string>(), name);
-    if (state?.kind === "relay") {
-      const call = parked.take(state.id, principal.id);
-      if (!call) throw new ProtocolError(-32602, "unknown or expired requestState");
-      const response = ctx.mcpReq.inputResponses?.[RELAY_KEY];
-      if (response === undefined) {
-        // No answer in the retry: ask again with the same request.
-        call.mailbox.push({ kind: "ask", request: call.pending });
-      } else call.pending.answer(response);
-      return answer(name, call.mailbox, call.abort);
-    }
-    if (state?.kind === "approval") {
-      const view = inputResponse(ctx.mcpReq.inputResponses, APPROVAL_KEY);
-      const granted = view.kind === "elicit" && isApproval(view);
-      await pipeline.answerApproval(state.id, granted, principal.id);
-    }
-    // The call outlives this HTTP request when it needs input rounds, so it has its own signal.
+  /** Our sealed state of a retry, if any; a state that is not ours (or was altered) is refused. */
+  const sealed = (name: string, ctx: ServerContext): SealedState | undefined => {
+    const raw = ctx.mcpReq.requestState<unknown>();
+    if (raw === undefined) return undefined;
+    const state = typeof raw === "string" ? states.open(raw, name) : undefined;
+    if (!state) throw new ProtocolError(-32602, "requestState failed the integrity check");
+    return state;
+  };
+
+  /** A retry of a parked call: its answers go to the waiting call; the answer is the next event. */
+  const resume = (name: string, state: SealedState, ctx: ServerContext) => {
+    const call = parked.take(state.id, principal.id);
+    if (!call) throw new ProtocolError(-32602, "unknown or expired requestState");
+    call.pending.answer(ctx.mcpReq.inputResponses ?? {});
+    return answer(name, call.mailbox, call.abort);
+  };
+
+  /**
+   * Starts a call that may need input rounds: the client channel can relay requests through the
+   * call's mailbox, and the call outlives this HTTP request, so it has its own abort signal.
+   */
+  const start = (
+    kind: CallMailbox["kind"],
+    name: string,
+    args: Record<string, unknown> | undefined,
+    ctx: ServerContext,
+    run: (req: CallRequest) => Promise<unknown>,
+  ) => {
     const abort = new AbortController();
-    const mailbox = new CallMailbox();
+    const mailbox = new CallMailbox(kind);
     const caps = clientCapabilities(ctx);
-    const base = request(name, req.params.arguments, ctx);
+    const base = request(name, args, ctx);
+    const initial = ctx.mcpReq.inputResponses;
     const channel: ClientChannel = {
       ...base.client!,
+      requestInput: (inputRequests, signal) => mailbox.requestInput(inputRequests, signal),
+      ...(initial && Object.keys(initial).length > 0 ? { inputResponses: initial } : {}),
       ...(caps?.elicitation
         ? {
             elicit: (params, signal) =>
@@ -205,36 +217,46 @@ function createModernServer(
           }
         : {}),
     };
-    pipeline.callTool({ ...base, client: channel, signal: abort.signal }).then(
-      ({ ctx: call, result }) => {
-        if (call.pendingApproval)
-          mailbox.push({
-            kind: "done",
-            result: inputRequired({
-              inputRequests: {
-                [APPROVAL_KEY]: { method: "elicitation/create", params: call.pendingApproval.form },
-              },
-              requestState: states.seal({ kind: "approval", id: call.pendingApproval.id }, name),
-            }) as unknown as CallToolResult,
-          });
-        else if (result) mailbox.push({ kind: "done", result });
-        else mailbox.push({ kind: "failed", error: new Error("the call produced no result") });
-      },
+    run({ ...base, client: channel, signal: abort.signal }).then(
+      (result) => mailbox.push({ kind: "done", result }),
       (error: unknown) => mailbox.push({ kind: "failed", error }),
     );
     return answer(name, mailbox, abort);
+  };
+
+  server.setRequestHandler("tools/call", async (req, ctx) => {
+    const name = req.params.name;
+    const state = sealed(name, ctx);
+    if (state?.kind === "relay") return resume(name, state, ctx);
+    if (state?.kind === "approval") {
+      const view = inputResponse(ctx.mcpReq.inputResponses, APPROVAL_KEY);
+      const granted = view.kind === "elicit" && isApproval(view);
+      await pipeline.answerApproval(state.id, granted, principal.id);
+    }
+    return start("tools/call", name, req.params.arguments, ctx, async (call) => {
+      const { ctx: done, result } = await pipeline.callTool(call);
+      if (done.pendingApproval)
+        return inputRequired({
+          inputRequests: {
+            [APPROVAL_KEY]: { method: "elicitation/create", params: done.pendingApproval.form },
+          },
+          requestState: states.seal({ kind: "approval", id: done.pendingApproval.id }, name),
+        });
+      if (!result) throw new Error("the call produced no result");
+      return result;
+    });
   });
 
   server.setRequestHandler("prompts/list", async () => ({
     prompts: (await pipeline.listPrompts(list)) as never,
   }));
   server.setRequestHandler("prompts/get", async (req, ctx) => {
-    try {
-      const { result } = await pipeline.getPrompt(request(req.params.name, req.params.arguments, ctx));
-      return result as never;
-    } catch (e) {
-      return fault(e);
-    }
+    const name = req.params.name;
+    const state = sealed(name, ctx);
+    if (state?.kind === "relay") return resume(name, state, ctx);
+    return start("prompts/get", name, req.params.arguments, ctx, async (call) => {
+      return (await pipeline.getPrompt(call)).result;
+    });
   });
   server.setRequestHandler("resources/list", async () => ({
     resources: (await pipeline.listResources(list)) as never,
@@ -243,12 +265,10 @@ function createModernServer(
     resourceTemplates: (await pipeline.listResourceTemplates(list)) as never,
   }));
   server.setRequestHandler("resources/read", async (req, ctx) => {
-    try {
-      const { result } = await pipeline.readResource(request(req.params.uri, {}, ctx));
-      return result as never;
-    } catch (e) {
-      return fault(e);
-    }
+    const uri = req.params.uri;
+    const state = sealed(uri, ctx);
+    if (state?.kind === "relay") return resume(uri, state, ctx);
+    return start("resources/read", uri, {}, ctx, async (call) => (await pipeline.readResource(call)).result);
   });
   server.setRequestHandler("completion/complete", async (req, ctx) => {
     try {
@@ -272,13 +292,38 @@ export function createModernHandler(pipeline: Pipeline): { handle: ModernHandler
     },
     { legacy: "reject", onerror: (e) => process.emitWarning(`mcp 2026: ${errorMessage(e)}`) },
   );
+  // 2026 clients learn of list changes on their subscriptions/listen streams.
+  const offList = pipeline.registry.onListChanged((kind) => {
+    if (kind === "tools") handler.notify.toolsChanged();
+    else if (kind === "prompts") handler.notify.promptsChanged();
+    else handler.notify.resourcesChanged();
+  });
+  /** SEP-2243: a tools/call whose Mcp-Param-* headers disagree with its arguments gets 400/-32020. */
+  const headerFault = async (req: Request, body: unknown): Promise<Response | undefined> => {
+    const msg = body as { id?: unknown; method?: unknown; params?: { name?: unknown; arguments?: unknown } };
+    if (msg?.method !== "tools/call" || typeof msg.params?.name !== "string") return undefined;
+    const entry = await pipeline.registry.resolveTool(msg.params.name).catch(() => undefined);
+    const args = (msg.params.arguments ?? {}) as Record<string, unknown>;
+    const why = entry && paramHeaderMismatch(entry.tool.inputSchema, args, req.headers);
+    if (!why) return undefined;
+    return Response.json(
+      {
+        jsonrpc: "2.0",
+        id: msg.id ?? null,
+        error: { code: HEADER_MISMATCH, message: `Header mismatch: ${why}` },
+      },
+      { status: 400 },
+    );
+  };
   return {
-    handle: (req, body, principal) =>
+    handle: async (req, body, principal) =>
+      (await headerFault(req, body)) ??
       handler.fetch(req, {
         parsedBody: body,
         authInfo: { token: "", clientId: principal.id, scopes: principal.roles, extra: { principal } },
       }),
     close: async () => {
+      offList();
       parked.close();
       await handler.close();
     },

@@ -1,30 +1,37 @@
 /**
- * Parked calls: how a 2026-era client answers a request an upstream sends in the middle of a tool
- * call (elicitation or sampling, the 2025 way). The 2026 era has no server-to-client requests, so
- * the gateway keeps the upstream call running, answers the client with an input-required result
- * carrying the upstream's request, and parks the call under a key sealed into `requestState`. The
- * client's retry delivers its answer to the waiting upstream request, and the retry's response is
- * the call's next event: its result, or the upstream's next request (another round).
+ * Parked calls: how a 2026-era client answers what an upstream asks in the middle of a call — a
+ * 2025 upstream's elicitation or sampling request, or a 2026 upstream's input-required round. The
+ * 2026 era has no server-to-client requests, so the gateway keeps the call (and its single policy
+ * decision) running, answers the client with an input-required result carrying the upstream's
+ * requests (a 2026 upstream's keys unchanged), and parks the call under a key sealed into
+ * `requestState`. The client's retry delivers its `inputResponses` to the waiting call, and the
+ * retry's response is the call's next event: its result, or the next round.
  */
 import { randomUUID } from "node:crypto";
-import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import type { InputRequest } from "../../gateway/registry/source.js";
 
-/** A request the upstream sent to the client, waiting for the client's answer. */
+/** Requests waiting for the client's answers: one input-required round, keyed as the client sees it. */
 export interface RelayedRequest {
-  method: "elicitation/create" | "sampling/createMessage";
-  params: Record<string, unknown>;
-  answer(result: unknown): void;
+  inputRequests: Record<string, InputRequest>;
+  answer(responses: Record<string, unknown>): void;
   fail(error: Error): void;
 }
 
+/** The key of a single relayed request (a 2025 upstream's elicitation or sampling). */
+export const RELAY_KEY = "portcullis_relay";
+
 export type CallEvent =
-  | { kind: "done"; result: CallToolResult }
+  | { kind: "done"; result: unknown }
   | { kind: "failed"; error: unknown }
   | { kind: "ask"; request: RelayedRequest };
 
 /** One in-flight call's events, consumed one at a time by successive HTTP requests. */
 export class CallMailbox {
   private readonly events: CallEvent[] = [];
+
+  /** The request that started the call (a tool call's failures become tool errors). */
+  constructor(readonly kind: "tools/call" | "prompts/get" | "resources/read" = "tools/call") {}
+
   private waiter: ((e: CallEvent) => void) | undefined;
 
   push(e: CallEvent): void {
@@ -43,20 +50,18 @@ export class CallMailbox {
     });
   }
 
-  /** A channel method that relays one request through the mailbox and waits for its answer. */
-  relay(
-    method: RelayedRequest["method"],
-    params: Record<string, unknown>,
+  /** One input-required round: the requests go to the client, the promise gets its answers. */
+  requestInput(
+    inputRequests: Record<string, InputRequest>,
     signal?: AbortSignal,
-  ): Promise<unknown> {
+  ): Promise<Record<string, unknown>> {
     return new Promise((resolve, reject) => {
       const onAbort = () => reject(signal?.reason ?? new Error("aborted"));
       signal?.addEventListener("abort", onAbort, { once: true });
       this.push({
         kind: "ask",
         request: {
-          method,
-          params,
+          inputRequests,
           answer: (r) => {
             signal?.removeEventListener("abort", onAbort);
             resolve(r);
@@ -68,6 +73,18 @@ export class CallMailbox {
         },
       });
     });
+  }
+
+  /** A channel method that relays one request (under RELAY_KEY) and waits for its answer. */
+  async relay(
+    method: "elicitation/create" | "sampling/createMessage",
+    params: Record<string, unknown>,
+    signal?: AbortSignal,
+  ): Promise<unknown> {
+    for (;;) {
+      const answers = await this.requestInput({ [RELAY_KEY]: { method, params } }, signal);
+      if (answers[RELAY_KEY] !== undefined) return answers[RELAY_KEY];
+    }
   }
 }
 

@@ -1,0 +1,243 @@
+/**
+ * The wire link to one upstream, in the era its config names. `2025-11-25` speaks through the v1
+ * SDK `Client` (initialize handshake; the upstream sends elicitation/sampling requests back
+ * mid-call). `2026-07-28` speaks through the v2 SDK `Client` pinned to that revision: stateless
+ * requests with the `_meta` envelope, and input the upstream needs arrives as an `input_required`
+ * result, handed back to the caller as is (manual multi-round-trip mode) so the gateway can relay
+ * it to its own client and retry. `Upstream` sees one small interface for both.
+ */
+import {
+  Client as ModernClient,
+  StreamableHTTPClientTransport as ModernHttpTransport,
+  SdkError,
+  SdkErrorCode,
+} from "@modelcontextprotocol/client";
+import { StdioClientTransport as ModernStdioTransport } from "@modelcontextprotocol/client/stdio";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import {
+  CallToolResultSchema,
+  CompleteResultSchema,
+  CreateMessageRequestSchema,
+  type CreateMessageResult,
+  ElicitRequestSchema,
+  type ElicitResult,
+  EmptyResultSchema,
+  ErrorCode,
+  GetPromptResultSchema,
+  ListPromptsResultSchema,
+  ListResourcesResultSchema,
+  ListResourceTemplatesResultSchema,
+  ListToolsResultSchema,
+  LoggingMessageNotificationSchema,
+  McpError,
+  ProgressNotificationSchema,
+  PromptListChangedNotificationSchema,
+  ReadResourceResultSchema,
+  ResourceListChangedNotificationSchema,
+  ResourceUpdatedNotificationSchema,
+  type ServerCapabilities,
+  type ServerNotification,
+  ToolListChangedNotificationSchema,
+} from "@modelcontextprotocol/sdk/types.js";
+import type { ListKind } from "../../gateway/registry/source.js";
+
+export type UpstreamEra = "2025-11-25" | "2026-07-28";
+
+/** Where the link starts: a stdio command or a Streamable HTTP URL (secrets already resolved). */
+export type LinkTarget =
+  | { kind: "stdio"; command: string; args: string[]; env: Record<string, string>; cwd: string }
+  | { kind: "http"; url: string; headers: Record<string, string> };
+
+/** What the upstream sends the gateway outside of a response. */
+export interface LinkHooks {
+  elicit(params: Record<string, unknown>, signal: AbortSignal): Promise<ElicitResult>;
+  createMessage(params: Record<string, unknown>, signal: AbortSignal): Promise<CreateMessageResult>;
+  progress(n: { progressToken: string | number; progress: number; total?: number; message?: string }): void;
+  log(n: ServerNotification): void;
+  listChanged(kind: ListKind): void;
+  resourceUpdated(uri: string): void;
+  stderr(text: string): void;
+  closed(): void;
+}
+
+export type LinkMethod =
+  | "tools/call"
+  | "prompts/get"
+  | "resources/read"
+  | "completion/complete"
+  | "logging/setLevel"
+  | "resources/subscribe"
+  | "resources/unsubscribe";
+
+export type ListMethod = "tools/list" | "prompts/list" | "resources/list" | "resources/templates/list";
+
+export interface SendOptions {
+  signal: AbortSignal;
+  timeout: number;
+}
+
+export interface UpstreamLink {
+  readonly era: UpstreamEra;
+  readonly pid: number | null;
+  capabilities(): ServerCapabilities;
+  /** One request; a 2026 upstream's `input_required` result is returned as is. */
+  send(method: LinkMethod, params: Record<string, unknown>, options: SendOptions): Promise<unknown>;
+  /** One page of a list. */
+  list(
+    method: ListMethod,
+    cursor: string | undefined,
+    options: SendOptions,
+  ): Promise<{ items: unknown[]; nextCursor?: string }>;
+  close(): Promise<void>;
+}
+
+const LIST_SCHEMA = {
+  "tools/list": ListToolsResultSchema,
+  "prompts/list": ListPromptsResultSchema,
+  "resources/list": ListResourcesResultSchema,
+  "resources/templates/list": ListResourceTemplatesResultSchema,
+} as const;
+
+/** True when the error means the connection is gone (either SDK's spelling). */
+export function isConnectionClosed(e: unknown): boolean {
+  if (e instanceof McpError && e.code === ErrorCode.ConnectionClosed) return true;
+  return e instanceof SdkError && e.code === SdkErrorCode.ConnectionClosed;
+}
+
+const LIST_KEY: Record<ListMethod, string> = {
+  "tools/list": "tools",
+  "prompts/list": "prompts",
+  "resources/list": "resources",
+  "resources/templates/list": "resourceTemplates",
+};
+
+/** Opens the link in `era`; rejects (after closing the transport) when the handshake fails. */
+export async function openLink(
+  era: UpstreamEra,
+  target: LinkTarget,
+  hooks: LinkHooks,
+): Promise<UpstreamLink> {
+  return era === "2026-07-28" ? openModern(target, hooks) : openLegacy(target, hooks);
+}
+
+async function openLegacy(target: LinkTarget, hooks: LinkHooks): Promise<UpstreamLink> {
+  const transport =
+    target.kind === "stdio"
+      ? new StdioClientTransport({ ...target, stderr: "pipe" })
+      : new StreamableHTTPClientTransport(new URL(target.url), { requestInit: { headers: target.headers } });
+  if (transport instanceof StdioClientTransport)
+    transport.stderr?.on("data", (chunk: Buffer) => hooks.stderr(chunk.toString("utf8")));
+  const client = new Client(
+    { name: "portcullis", version: "0.1.0" },
+    { capabilities: { elicitation: { form: {}, url: {} }, sampling: {} } },
+  );
+  client.setRequestHandler(ElicitRequestSchema, (req, extra) => hooks.elicit(req.params, extra.signal));
+  client.setRequestHandler(CreateMessageRequestSchema, (req, extra) =>
+    hooks.createMessage(req.params, extra.signal),
+  );
+  client.setNotificationHandler(ProgressNotificationSchema, (n) => hooks.progress(n.params));
+  client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => hooks.log(n));
+  client.setNotificationHandler(ToolListChangedNotificationSchema, () => hooks.listChanged("tools"));
+  client.setNotificationHandler(PromptListChangedNotificationSchema, () => hooks.listChanged("prompts"));
+  client.setNotificationHandler(ResourceListChangedNotificationSchema, () => hooks.listChanged("resources"));
+  client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) =>
+    hooks.resourceUpdated(n.params.uri),
+  );
+  client.onclose = () => hooks.closed();
+  try {
+    await client.connect(transport);
+  } catch (e) {
+    await transport.close().catch(() => {});
+    throw e;
+  }
+  const schemas = {
+    "tools/call": CallToolResultSchema,
+    "prompts/get": GetPromptResultSchema,
+    "resources/read": ReadResourceResultSchema,
+    "completion/complete": CompleteResultSchema,
+    "logging/setLevel": EmptyResultSchema,
+    "resources/subscribe": EmptyResultSchema,
+    "resources/unsubscribe": EmptyResultSchema,
+  } as const;
+  return {
+    era: "2025-11-25",
+    get pid() {
+      return transport instanceof StdioClientTransport ? transport.pid : null;
+    },
+    capabilities: () => client.getServerCapabilities() ?? {},
+    send: (method, params, options) =>
+      // The v1 client types each method's params; the shapes are built by Upstream for that method.
+      client.request({ method, params } as never, schemas[method], options),
+    list: async (method, cursor, options) => {
+      const page = (await client.request(
+        { method, params: cursor ? { cursor } : {} } as never,
+        LIST_SCHEMA[method],
+        options,
+      )) as Record<string, unknown>;
+      return {
+        items: (page[LIST_KEY[method]] as unknown[]) ?? [],
+        ...(typeof page.nextCursor === "string" ? { nextCursor: page.nextCursor } : {}),
+      };
+    },
+    close: () => client.close(),
+  };
+}
+
+async function openModern(target: LinkTarget, hooks: LinkHooks): Promise<UpstreamLink> {
+  const transport =
+    target.kind === "stdio"
+      ? new ModernStdioTransport({ ...target, stderr: "pipe" })
+      : new ModernHttpTransport(new URL(target.url), { requestInit: { headers: target.headers } });
+  if (transport instanceof ModernStdioTransport)
+    transport.stderr?.on("data", (chunk: Buffer) => hooks.stderr(chunk.toString("utf8")));
+  const client = new ModernClient(
+    { name: "portcullis", version: "0.1.0" },
+    {
+      capabilities: { elicitation: { form: {}, url: {} }, sampling: {}, roots: {} },
+      versionNegotiation: { mode: { pin: "2026-07-28" } },
+      // Rounds are relayed to the gateway's own client, never answered by the link itself.
+      inputRequired: { autoFulfill: false },
+      // On the 2026 era list changes arrive on a subscriptions/listen stream the client opens.
+      listChanged: {
+        tools: { autoRefresh: false, debounceMs: 0, onChanged: () => hooks.listChanged("tools") },
+        prompts: { autoRefresh: false, debounceMs: 0, onChanged: () => hooks.listChanged("prompts") },
+        resources: { autoRefresh: false, debounceMs: 0, onChanged: () => hooks.listChanged("resources") },
+      },
+    },
+  );
+  client.setNotificationHandler("notifications/progress", (n) => hooks.progress(n.params));
+  client.setNotificationHandler("notifications/message", (n) => hooks.log(n as ServerNotification));
+  client.setNotificationHandler("notifications/resources/updated", (n) =>
+    hooks.resourceUpdated(n.params.uri),
+  );
+  client.onclose = () => hooks.closed();
+  try {
+    await client.connect(transport);
+  } catch (e) {
+    await transport.close().catch(() => {});
+    throw e;
+  }
+  return {
+    era: "2026-07-28",
+    get pid() {
+      return transport instanceof ModernStdioTransport ? transport.pid : null;
+    },
+    capabilities: () => (client.getServerCapabilities() ?? {}) as ServerCapabilities,
+    send: (method, params, options) =>
+      // The v2 client's method-typed overload validates the result for the method.
+      client.request({ method, params } as never, { ...options, allowInputRequired: true }),
+    list: async (method, cursor, options) => {
+      const page = (await client.request(
+        { method, params: cursor ? { cursor } : {} } as never,
+        options,
+      )) as Record<string, unknown>;
+      return {
+        items: (page[LIST_KEY[method]] as unknown[]) ?? [],
+        ...(typeof page.nextCursor === "string" ? { nextCursor: page.nextCursor } : {}),
+      };
+    },
+    close: () => client.close(),
+  };
+}

@@ -5,6 +5,12 @@
  * audit on (group commit; and again with `audit.sync: always`), (c) over stdio directly and
  * (d) through `portcullis stdio`. Then calls/s with 32 concurrent HTTP clients for (a) and (b).
  * Every process started here is stopped before `run()` resolves.
+ *
+ * Fairness: (a) is the SDK server with its defaults, which answers every POST with an SSE stream.
+ * Portcullis answers a tool call that can send nothing before its result (no progress token, a
+ * client without elicitation or sampling — as here) with a plain JSON body, which the spec allows
+ * whenever the client accepts both; calls with progress or that may ask the client still stream.
+ * The bench client is the same SDK client for both and accepts both response types.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -170,7 +176,7 @@ export async function run(): Promise<BenchResult[]> {
     const ca = await concurrent(direct.port, "echo");
     const cb = await concurrent(gwGroup.port, "echo");
 
-    const notes = `${SEQUENTIAL} sequential calls after ${WARMUP} warm-up; SSE responses; policy: allow-all data`;
+    const notes = `${SEQUENTIAL} sequential calls after ${WARMUP} warm-up; (a) SSE responses (SDK default), (b) JSON responses for plain calls; policy: allow-all data`;
     return [
       {
         name: "mcp: echo p50, HTTP direct (a) vs through Portcullis (b)",

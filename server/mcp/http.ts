@@ -5,11 +5,19 @@
  * `MCP-Protocol-Version` header) go to the stateless handler when one is configured; everything
  * else is the 2025-11-25 era, served by session-bound SDK transports with SSE resumability.
  * Sessions are bound to the principal that created them and expire when idle.
+ *
+ * A 2025-era `tools/call` that cannot produce messages of its own — no progress token, and a
+ * client that declared neither elicitation nor sampling — is answered with a plain JSON body
+ * (the spec lets the server pick JSON or SSE when the client accepts both): one write instead of
+ * an SSE stream. Anything else, and every call when `jsonResponses: false`, streams as before.
  */
 import { randomUUID } from "node:crypto";
 import type { HttpBindings } from "@hono/node-server";
 import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
+import type { Server } from "@modelcontextprotocol/sdk/server/index.js";
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
+import type { Transport, TransportSendOptions } from "@modelcontextprotocol/sdk/shared/transport.js";
+import { type JSONRPCMessage, SUPPORTED_PROTOCOL_VERSIONS } from "@modelcontextprotocol/sdk/types.js";
 import { isLegacyRequest } from "@modelcontextprotocol/server";
 import { Hono } from "hono";
 import { isPortcullisError } from "../../gateway/errors.js";
@@ -37,12 +45,55 @@ export interface McpHttpOptions {
   sessionIdleMs?: number;
   /** Live 2025-era sessions at most; a further initialize gets 503. Default 10,000. */
   maxSessions?: number;
+  /** Answer plain tool calls with a JSON body (see above). Default true. */
+  jsonResponses?: boolean;
 }
+
+type RequestId = string | number;
 
 interface LiveSession {
   transport: WebStandardStreamableHTTPServerTransport;
+  server: Server;
   principal: string;
   lastSeen: number;
+  /** Requests being answered with a JSON body: their reply is handed here instead of a stream. */
+  replies: Map<RequestId, (message: JSONRPCMessage) => void>;
+}
+
+/**
+ * Routes the session's outgoing messages: the reply to a request answered as JSON resolves that
+ * request's HTTP response; a message related to it (an upstream's log, say) has no stream of its
+ * own and goes to the standalone GET stream; everything else takes the SDK's path unchanged.
+ */
+function routeReplies(transport: Transport, replies: LiveSession["replies"]): void {
+  const send = transport.send.bind(transport);
+  transport.send = (message: JSONRPCMessage, options?: TransportSendOptions) => {
+    if (("result" in message || "error" in message) && message.id !== undefined) {
+      const reply = replies.get(message.id);
+      if (reply) {
+        replies.delete(message.id);
+        reply(message);
+        return Promise.resolve();
+      }
+    }
+    const related = options?.relatedRequestId;
+    if (related !== undefined && replies.has(related)) {
+      const { relatedRequestId: _related, ...rest } = options!;
+      return send(message, rest);
+    }
+    return send(message, options);
+  };
+}
+
+/** A tools/call that can produce no request or notification of its own before its result. */
+function isPlainToolCall(body: unknown, server: Server): body is { id: RequestId; params: object } {
+  const m = body as { id?: unknown; method?: unknown; params?: unknown };
+  if (m.method !== "tools/call" || (typeof m.id !== "string" && typeof m.id !== "number")) return false;
+  if (!m.params || typeof m.params !== "object" || Array.isArray(m.params)) return false;
+  const meta = (m.params as { _meta?: unknown })._meta;
+  if (meta !== undefined && (!meta || typeof meta !== "object" || "progressToken" in meta)) return false;
+  const caps = server.getClientCapabilities();
+  return !caps?.elicitation && !caps?.sampling;
 }
 
 export const MODERN_VERSION = "2026-07-28";
@@ -54,6 +105,11 @@ function peerOf(env: Partial<HttpBindings> | undefined): string | undefined {
 
 function isLoopbackAddress(a: string | undefined): boolean {
   return a === "127.0.0.1" || a === "::1" || a === "::ffff:127.0.0.1";
+}
+
+/** `application/json`, parameters allowed (what the SDK transport accepts). */
+function isJsonContentType(value: string | null): boolean {
+  return value?.split(";")[0]?.trim().toLowerCase() === "application/json";
 }
 
 /** A JSON-RPC error response outside any session. */
@@ -167,7 +223,7 @@ export function createMcpHttp(opts: McpHttpOptions): McpHttp {
           sessionIdGenerator: () => randomUUID(),
           eventStore: new MemoryEventStore(),
           onsessioninitialized: (id) => {
-            sessions.set(id, { transport, principal: principal.id, lastSeen: Date.now() });
+            sessions.set(id, { transport, server, principal: principal.id, lastSeen: Date.now(), replies });
           },
           onsessionclosed: (id) => {
             sessions.delete(id);
@@ -180,14 +236,33 @@ export function createMcpHttp(opts: McpHttpOptions): McpHttp {
         session,
         credentials: { kind: "http" },
       });
+      const replies: LiveSession["replies"] = new Map();
+      routeReplies(transport, replies);
       transport.onclose = () => {
         if (transport.sessionId) sessions.delete(transport.sessionId);
+        // Calls still waiting for a JSON reply get an error instead of hanging.
+        for (const [id, reply] of replies)
+          reply({ jsonrpc: "2.0", id, error: { code: -32000, message: "session closed" } });
+        replies.clear();
       };
       await server.connect(transport);
       return transport.handleRequest(forward, { parsedBody: body, authInfo: authInfo(principal, token) });
     }
     const s = sessionFor(req, principal);
     if (s instanceof Response) return s;
+    if (
+      opts.jsonResponses !== false &&
+      isPlainToolCall(body, s.server) &&
+      !s.replies.has(body.id) &&
+      req.headers.get("accept")?.includes("application/json") &&
+      req.headers.get("accept")?.includes("text/event-stream") &&
+      isJsonContentType(req.headers.get("content-type"))
+    ) {
+      const version = req.headers.get("mcp-protocol-version");
+      if (version !== null && !SUPPORTED_PROTOCOL_VERSIONS.includes(version))
+        return rpcError(400, -32000, `Bad Request: Unsupported protocol version: ${version}`);
+      return jsonReply(s, body, req, authInfo(principal, token));
+    }
     return s.transport.handleRequest(forward, { parsedBody: body, authInfo: authInfo(principal, token) });
   });
 
@@ -213,6 +288,21 @@ export function createMcpHttp(opts: McpHttpOptions): McpHttp {
     if (id) sessions.delete(id);
     return res;
   });
+
+  /** Hands a plain call to the session's server and answers with its reply as one JSON body. */
+  const jsonReply = (s: LiveSession, body: { id: RequestId }, req: Request, info: AuthInfo) =>
+    new Promise<Response>((resolve) => {
+      s.replies.set(body.id, (message) =>
+        resolve(
+          new Response(JSON.stringify(message), {
+            status: 200,
+            headers: { "content-type": "application/json", "mcp-session-id": s.transport.sessionId ?? "" },
+          }),
+        ),
+      );
+      const requestInfo = { headers: Object.fromEntries(req.headers.entries()), url: new URL(req.url) };
+      s.transport.onmessage?.(body as JSONRPCMessage, { authInfo: info, requestInfo });
+    });
 
   return {
     app,

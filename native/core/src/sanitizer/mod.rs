@@ -267,39 +267,43 @@ impl Sanitizer {
     pub fn scan_text(&self, text: &str) -> Vec<Finding> {
         let bytes = text.as_bytes();
         let lines = index_lines(bytes);
-        let whole = vec![(0, bytes.len())];
-        let mut ranges: Vec<Vec<(usize, usize)>> = vec![Vec::new(); self.detectors.len()];
+        // (detector, start, end) of every line a detector must look at; one flat list keeps
+        // short strings (most JSON values) down to a couple of allocations.
+        let mut ranges: Vec<(usize, usize, usize)> = Vec::new();
         for &i in &self.always {
             let need = &self.detectors[i].spec.requires;
             for line in lines.iter().filter(|l| l.counts.satisfies(need)) {
-                push_range(&mut ranges[i], line.start, line.end);
+                ranges.push((i, line.start, line.end));
             }
         }
         for m in self.keywords.find_overlapping_iter(bytes) {
             let owner = self.keyword_owner[m.pattern().as_usize()];
             if self.detectors[owner].spec.multiline {
-                ranges[owner] = whole.clone();
+                ranges.push((owner, 0, bytes.len()));
                 continue;
             }
             let at = lines.partition_point(|l| l.end < m.start());
             if let Some(line) = lines.get(at) {
-                ranges[owner].push((line.start, line.end));
+                ranges.push((owner, line.start, line.end));
             }
         }
+        if ranges.is_empty() {
+            return Vec::new();
+        }
+        ranges.sort_unstable();
         let mut found: Vec<(usize, Finding)> = Vec::new();
-        for (i, det) in self.detectors.iter().enumerate() {
-            let mut list = std::mem::take(&mut ranges[i]);
-            if list.is_empty() {
-                continue;
-            }
-            list.sort_unstable();
-            let mut merged = Vec::with_capacity(list.len());
-            for (a, b) in list {
+        let mut merged: Vec<(usize, usize)> = Vec::new();
+        let mut rest = ranges.as_slice();
+        while let Some(&(i, _, _)) = rest.first() {
+            let n = rest.iter().take_while(|r| r.0 == i).count();
+            merged.clear();
+            for &(_, a, b) in &rest[..n] {
                 push_range(&mut merged, a, b);
             }
-            for (a, b) in merged {
-                self.run_detector_at(i, det, bytes, a, b, &mut found);
+            for &(a, b) in &merged {
+                self.run_detector_at(i, &self.detectors[i], bytes, a, b, &mut found);
             }
+            rest = &rest[n..];
         }
         resolve_overlaps(found)
     }

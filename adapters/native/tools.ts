@@ -50,7 +50,13 @@ export function workspaceTools() {
     length: z.number().int().min(0).optional().describe("Bytes to read (capped by workspace.maxReadBytes)"),
   });
   const search = z.strictObject({
-    pattern: z.string().min(1).max(1000).describe("ECMAScript regular expression, matched per line"),
+    pattern: z
+      .string()
+      .min(1)
+      .max(1000)
+      .describe(
+        "ECMAScript regular expression (u flag), matched per line; the first match of each line is reported",
+      ),
     path: z.string().max(4096).optional(),
     caseInsensitive: z.boolean().optional(),
     maxResults: z.number().int().min(1).max(5000).optional(),

@@ -91,6 +91,8 @@ export interface CapabilitySource {
   listResourceTemplates(): Promise<ResourceTemplate[]>;
   readResource(uri: string, opts: SourceCallOptions): Promise<ReadResourceResult>;
   complete(params: CompleteRequest["params"], opts: SourceCallOptions): Promise<CompleteResult>;
+  /** Forwards a client's logging/setLevel (sources without a log level omit it). */
+  setLogLevel?(level: string): Promise<void>;
   subscribe?(uri: string): Promise<void>;
   unsubscribe?(uri: string): Promise<void>;
   /** Registers the registry's listener; one per source. */

@@ -18,6 +18,7 @@ import {
   ListPromptsRequestSchema,
   ListResourcesRequestSchema,
   ListResourceTemplatesRequestSchema,
+  ListRootsResultSchema,
   ListToolsRequestSchema,
   McpError,
   ReadResourceRequestSchema,
@@ -110,6 +111,8 @@ export function createSessionServer(opts: SessionOptions): Server {
     };
   };
 
+  /** The level the client set with logging/setLevel, if any. */
+  let logLevel: string | undefined;
   const channel = (extra: Extra, out: Outbox): ClientChannel => ({
     era: "2025-11-25",
     capabilities: server.getClientCapabilities() ?? {},
@@ -123,6 +126,12 @@ export function createSessionServer(opts: SessionOptions): Server {
         relatedRequestId: extra.requestId,
         ...(signal ? { signal } : {}),
       }),
+    listRoots: (signal) =>
+      server.request({ method: "roots/list" }, ListRootsResultSchema, {
+        relatedRequestId: extra.requestId,
+        ...(signal ? { signal } : {}),
+      }),
+    ...(logLevel ? { logLevel } : {}),
     notify: async (n) => out.send(n),
   });
 
@@ -280,7 +289,15 @@ export function createSessionServer(opts: SessionOptions): Server {
     guarded(async (req, extra) => pipeline.complete(req.params, extra.signal)),
   );
 
-  server.setRequestHandler(SetLevelRequestSchema, async () => ({}));
+  // The level goes to 2025 upstreams now (their level is shared by every session) and with each
+  // request to 2026 upstreams (per call, in the request's _meta).
+  server.setRequestHandler(SetLevelRequestSchema, async (req) => {
+    logLevel = req.params.level;
+    await Promise.all(
+      pipeline.registry.sources.map((s) => s.setLogLevel?.(req.params.level).catch(() => {})),
+    );
+    return {};
+  });
 
   const offList = pipeline.registry.onListChanged((kind) => {
     const send =

@@ -1,0 +1,92 @@
+/**
+ * The upstream link in both eras against the 2026 conformance fixture over stdio: logging/setLevel
+ * forwarded to a 2025-era upstream, the level carried per request to a 2026-era one, and a 2026
+ * upstream's input-required rounds answered through the call's client channel.
+ */
+import { join } from "node:path";
+import type { ServerNotification } from "@modelcontextprotocol/sdk/types.js";
+import { afterEach, describe, expect, it } from "vitest";
+import { UpstreamServerConfig } from "../../gateway/config/schema.js";
+import type { ClientChannel } from "../../gateway/registry/source.js";
+import { UpstreamPool } from "./pool.js";
+
+const fixture = join(import.meta.dirname, "../../conformance/mcp/fixture-modern.mjs");
+
+/** A channel that records the notifications it gets (no filtering of its own). */
+function recorder(extra: Partial<ClientChannel> = {}) {
+  const seen: ServerNotification[] = [];
+  const channel: ClientChannel = {
+    era: "2025-11-25",
+    capabilities: {},
+    notify: async (n) => {
+      seen.push(n);
+    },
+    ...extra,
+  };
+  return { channel, logs: () => seen.filter((n) => n.method === "notifications/message").length };
+}
+
+describe("upstream link eras", () => {
+  let pool: UpstreamPool | undefined;
+  afterEach(async () => {
+    await pool?.close();
+    pool = undefined;
+  });
+
+  const make = (protocol: "2025-11-25" | "2026-07-28") =>
+    new UpstreamPool(
+      { fx: UpstreamServerConfig.parse({ command: process.execPath, args: [fixture, "--stdio"], protocol }) },
+      { baseDir: process.cwd() },
+    );
+
+  it("forwards logging/setLevel to a 2025-era upstream", async () => {
+    pool = make("2025-11-25");
+    const up = pool.get("fx")!;
+    await up.listTools();
+    await up.setLogLevel("error");
+    const quiet = recorder();
+    await up.callTool("test_logging_tool", {}, { client: quiet.channel });
+    expect(quiet.logs()).toBe(0);
+    await up.setLogLevel("debug");
+    const loud = recorder();
+    await up.callTool("test_logging_tool", {}, { client: loud.channel });
+    expect(loud.logs()).toBe(2);
+  });
+
+  it("sends a 2026-era upstream the client's log level with each request", async () => {
+    pool = make("2026-07-28");
+    const up = pool.get("fx")!;
+    const none = recorder({ era: "2026-07-28" });
+    await up.callTool("test_logging_tool", {}, { client: none.channel });
+    expect(none.logs()).toBe(0);
+    const info = recorder({ era: "2026-07-28", logLevel: "info" });
+    await up.callTool("test_logging_tool", {}, { client: info.channel });
+    expect(info.logs()).toBe(2);
+  });
+
+  it("answers a 2026 upstream's rounds through the channel and retries with its requestState", async () => {
+    pool = make("2026-07-28");
+    const up = pool.get("fx")!;
+    const rounds: string[][] = [];
+    const { channel } = recorder({
+      era: "2026-07-28",
+      capabilities: { elicitation: {} },
+      requestInput: async (requests) => {
+        rounds.push(Object.keys(requests));
+        return { confirm: { action: "accept", content: { ok: true } } };
+      },
+    });
+    const result = await up.callTool("test_input_required_result_request_state", {}, { client: channel });
+    expect(rounds).toEqual([["confirm"]]);
+    expect(JSON.stringify(result.content)).toContain("state-ok: confirmed=true");
+  });
+
+  it("fails the call with a clear error when the client cannot give the input", async () => {
+    pool = make("2026-07-28");
+    const up = pool.get("fx")!;
+    const { channel } = recorder({ capabilities: { elicitation: {} } });
+    await expect(
+      up.callTool("test_input_required_result_elicitation", {}, { client: channel }),
+    ).rejects.toThrow(/cannot give: elicitation/);
+  });
+});

@@ -116,6 +116,10 @@ async function vectorTopK(ts: NativeCore, rs: NativeCore): Promise<BenchResult> 
     b.upsert(`v${i}`, row, "bench");
   }
   const queries = Array.from({ length: 8 }, () => Float32Array.from({ length: dims }, () => next() - 0.5));
+  const probe = queries[0] as Float32Array;
+  if (JSON.stringify(a.query(probe, "bench", 10)) !== JSON.stringify(b.query(probe, "bench", 10))) {
+    throw new Error("top-k results differ");
+  }
   let q = 0;
   const ta = await timePerCall(
     () => a.query(queries[q++ % queries.length] as Float32Array, "bench", 10),
@@ -210,6 +214,8 @@ export async function run(): Promise<BenchResult[]> {
   if (JSON.stringify(ts.scanText(text)) !== JSON.stringify(rs.scanText(text)))
     throw new Error("scans differ");
   const findings = rs.scanText(text).length;
+  const masked = (c: NativeCore) => JSON.stringify(c.redactValue(doc, { action: "mask" }));
+  if (masked(ts) !== masked(rs)) throw new Error("redactions differ");
   const results = [
     await throughput(
       "native: canonicalize + sha256 of a 1 MiB document",

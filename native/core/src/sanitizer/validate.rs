@@ -45,7 +45,10 @@ pub fn payment_card(span: &[u8]) -> bool {
     if d.len() < 13 || d.len() > 19 {
         return false;
     }
-    let issuer = matches!((d[0], d[1]), (4, _) | (5, 1..=5) | (2, 2..=7) | (3, 4) | (3, 7) | (6, _));
+    let issuer = matches!(
+        (d[0], d[1]),
+        (4, _) | (5, 1..=5) | (2, 2..=7) | (3, 4) | (3, 7) | (6, _)
+    );
     if !issuer {
         return false;
     }

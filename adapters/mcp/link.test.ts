@@ -33,9 +33,16 @@ describe("upstream link eras", () => {
     pool = undefined;
   });
 
-  const make = (protocol: "2025-11-25" | "2026-07-28") =>
+  const make = (protocol: "2025-11-25" | "2026-07-28", timeoutMs = 60_000) =>
     new UpstreamPool(
-      { fx: UpstreamServerConfig.parse({ command: process.execPath, args: [fixture, "--stdio"], protocol }) },
+      {
+        fx: UpstreamServerConfig.parse({
+          command: process.execPath,
+          args: [fixture, "--stdio"],
+          protocol,
+          timeoutMs,
+        }),
+      },
       { baseDir: process.cwd() },
     );
 
@@ -79,6 +86,22 @@ describe("upstream link eras", () => {
     const result = await up.callTool("test_input_required_result_request_state", {}, { client: channel });
     expect(rounds).toEqual([["confirm"]]);
     expect(JSON.stringify(result.content)).toContain("state-ok: confirmed=true");
+  });
+
+  it("does not count the time the person takes to answer against the upstream timeout", async () => {
+    pool = make("2026-07-28", 400);
+    const up = pool.get("fx")!;
+    await up.listTools();
+    const { channel } = recorder({
+      era: "2026-07-28",
+      capabilities: { elicitation: {} },
+      requestInput: async () => {
+        await new Promise((r) => setTimeout(r, 900));
+        return { user_name: { action: "accept", content: { name: "Slow" } } };
+      },
+    });
+    const result = await up.callTool("test_input_required_result_elicitation", {}, { client: channel });
+    expect(JSON.stringify(result.content)).toContain("Hello, Slow!");
   });
 
   it("fails the call with a clear error when the client cannot give the input", async () => {

@@ -263,7 +263,14 @@ export class Upstream implements CapabilitySource {
    */
   private async run<T>(
     opts: SourceCallOptions | undefined,
-    fn: (c: UpstreamLink, ctl: { meta?: Record<string, unknown>; options: SendOptions }) => Promise<T>,
+    fn: (
+      c: UpstreamLink,
+      ctl: {
+        meta?: Record<string, unknown>;
+        options: SendOptions;
+        waitForClient: <R>(p: Promise<R>) => Promise<R>;
+      },
+    ) => Promise<T>,
   ): Promise<T> {
     const client = await this.connect();
     const channel = opts?.client;
@@ -292,8 +299,22 @@ export class Upstream implements CapabilitySource {
         ? { ...opts?.meta, ...envelope, ...(token ? { progressToken: token } : {}) }
         : undefined;
     const signal = opts?.signal ? AbortSignal.any([opts.signal, idle.signal]) : idle.signal;
+    // Time the person takes to answer an input round is not upstream inactivity.
+    const waitForClient = async <R>(p: Promise<R>): Promise<R> => {
+      clearTimeout(timer);
+      try {
+        return await p;
+      } finally {
+        clearTimeout(timer);
+        timer = setTimeout(timedOut, timeoutMs);
+      }
+    };
     try {
-      return await fn(client, { ...(meta ? { meta } : {}), options: { signal, timeout: NO_SDK_TIMEOUT } });
+      return await fn(client, {
+        ...(meta ? { meta } : {}),
+        options: { signal, timeout: NO_SDK_TIMEOUT },
+        waitForClient,
+      });
     } catch (e) {
       if (isConnectionClosed(e))
         throw this.unavailable(
@@ -339,7 +360,7 @@ export class Upstream implements CapabilitySource {
     params: Record<string, unknown>,
     opts: SourceCallOptions,
   ): Promise<T> {
-    return this.run(opts, async (c, { meta, options }) => {
+    return this.run(opts, async (c, { meta, options, waitForClient }) => {
       const base = { ...params, ...(meta ? { _meta: meta } : {}) };
       const first = c.era === "2026-07-28" ? opts.client?.inputResponses : undefined;
       let next: Record<string, unknown> = first ? { ...base, inputResponses: first } : base;
@@ -351,7 +372,9 @@ export class Upstream implements CapabilitySource {
             "GW_ERR_UPSTREAM",
             `upstream '${this.name}' asked for input more than ${MAX_INPUT_ROUNDS} times`,
           );
-        const answers = await fulfilInputs(result.inputRequests ?? {}, opts.client, options.signal);
+        const answers = await waitForClient(
+          fulfilInputs(result.inputRequests ?? {}, opts.client, options.signal),
+        );
         next = {
           ...base,
           inputResponses: answers,

@@ -3,6 +3,7 @@
  * forwarded to a 2025-era upstream, the level carried per request to a 2026-era one, and a 2026
  * upstream's input-required rounds answered through the call's client channel.
  */
+import { type ChildProcess, spawn } from "node:child_process";
 import { join } from "node:path";
 import type { ServerNotification } from "@modelcontextprotocol/sdk/types.js";
 import { afterEach, describe, expect, it } from "vitest";
@@ -111,5 +112,42 @@ describe("upstream link eras", () => {
     await expect(
       up.callTool("test_input_required_result_elicitation", {}, { client: channel }),
     ).rejects.toThrow(/cannot give: elicitation/);
+  });
+
+  it("links a 2026 upstream over Streamable HTTP, rounds included", async () => {
+    const child: ChildProcess = spawn(process.execPath, [fixture, "--port", "0"], {
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    try {
+      const port = await new Promise<number>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error("fixture did not start")), 10_000);
+        let out = "";
+        child.stdout!.on("data", (c: Buffer) => {
+          out += c.toString();
+          const m = /LISTENING (\d+)/.exec(out);
+          if (m) {
+            clearTimeout(timer);
+            resolve(Number(m[1]));
+          }
+        });
+      });
+      pool = new UpstreamPool(
+        {
+          fx: UpstreamServerConfig.parse({ url: `http://localhost:${port}/mcp`, protocol: "2026-07-28" }),
+        },
+        { baseDir: process.cwd() },
+      );
+      const up = pool.get("fx")!;
+      expect((await up.listTools()).map((t) => t.name)).toContain("test_input_required_result_elicitation");
+      const { channel } = recorder({
+        era: "2026-07-28",
+        capabilities: { elicitation: {} },
+        requestInput: async () => ({ user_name: { action: "accept", content: { name: "Http" } } }),
+      });
+      const result = await up.callTool("test_input_required_result_elicitation", {}, { client: channel });
+      expect(JSON.stringify(result.content)).toContain("Hello, Http!");
+    } finally {
+      child.kill("SIGTERM");
+    }
   });
 });

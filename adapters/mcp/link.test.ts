@@ -4,6 +4,7 @@
  * upstream's input-required rounds answered through the call's client channel.
  */
 import { type ChildProcess, spawn } from "node:child_process";
+import { createRequire } from "node:module";
 import { join } from "node:path";
 import type { ServerNotification } from "@modelcontextprotocol/sdk/types.js";
 import { afterEach, describe, expect, it } from "vitest";
@@ -12,6 +13,9 @@ import type { ClientChannel } from "../../gateway/registry/source.js";
 import { UpstreamPool } from "./pool.js";
 
 const fixture = join(import.meta.dirname, "../../conformance/mcp/fixture-modern.mjs");
+const everything = createRequire(import.meta.url).resolve(
+  "@modelcontextprotocol/server-everything/dist/index.js",
+);
 
 /** A channel that records the notifications it gets (no filtering of its own). */
 function recorder(extra: Partial<ClientChannel> = {}) {
@@ -34,7 +38,7 @@ describe("upstream link eras", () => {
     pool = undefined;
   });
 
-  const make = (protocol: "2025-11-25" | "2026-07-28", timeoutMs = 60_000) =>
+  const make = (protocol: "2025-11-25" | "2026-07-28" | "auto", timeoutMs = 60_000) =>
     new UpstreamPool(
       {
         fx: UpstreamServerConfig.parse({
@@ -149,5 +153,40 @@ describe("upstream link eras", () => {
     } finally {
       child.kill("SIGTERM");
     }
+  });
+
+  it("negotiates with protocol auto: 2026 where the upstream has it, else 2025", async () => {
+    pool = make("auto");
+    const modern = pool.get("fx")!;
+    const { channel } = recorder({
+      era: "2026-07-28",
+      capabilities: { elicitation: {} },
+      requestInput: async () => ({ user_name: { action: "accept", content: { name: "Auto" } } }),
+    });
+    const result = await modern.callTool("test_input_required_result_elicitation", {}, { client: channel });
+    expect(JSON.stringify(result.content)).toContain("Hello, Auto!");
+    expect(modern.health().era).toBe("2026-07-28");
+    await pool.close();
+    pool = new UpstreamPool(
+      {
+        ev: UpstreamServerConfig.parse({
+          command: process.execPath,
+          args: [everything, "stdio"],
+          protocol: "auto",
+        }),
+      },
+      { baseDir: process.cwd() },
+    );
+    const legacy = pool.get("ev")!;
+    const echo = await legacy.callTool("echo", { message: "auto" }, {});
+    expect(echo.content).toEqual([{ type: "text", text: "Echo: auto" }]);
+    expect(legacy.health().era).toBe("2025-11-25");
+    // On the negotiated 2025 era the upstream's mid-call elicitation reaches the call's client.
+    const asked = recorder({
+      capabilities: { elicitation: {} },
+      elicit: async () => ({ action: "accept", content: { name: "Grace Hopper", check: true } }),
+    });
+    const elicited = await legacy.callTool("trigger-elicitation-request", {}, { client: asked.channel });
+    expect(JSON.stringify(elicited.content)).toContain("Grace Hopper");
   });
 });

@@ -45,6 +45,9 @@ import type { ListKind } from "../../gateway/registry/source.js";
 
 export type UpstreamEra = "2025-11-25" | "2026-07-28";
 
+/** What the config asks for: one era, or `auto` (probe with server/discover, else initialize). */
+export type LinkProtocol = UpstreamEra | "auto";
+
 /** Where the link starts: a stdio command or a Streamable HTTP URL (secrets already resolved). */
 export type LinkTarget =
   | { kind: "stdio"; command: string; args: string[]; env: Record<string, string>; cwd: string }
@@ -113,13 +116,13 @@ const LIST_KEY: Record<ListMethod, string> = {
   "resources/templates/list": "resourceTemplates",
 };
 
-/** Opens the link in `era`; rejects (after closing the transport) when the handshake fails. */
+/** Opens the link; rejects (after closing the transport) when the handshake fails. */
 export async function openLink(
-  era: UpstreamEra,
+  protocol: LinkProtocol,
   target: LinkTarget,
   hooks: LinkHooks,
 ): Promise<UpstreamLink> {
-  return era === "2026-07-28" ? openModern(target, hooks) : openLegacy(target, hooks);
+  return protocol === "2025-11-25" ? openLegacy(target, hooks) : openModern(target, hooks, protocol);
 }
 
 async function openLegacy(target: LinkTarget, hooks: LinkHooks): Promise<UpstreamLink> {
@@ -185,7 +188,16 @@ async function openLegacy(target: LinkTarget, hooks: LinkHooks): Promise<Upstrea
   };
 }
 
-async function openModern(target: LinkTarget, hooks: LinkHooks): Promise<UpstreamLink> {
+/**
+ * The v2 client: pinned to 2026-07-28, or `auto` — the SDK probes with `server/discover` (on a
+ * short-lived sibling process for stdio) and falls back to the 2025 handshake, in which case the
+ * upstream's mid-call requests are relayed through the same hooks as the v1 link's.
+ */
+async function openModern(
+  target: LinkTarget,
+  hooks: LinkHooks,
+  protocol: "2026-07-28" | "auto",
+): Promise<UpstreamLink> {
   const transport =
     target.kind === "stdio"
       ? new ModernStdioTransport({ ...target, stderr: "pipe" })
@@ -196,7 +208,7 @@ async function openModern(target: LinkTarget, hooks: LinkHooks): Promise<Upstrea
     { name: "portcullis", version: "0.1.0" },
     {
       capabilities: { elicitation: { form: {}, url: {} }, sampling: {}, roots: {} },
-      versionNegotiation: { mode: { pin: "2026-07-28" } },
+      versionNegotiation: { mode: protocol === "auto" ? "auto" : { pin: "2026-07-28" } },
       // Rounds are relayed to the gateway's own client, never answered by the link itself.
       inputRequired: { autoFulfill: false },
       // On the 2026 era list changes arrive on a subscriptions/listen stream the client opens.
@@ -206,6 +218,15 @@ async function openModern(target: LinkTarget, hooks: LinkHooks): Promise<Upstrea
         resources: { autoRefresh: false, debounceMs: 0, onChanged: () => hooks.listChanged("resources") },
       },
     },
+  );
+  // Only reached on a 2025 era negotiated by `auto` (the 2026 era has no server-to-client requests).
+  client.setRequestHandler(
+    "elicitation/create",
+    (req, ctx) => hooks.elicit(req.params as Record<string, unknown>, ctx.mcpReq.signal) as never,
+  );
+  client.setRequestHandler(
+    "sampling/createMessage",
+    (req, ctx) => hooks.createMessage(req.params as Record<string, unknown>, ctx.mcpReq.signal) as never,
   );
   client.setNotificationHandler("notifications/progress", (n) => hooks.progress(n.params));
   client.setNotificationHandler("notifications/message", (n) => hooks.log(n as ServerNotification));
@@ -220,7 +241,7 @@ async function openModern(target: LinkTarget, hooks: LinkHooks): Promise<Upstrea
     throw e;
   }
   return {
-    era: "2026-07-28",
+    era: client.getProtocolEra() === "modern" ? "2026-07-28" : "2025-11-25",
     get pid() {
       return transport instanceof ModernStdioTransport ? transport.pid : null;
     },

@@ -40,6 +40,7 @@ import {
   type ListMethod,
   openLink,
   type SendOptions,
+  type UpstreamEra,
   type UpstreamLink,
 } from "./link.js";
 import { fulfilInputs, isInputRequired, MAX_INPUT_ROUNDS, modernEnvelope } from "./rounds.js";
@@ -52,6 +53,8 @@ export interface UpstreamHealth {
   restarts: number;
   lastError?: string;
   pid?: number;
+  /** The era of the live link (what `protocol: auto` negotiated). */
+  era?: UpstreamEra;
 }
 
 export interface UpstreamOptions {
@@ -103,6 +106,7 @@ export class Upstream implements CapabilitySource {
       restarts: this.restarts,
       ...(this.lastError ? { lastError: this.lastError } : {}),
       ...(pid ? { pid } : {}),
+      ...(this.client ? { era: this.client.era } : {}),
     };
   }
 

@@ -35,9 +35,11 @@ export const UpstreamServerConfig = z
     disabled: z.boolean().default(false),
     timeoutMs: z.number().int().positive().max(3_600_000).default(60_000),
     protocol: z
-      .enum(["2025-11-25", "2026-07-28"])
+      .enum(["2025-11-25", "2026-07-28", "auto"])
       .default("2025-11-25")
-      .describe("MCP revision spoken to this upstream (2026-07-28: stateless, input-required rounds)"),
+      .describe(
+        "MCP revision spoken to this upstream (2026-07-28: stateless, input-required rounds; auto: probe)",
+      ),
   })
   .refine((s) => Boolean(s.command) !== Boolean(s.url), {
     message: "exactly one of 'command' (stdio) or 'url' (Streamable HTTP) is required",
@@ -69,6 +71,10 @@ export const AuthConfig = z.object({
   apiKeys: z.array(ApiKeyConfig).default([]),
   stdioPrincipal: z.string().min(1).default("local-user").describe("Principal trusted on stdio"),
   stdioRoles: z.array(z.string()).default(["user"]),
+  approverRoles: z
+    .array(z.string().min(1))
+    .default(["admin", "approver"])
+    .describe("Roles whose holders may answer approvals over the REST API (never their own requests)"),
   localHttpPrincipal: z
     .string()
     .min(1)

@@ -7,7 +7,7 @@
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { createBuiltinCapabilities } from "../adapters/native/index.js";
-import { InMemoryApprovalStore } from "../gateway/approvals/index.js";
+import { type ApprovalStore, InMemoryApprovalStore } from "../gateway/approvals/index.js";
 import { AuditLog } from "../gateway/audit/index.js";
 import type { PortcullisConfig } from "../gateway/config/schema.js";
 import { ConfigError } from "../gateway/errors.js";
@@ -26,6 +26,8 @@ export interface ServiceOverrides {
 
 export interface GatewayServices extends RuntimeServices {
   bus: SessionEventBus;
+  /** The approvals store itself (the pipeline sees it as its port; the REST API lists and answers). */
+  approvalStore: ApprovalStore;
   auditLog: AuditLog;
 }
 
@@ -65,11 +67,13 @@ export async function createServices(
   }
   const bus = new SessionEventBus();
   const pins = PinStore.open(lockPathFor(baseDir));
+  const approvalStore = new InMemoryApprovalStore();
   return {
     decisions: decisions as DecisionPort,
     audit: auditLog as unknown as AuditPort, // AuditEntry is the contract type; AuditRecord matches it field for field.
     auditLog,
-    approvals: new InMemoryApprovalStore(),
+    approvals: approvalStore,
+    approvalStore,
     pins: pins as PinPort,
     events: bus as unknown as EventPort, // the bus narrows `kind` to the contract's kinds; the pipeline sends only those.
     bus,

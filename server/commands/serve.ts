@@ -1,5 +1,6 @@
 /**
- * `portcullis serve`: HTTP (MCP Streamable HTTP at `/mcp`, health at `/healthz`) on the configured
+ * `portcullis serve`: HTTP (MCP Streamable HTTP at `/mcp`, health at `/healthz`, the REST API of
+ * server/rest when the services are passed) on the configured
  * address. `createApp(deps)` builds the hono app and never listens, so tests drive it in-process
  * with `app.request(...)`; `serveCommand` loads the config, builds the runtime and listens. A
  * non-loopback bind is refused unless API keys are configured. With no key and no loopback trust
@@ -13,12 +14,15 @@ import { loadConfig } from "../../gateway/config/load.js";
 import { UsageError } from "../../gateway/errors.js";
 import { createMcpHttp, type McpHttp } from "../mcp/http.js";
 import { createModernHandler } from "../mcp/modern.js";
+import { createRestRoutes } from "../rest/routes.js";
 import { createRuntime, type Runtime } from "../runtime.js";
-import { createServices } from "../services.js";
+import { createServices, type GatewayServices } from "../services.js";
 import { withLocalApiKey } from "./local-key.js";
 
 export interface AppDeps {
   runtime: Runtime;
+  /** The real services behind the runtime; when given, the REST API (server/rest) is mounted. */
+  services?: GatewayServices;
 }
 
 export interface App {
@@ -45,10 +49,22 @@ export function createApp(deps: AppDeps): App {
   const app = new Hono();
   app.get("/healthz", (c) => c.json({ ok: true, upstreams: runtime.pool.health() }));
   app.route("/mcp", mcp.app);
+  const rest = deps.services
+    ? createRestRoutes({
+        runtime,
+        approvals: deps.services.approvalStore,
+        bus: deps.services.bus,
+        auditLog: deps.services.auditLog,
+        decisions: deps.services.decisions,
+        approverRoles: runtime.config.auth.approverRoles,
+      })
+    : undefined;
+  if (rest) app.route("/", rest.app);
   return {
     app,
     mcp,
     async close() {
+      rest?.close();
       await mcp.close();
       await modern.close();
     },
@@ -78,7 +94,7 @@ export const serveCommand: Command = {
       );
     const services = await createServices(config, baseDir);
     const runtime = createRuntime(config, baseDir, services);
-    const { app, close } = createApp({ runtime });
+    const { app, close } = createApp({ runtime, services });
     const server = serve({ fetch: app.fetch, hostname: host, port }, (info) => {
       console.error(`portcullis: listening on http://${host}:${info.port}/mcp`);
       if (keyFile)

@@ -1,0 +1,145 @@
+/**
+ * Approval routes. `GET /v1/approvals` lists pending approvals (an approver sees all, anyone else
+ * only their own) and long-polls with `wait_s` until one newer than `after` (an RFC 3339 time) is
+ * there; `GET /v1/approvals/{id}` shows one and long-polls with `wait_s` until it is answered;
+ * `POST /v1/approvals/{id}` `{ "decision": "approve" | "deny" }` answers it. Who may answer: a
+ * principal holding one of `auth.approverRoles`, never the principal who asked (four eyes). The
+ * answer goes through `pipeline.answerApproval` (store + `approval.resolved` session event) and is
+ * recorded in the audit log as an `admin` record with APPROVAL_GRANTED / APPROVAL_DENIED.
+ */
+import type { Context } from "hono";
+import { z } from "zod";
+import type { Approval, ApprovalStore } from "../../gateway/approvals/index.js";
+import type { AuditLog } from "../../gateway/audit/index.js";
+import type { Principal } from "../../gateway/pipeline/context.js";
+import type { Pipeline } from "../../gateway/pipeline/pipeline.js";
+import { type Env, type GateOptions, readJsonBody } from "./gate.js";
+import { RestError } from "./problem.js";
+
+export interface ApprovalDeps {
+  pipeline: Pipeline;
+  approvals: ApprovalStore;
+  auditLog: AuditLog;
+  gate: GateOptions;
+  approverRoles: readonly string[];
+  /** Session of a pending approval asked through REST, if any. */
+  sessionOf(approvalId: string): string | undefined;
+  /** Poll interval of the long-polls (ms). */
+  pollMs: number;
+}
+
+const MAX_WAIT_S = 60;
+const AnswerBody = z.strictObject({ decision: z.enum(["approve", "deny"]) });
+
+function waitSeconds(c: Context<Env>): number {
+  const raw = c.req.query("wait_s");
+  if (raw === undefined) return 0;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n < 0 || n > MAX_WAIT_S)
+    throw new RestError("GW_ERR_USAGE", `wait_s must be a number of seconds in [0, ${MAX_WAIT_S}]`);
+  return n;
+}
+
+const isApprover = (p: Principal, roles: readonly string[]) => p.roles.some((r) => roles.includes(r));
+
+/** Polls `probe` until it yields a value or the wait (or the request) ends. */
+async function poll<T>(
+  probe: () => Promise<T | undefined>,
+  waitS: number,
+  pollMs: number,
+  signal: AbortSignal,
+) {
+  const deadline = Date.now() + waitS * 1000;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined || Date.now() >= deadline || signal.aborted) return v;
+    await new Promise((done) => setTimeout(done, Math.min(pollMs, Math.max(0, deadline - Date.now()))));
+  }
+}
+
+function view(a: Approval) {
+  return {
+    id: a.id,
+    state: a.state,
+    principal: a.principal,
+    tool: a.tool,
+    args_digest: a.args_digest,
+    prompt: a.prompt,
+    created_at: a.created_at,
+    expires_at: a.expires_at,
+    ...(a.resolved_at ? { resolved_at: a.resolved_at, resolved_by: a.resolved_by } : {}),
+  };
+}
+
+export async function listApprovalsRoute(c: Context<Env>, d: ApprovalDeps): Promise<Response> {
+  const principal = c.get("principal");
+  const waitS = waitSeconds(c);
+  const after = c.req.query("after");
+  if (after !== undefined && Number.isNaN(Date.parse(after)))
+    throw new RestError("GW_ERR_USAGE", "after must be an RFC 3339 time");
+  const scope = isApprover(principal, d.approverRoles) ? undefined : principal.id;
+  const fresh = async () => {
+    const list = (await d.approvals.pending(scope)).filter((a) => !after || a.created_at > after);
+    return list.length > 0 ? list : undefined;
+  };
+  const list = (await poll(fresh, waitS, d.pollMs, c.req.raw.signal)) ?? [];
+  return c.json({ approvals: list.map(view) });
+}
+
+async function visibleApproval(c: Context<Env>, d: ApprovalDeps): Promise<Approval> {
+  const id = c.req.param("id") ?? "";
+  const a = await d.approvals.get(id);
+  const principal = c.get("principal");
+  if (!a || (a.principal !== principal.id && !isApprover(principal, d.approverRoles)))
+    throw new RestError("GW_ERR_NOT_FOUND", `no open approval '${id}' (unknown or expired)`);
+  return a;
+}
+
+export async function getApprovalRoute(c: Context<Env>, d: ApprovalDeps): Promise<Response> {
+  const a = await visibleApproval(c, d);
+  const waitS = waitSeconds(c);
+  const answered = async () => {
+    const now = await d.approvals.get(a.id);
+    return now?.state === "pending" ? undefined : (now ?? a);
+  };
+  const done = waitS > 0 ? await poll(answered, waitS, d.pollMs, c.req.raw.signal) : undefined;
+  return c.json(view(done ?? (await d.approvals.get(a.id)) ?? a));
+}
+
+export async function answerApprovalRoute(c: Context<Env>, d: ApprovalDeps): Promise<Response> {
+  const principal = c.get("principal");
+  const parsed = AnswerBody.safeParse(await readJsonBody(c, d.gate));
+  if (!parsed.success)
+    throw new RestError("GW_ERR_USAGE", 'answer with {"decision": "approve"} or {"decision": "deny"}');
+  const a = await visibleApproval(c, d);
+  if (!isApprover(principal, d.approverRoles))
+    throw new RestError(
+      "GW_ERR_FORBIDDEN",
+      `${principal.id} may not answer approvals (needs one of the roles ${d.approverRoles.join(", ")})`,
+    );
+  if (a.principal === principal.id)
+    throw new RestError(
+      "GW_ERR_FORBIDDEN",
+      "an approval is answered by someone other than the caller who asked",
+    );
+  const granted = parsed.data.decision === "approve";
+  if (a.state !== "pending" && a.state !== (granted ? "granted" : "denied"))
+    throw new RestError("GW_ERR_CONFLICT", `approval '${a.id}' was already ${a.state}`);
+  await d.pipeline.answerApproval(a.id, granted, principal.id, d.sessionOf(a.id));
+  await d.auditLog.appendWritten({
+    v: 1,
+    id: a.id,
+    kind: "admin",
+    principal,
+    ...(d.sessionOf(a.id) ? { session: d.sessionOf(a.id) } : {}),
+    target: { kind: "tool", name: a.tool },
+    args_digest: a.args_digest,
+    decision: granted ? "allow" : "deny",
+    reasons: [
+      granted
+        ? { code: "APPROVAL_GRANTED", message: `approved by ${principal.id} for ${a.principal}` }
+        : { code: "APPROVAL_DENIED", message: `declined by ${principal.id} for ${a.principal}` },
+    ],
+  });
+  return c.json(view((await d.approvals.get(a.id)) ?? a));
+}

@@ -1,0 +1,127 @@
+/**
+ * Prometheus metrics of the gateway, in the text exposition format (0.0.4). Counts come from the
+ * audit log's diagnostics channel, so calls through every transport (REST, MCP over HTTP, stdio)
+ * are counted exactly once, from the record that proves them: decision records feed
+ * `portcullis_decisions_total{decision,reason}`, outcome records feed
+ * `portcullis_calls_total{tool,status}` and the latency histograms; upstream health is read at
+ * scrape time. Label values are escaped; the tool label is bounded to the first 1,000 names seen.
+ */
+import diagnosticsChannel from "node:diagnostics_channel";
+import type { UpstreamHealth } from "../../adapters/mcp/upstream.js";
+import type { AuditEnvelope } from "../../gateway/audit/index.js";
+
+/** Histogram buckets in seconds. */
+const BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+const MAX_TOOL_LABELS = 1000;
+
+class Histogram {
+  readonly counts = new Array<number>(BUCKETS.length).fill(0);
+  sum = 0;
+  count = 0;
+  observe(seconds: number): void {
+    this.sum += seconds;
+    this.count += 1;
+    for (let i = 0; i < BUCKETS.length; i++) if (seconds <= BUCKETS[i]!) this.counts[i]! += 1;
+  }
+}
+
+const escapeLabel = (v: string) => v.replace(/\\/g, "\\\\").replace(/\n/g, "\\n").replace(/"/g, '\\"');
+
+function labels(pairs: Record<string, string>): string {
+  const body = Object.entries(pairs)
+    .map(([k, v]) => `${k}="${escapeLabel(v)}"`)
+    .join(",");
+  return body ? `{${body}}` : "";
+}
+
+export interface Metrics {
+  /** The exposition text. */
+  render(): string;
+  /** Audit write failures seen so far (readiness). */
+  auditErrors(): number;
+  /** Stops listening to the audit channel. */
+  close(): void;
+}
+
+export function createMetrics(opts: { auditDir: string; upstreams: () => UpstreamHealth[] }): Metrics {
+  const decisions = new Map<string, number>();
+  const calls = new Map<string, number>();
+  const tools = new Set<string>();
+  const latency = { total: new Histogram(), policy: new Histogram(), upstream: new Histogram() };
+  let auditErrors = 0;
+  const bump = (m: Map<string, number>, key: string) => m.set(key, (m.get(key) ?? 0) + 1);
+
+  const onRecord = (message: unknown) => {
+    const { dir, envelope, error } = message as { dir: string; envelope?: AuditEnvelope; error?: unknown };
+    if (dir !== opts.auditDir) return;
+    if (error !== undefined) {
+      auditErrors += 1;
+      return;
+    }
+    if (!envelope) return;
+    if (envelope.kind === "decision") {
+      const reasons = envelope.reasons?.length ? envelope.reasons : [{ code: "NONE" }];
+      for (const r of reasons)
+        bump(decisions, labels({ decision: envelope.decision ?? "none", reason: r.code }));
+      return;
+    }
+    if (envelope.kind !== "outcome") return;
+    let tool = envelope.target.name;
+    if (!tools.has(tool)) {
+      if (tools.size >= MAX_TOOL_LABELS) tool = "_other";
+      else tools.add(tool);
+    }
+    bump(calls, labels({ tool, status: envelope.outcome?.status ?? "unknown" }));
+    const t = envelope.timings;
+    if (t) {
+      latency.total.observe(t.total_ms / 1000);
+      if (t.policy_ms !== undefined) latency.policy.observe(t.policy_ms / 1000);
+      if (t.upstream_ms !== undefined) latency.upstream.observe(t.upstream_ms / 1000);
+    }
+  };
+  diagnosticsChannel.subscribe("portcullis:audit", onRecord);
+
+  const counter = (out: string[], name: string, help: string, values: Map<string, number>) => {
+    out.push(`# HELP ${name} ${help}`, `# TYPE ${name} counter`);
+    for (const [l, v] of values) out.push(`${name}${l} ${v}`);
+  };
+  const histogram = (out: string[], name: string, help: string, h: Histogram) => {
+    out.push(`# HELP ${name} ${help}`, `# TYPE ${name} histogram`);
+    BUCKETS.forEach((b, i) => {
+      out.push(`${name}_bucket{le="${b}"} ${h.counts[i]}`);
+    });
+    out.push(`${name}_bucket{le="+Inf"} ${h.count}`, `${name}_sum ${h.sum}`, `${name}_count ${h.count}`);
+  };
+
+  return {
+    render() {
+      const out: string[] = [];
+      counter(out, "portcullis_calls_total", "Finished calls by tool and status.", calls);
+      counter(out, "portcullis_decisions_total", "Policy decisions by outcome and reason code.", decisions);
+      histogram(out, "portcullis_call_duration_seconds", "Whole call latency.", latency.total);
+      histogram(out, "portcullis_policy_duration_seconds", "Policy decision latency.", latency.policy);
+      histogram(out, "portcullis_upstream_duration_seconds", "Upstream execution latency.", latency.upstream);
+      out.push(
+        "# HELP portcullis_audit_errors_total Audit log write failures.",
+        "# TYPE portcullis_audit_errors_total counter",
+        `portcullis_audit_errors_total ${auditErrors}`,
+        "# HELP portcullis_upstream_up 1 when the upstream is ready, 0 otherwise.",
+        "# TYPE portcullis_upstream_up gauge",
+      );
+      const health = opts.upstreams();
+      for (const u of health)
+        out.push(`portcullis_upstream_up${labels({ upstream: u.name })} ${u.state === "ready" ? 1 : 0}`);
+      out.push(
+        "# HELP portcullis_upstream_restarts_total Restarts of the upstream process or connection.",
+        "# TYPE portcullis_upstream_restarts_total counter",
+      );
+      for (const u of health)
+        out.push(`portcullis_upstream_restarts_total${labels({ upstream: u.name })} ${u.restarts}`);
+      return `${out.join("\n")}\n`;
+    },
+    auditErrors: () => auditErrors,
+    close() {
+      diagnosticsChannel.unsubscribe("portcullis:audit", onRecord);
+    },
+  };
+}

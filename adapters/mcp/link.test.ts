@@ -189,4 +189,28 @@ describe("upstream link eras", () => {
     const elicited = await legacy.callTool("trigger-elicitation-request", {}, { client: asked.channel });
     expect(JSON.stringify(elicited.content)).toContain("Grace Hopper");
   });
+
+  it("does not time out a 2025 upstream's call while the person answers its elicitation", async () => {
+    pool = new UpstreamPool(
+      {
+        ev: UpstreamServerConfig.parse({
+          command: process.execPath,
+          args: [everything, "stdio"],
+          timeoutMs: 400,
+        }),
+      },
+      { baseDir: process.cwd() },
+    );
+    const up = pool.get("ev")!;
+    await up.listTools();
+    const slow = recorder({
+      capabilities: { elicitation: {} },
+      elicit: async () => {
+        await new Promise((r) => setTimeout(r, 900));
+        return { action: "accept", content: { name: "Patient", check: true } };
+      },
+    });
+    const result = await up.callTool("trigger-elicitation-request", {}, { client: slow.channel });
+    expect(JSON.stringify(result.content)).toContain("Patient");
+  });
 });

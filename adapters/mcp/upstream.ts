@@ -84,6 +84,8 @@ export class Upstream implements CapabilitySource {
   private restartTimer: NodeJS.Timeout | undefined;
   private events: SourceEvents = {};
   private readonly active: ClientChannel[] = [];
+  /** Per in-flight call: wraps a wait for its client's answer so it does not count as inactivity. */
+  private readonly waiters = new WeakMap<ClientChannel, <R>(p: Promise<R>) => Promise<R>>();
   private readonly stderrTail: string[] = [];
   private readonly progress = new Map<string, (p: ProgressUpdate) => void>();
   private progressSeq = 0;
@@ -189,12 +191,12 @@ export class Upstream implements CapabilitySource {
       elicit: async (params, signal): Promise<ElicitResult> => {
         const channel = this.channelFor((c) => Boolean(c.elicit && c.capabilities.elicitation));
         if (!channel?.elicit) throw refuse("answer elicitation");
-        return channel.elicit(params as never, signal);
+        return this.waitFor(channel, channel.elicit(params as never, signal));
       },
       createMessage: async (params, signal): Promise<CreateMessageResult> => {
         const channel = this.channelFor((c) => Boolean(c.createMessage && c.capabilities.sampling));
         if (!channel?.createMessage) throw refuse("sample");
-        return channel.createMessage(params as never, signal);
+        return this.waitFor(channel, channel.createMessage(params as never, signal));
       },
       progress: ({ progressToken, progress, total, message }) => {
         this.progress.get(String(progressToken))?.({
@@ -212,6 +214,11 @@ export class Upstream implements CapabilitySource {
         if (link) this.onClosed(link);
       },
     };
+  }
+
+  private waitFor<R>(channel: ClientChannel, answer: Promise<R>): Promise<R> {
+    const wait = this.waiters.get(channel);
+    return wait ? wait(answer) : answer;
   }
 
   /** The most recent in-flight call's client that passes `accepts`. */
@@ -289,12 +296,14 @@ export class Upstream implements CapabilitySource {
         ),
       );
     let timer = setTimeout(timedOut, timeoutMs);
+    /** Answers from the client being awaited right now (the timer is stopped meanwhile). */
+    let awaiting = 0;
     const onProgress = opts?.onProgress;
     const token = onProgress ? `portcullis-${++this.progressSeq}` : undefined;
     if (token && onProgress)
       this.progress.set(token, (p) => {
         clearTimeout(timer);
-        timer = setTimeout(timedOut, timeoutMs);
+        if (awaiting === 0) timer = setTimeout(timedOut, timeoutMs);
         onProgress(p);
       });
     const envelope = client.era === "2026-07-28" && channel ? modernEnvelope(channel) : undefined;
@@ -303,16 +312,21 @@ export class Upstream implements CapabilitySource {
         ? { ...opts?.meta, ...envelope, ...(token ? { progressToken: token } : {}) }
         : undefined;
     const signal = opts?.signal ? AbortSignal.any([opts.signal, idle.signal]) : idle.signal;
-    // Time the person takes to answer an input round is not upstream inactivity.
+    // Time the person takes to answer (an input round, a relayed elicitation or sampling request)
+    // is not upstream inactivity: the timer stops while any answer is awaited.
     const waitForClient = async <R>(p: Promise<R>): Promise<R> => {
+      awaiting++;
       clearTimeout(timer);
       try {
         return await p;
       } finally {
-        clearTimeout(timer);
-        timer = setTimeout(timedOut, timeoutMs);
+        if (--awaiting === 0) {
+          clearTimeout(timer);
+          timer = setTimeout(timedOut, timeoutMs);
+        }
       }
     };
+    if (channel) this.waiters.set(channel, waitForClient);
     try {
       return await fn(client, {
         ...(meta ? { meta } : {}),

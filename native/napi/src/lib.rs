@@ -4,11 +4,11 @@
 use napi_derive::napi;
 
 pub mod canonical;
+mod policy;
 pub mod redact;
 pub mod sanitizer;
 pub mod vector;
 pub mod workspace;
-mod policy;
 
 /// Version of the native core this addon was built from.
 #[napi]

@@ -75,6 +75,16 @@ export const AuthConfig = z.object({
     .array(z.string().min(1))
     .default(["admin", "approver"])
     .describe("Roles whose holders may answer approvals over the REST API (never their own requests)"),
+  jwt: z
+    .strictObject({
+      jwksUrl: z.url(),
+      issuer: z.string().min(1),
+      audience: z.string().min(1),
+      clockSkewS: z.number().int().min(0).max(300).default(30),
+      rolesClaim: z.string().min(1).default("roles"),
+    })
+    .optional()
+    .describe("JWT bearer tokens verified against this issuer's JWKS (REST API); the subject is the principal"),
   localHttpPrincipal: z
     .string()
     .min(1)

@@ -12,6 +12,7 @@ import { Hono } from "hono";
 import type { Command } from "../../cli.js";
 import { loadConfig } from "../../gateway/config/load.js";
 import { UsageError } from "../../gateway/errors.js";
+import { createJwtVerifier } from "../auth/jwt.js";
 import { createMcpHttp, type McpHttp } from "../mcp/http.js";
 import { createModernHandler } from "../mcp/modern.js";
 import { createRestRoutes } from "../rest/routes.js";
@@ -57,6 +58,7 @@ export function createApp(deps: AppDeps): App {
         auditLog: deps.services.auditLog,
         decisions: deps.services.decisions,
         approverRoles: runtime.config.auth.approverRoles,
+        ...(runtime.config.auth.jwt ? { verifyToken: createJwtVerifier(runtime.config.auth.jwt) } : {}),
       })
     : undefined;
   if (rest) app.route("/", rest.app);
@@ -88,9 +90,9 @@ export const serveCommand: Command = {
     const port = values.port ? Number(values.port) : config.server.port;
     if (!Number.isInteger(port) || port < 0 || port > 65535)
       throw new UsageError(`invalid --port '${values.port}'`);
-    if (!LOOPBACK_BINDS.has(host) && loaded.config.auth.apiKeys.length === 0)
+    if (!LOOPBACK_BINDS.has(host) && loaded.config.auth.apiKeys.length === 0 && !loaded.config.auth.jwt)
       throw new UsageError(
-        `refusing to bind ${host} without authentication: configure auth.apiKeys or bind 127.0.0.1`,
+        `refusing to bind ${host} without authentication: configure auth.apiKeys or auth.jwt, or bind 127.0.0.1`,
       );
     const services = await createServices(config, baseDir);
     const runtime = createRuntime(config, baseDir, services);

@@ -1,60 +1,21 @@
 /**
  * Crash recovery: a child process appends from several concurrent writers and prints each seq
  * once its append resolved; the test kill -9s it mid-stream, reopens and verifies the log, and
- * checks that every acknowledged record is on disk. The child runs the real modules, transpiled
- * from source into a scratch folder, so the test needs no prior build.
+ * checks that every acknowledged record is on disk. The child runs the real modules from dist/
+ * (run `npm run build` first).
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join, relative, resolve } from "node:path";
-import ts from "typescript";
+import { join, resolve } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { AuditLog, listSegments, verifyAudit } from "./index.js";
 
 const repo = resolve(import.meta.dirname, "../..");
+// The child runs the built modules (`npm test` builds before vitest), exactly what the CLI runs.
+const logModule = join(repo, "dist", "gateway", "audit", "index.js");
 const work = mkdtempSync(join(tmpdir(), "portcullis-crash-"));
-// Inside the repository so the transpiled modules resolve packages from its node_modules.
-mkdirSync(join(repo, "node_modules", ".cache"), { recursive: true });
-const build = mkdtempSync(join(repo, "node_modules", ".cache", "portcullis-audit-crash-"));
-afterAll(() => {
-  rmSync(work, { recursive: true, force: true });
-  rmSync(build, { recursive: true, force: true });
-});
-
-/**
- * Transpiles `entry` and every relative module it imports into `out`, keeping the layout; other
- * relative imports (JSON data) are copied as they are.
- */
-function transpileClosure(entry: string, out: string): string {
-  const seen = new Set<string>();
-  const pending = [resolve(repo, entry)];
-  while (pending.length > 0) {
-    const file = pending.pop()!;
-    if (seen.has(file)) continue;
-    seen.add(file);
-    const source = readFileSync(file, "utf8");
-    const target = join(out, relative(repo, file));
-    mkdirSync(dirname(target), { recursive: true });
-    if (!file.endsWith(".ts")) {
-      writeFileSync(target, source);
-      continue;
-    }
-    const js = ts.transpileModule(source, {
-      compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
-    }).outputText;
-    writeFileSync(target.replace(/\.ts$/, ".js"), js);
-    // Type-only imports vanish in transpilation, so they need no module of their own.
-    const runtime = source.replace(/^import type [^;]+;$/gm, "").replace(/^export type [^;]+;$/gm, "");
-    for (const m of runtime.matchAll(/(?:from|import)\s*\(?\s*"(\.{1,2}\/[^"]+)"/g)) {
-      const spec = m[1]!;
-      pending.push(resolve(dirname(file), spec.endsWith(".js") ? spec.replace(/\.js$/, ".ts") : spec));
-    }
-  }
-  return join(out, entry.replace(/\.ts$/, ".js"));
-}
-
-const logModule = transpileClosure("gateway/audit/index.ts", build);
+afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 const CHILD = `
 import { AuditLog } from ${JSON.stringify(logModule)};
@@ -75,6 +36,7 @@ for (let w = 0; w < 8; w++) writer(w);
 `;
 
 function runUntilKilled(dir: string, mode: string, how: string, minAcks: number): Promise<number[]> {
+  expect(existsSync(logModule), "run `npm run build` first").toBe(true);
   const script = join(work, `child-${mode}-${how}.mjs`);
   writeFileSync(script, CHILD);
   return new Promise((done, fail) => {

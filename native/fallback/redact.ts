@@ -9,6 +9,7 @@
 import { createHash, createHmac } from "node:crypto";
 import type { Finding, Redaction, RedactOptions } from "../sanitizer-types.js";
 import { memberPath, scanText } from "./sanitizer.js";
+import { utf16Indices } from "./utf8.js";
 
 const ACTIONS = new Set(["mask", "hash", "drop", "reversible"]);
 
@@ -27,32 +28,6 @@ export function checkRedactOptions(opts: RedactOptions): void {
 
 function isString(x: unknown): x is string {
   return typeof x === "string";
-}
-
-/** UTF-16 indices of ascending UTF-8 byte offsets into a string (lone surrogates count 3 bytes). */
-function utf16Indices(text: string, offsets: number[]): number[] {
-  const out: number[] = [];
-  let bytes = 0;
-  let i = 0;
-  for (const target of offsets) {
-    while (bytes < target && i < text.length) {
-      const c = text.charCodeAt(i);
-      if (c < 0x80) bytes += 1;
-      else if (c < 0x800) bytes += 2;
-      else if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length) {
-        const d = text.charCodeAt(i + 1);
-        if (d >= 0xdc00 && d <= 0xdfff) {
-          bytes += 4;
-          i += 2;
-          continue;
-        }
-        bytes += 3;
-      } else bytes += 3;
-      i += 1;
-    }
-    out.push(i);
-  }
-  return out;
 }
 
 class Redactor {

@@ -8,6 +8,7 @@
 import table from "../core/src/sanitizer/detectors.json" with { type: "json" };
 import type { DetectorSpec, Finding } from "../sanitizer-types.js";
 import { checkSpan, shannonEntropy } from "./sanitizer-validate.js";
+import { utf8Offsets } from "./utf8.js";
 
 interface CompiledDetector {
   spec: DetectorSpec;
@@ -25,33 +26,6 @@ const detectors: CompiledDetector[] = (table.detectors as DetectorSpec[]).map((s
 export const detectorCount = detectors.length;
 
 const NON_ASCII = /[^\x00-\x7f]/;
-
-/** UTF-8 length of one UTF-16 unit sequence position, counting lone surrogates as U+FFFD. */
-function utf8Offsets(text: string, indices: number[]): Map<number, number> {
-  const sorted = [...new Set(indices)].sort((a, b) => a - b);
-  const map = new Map<number, number>();
-  let bytes = 0;
-  let i = 0;
-  for (const target of sorted) {
-    while (i < target) {
-      const c = text.charCodeAt(i);
-      if (c < 0x80) bytes += 1;
-      else if (c < 0x800) bytes += 2;
-      else if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length) {
-        const d = text.charCodeAt(i + 1);
-        if (d >= 0xdc00 && d <= 0xdfff) {
-          bytes += 4;
-          i += 2;
-          continue;
-        }
-        bytes += 3;
-      } else bytes += 3;
-      i += 1;
-    }
-    map.set(target, bytes);
-  }
-  return map;
-}
 
 interface RawFinding {
   order: number;

@@ -1,11 +1,13 @@
 /**
- * Builds the real services a runtime needs from a loaded configuration: the policy decision
- * service, the audit log, approvals, tool pins (`portcullis.lock` beside the config), the session
+ * Builds the real services a runtime needs from a loaded configuration: the policy plane (decision
+ * service behind a bundle activator, with the configured bundle source, decision logs and status
+ * upload live), the audit log, approvals, tool pins (`portcullis.lock` beside the config), the session
  * event bus, and the built-in capabilities with the native sanitizer. Relative paths resolve
  * against the config's folder. `close()` releases them in reverse order.
  */
-import { readFileSync } from "node:fs";
-import { resolve } from "node:path";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
 import { createBuiltinCapabilities } from "../adapters/native/index.js";
 import { type ApprovalStore, InMemoryApprovalStore } from "../gateway/approvals/index.js";
 import { AuditLog } from "../gateway/audit/index.js";
@@ -15,7 +17,7 @@ import { SessionEventBus } from "../gateway/events/index.js";
 import { lockPathFor, PinStore } from "../gateway/pins/index.js";
 import type { AuditPort, DecisionPort, EventPort, PinPort } from "../gateway/pipeline/context.js";
 import { core } from "../native/index.js";
-import { createDecisionService } from "../policies/service.js";
+import { type PolicyPlane, startPolicyPlane } from "../policies/bundle/plane.js";
 import type { RuntimeServices } from "./runtime.js";
 
 export interface ServiceOverrides {
@@ -29,6 +31,35 @@ export interface GatewayServices extends RuntimeServices {
   /** The approvals store itself (the pipeline sees it as its port; the REST API lists and answers). */
   approvalStore: ApprovalStore;
   auditLog: AuditLog;
+  /** Bundle activation, status and decision logs (the REST app mounts the policy admin routes). */
+  policy: PolicyPlane;
+}
+
+/**
+ * Starts the policy plane; a `policyData` override is handed to it as a data file that exists
+ * only while the plane starts (the plane reads `policy.data` once, at start).
+ */
+async function startPlane(config: PortcullisConfig, baseDir: string, data: unknown): Promise<PolicyPlane> {
+  if (data === undefined) {
+    if (config.policy.data) {
+      try {
+        readFileSync(resolve(baseDir, config.policy.data));
+      } catch (e) {
+        throw new ConfigError(
+          `policy.data: cannot read ${config.policy.data} (${(e as NodeJS.ErrnoException).code})`,
+        );
+      }
+    }
+    return startPolicyPlane(config, baseDir);
+  }
+  const dir = mkdtempSync(join(tmpdir(), "portcullis-policy-data-"));
+  try {
+    const file = join(dir, "data.json");
+    writeFileSync(file, typeof data === "string" ? data : JSON.stringify(data), { mode: 0o600 });
+    return await startPolicyPlane({ ...config, policy: { ...config.policy, data: file } }, baseDir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 export async function createServices(
@@ -36,23 +67,8 @@ export async function createServices(
   baseDir: string,
   overrides: ServiceOverrides = {},
 ): Promise<GatewayServices> {
-  let data = overrides.policyData;
-  if (data === undefined && config.policy.data) {
-    const file = resolve(baseDir, config.policy.data);
-    try {
-      data = readFileSync(file, "utf8");
-    } catch (e) {
-      throw new ConfigError(
-        `policy.data: cannot read ${config.policy.data} (${(e as NodeJS.ErrnoException).code})`,
-      );
-    }
-  }
-  const decisions = await createDecisionService({
-    ...(config.policy.bundle ? { bundlePath: resolve(baseDir, config.policy.bundle) } : {}),
-    ...(data !== undefined ? { data } : {}),
-    engine: config.policy.engine,
-    cacheSize: config.policy.cacheSize,
-  });
+  const policy = await startPlane(config, baseDir, overrides.policyData);
+  const decisions = policy.service;
   const auditCfg = { ...config.audit, ...overrides.audit };
   let auditLog: AuditLog;
   try {
@@ -62,7 +78,7 @@ export async function createServices(
       segmentBytes: auditCfg.segmentBytes,
     });
   } catch (e) {
-    await decisions.close();
+    await policy.close();
     throw e;
   }
   const bus = new SessionEventBus();
@@ -72,6 +88,7 @@ export async function createServices(
     decisions: decisions as DecisionPort,
     audit: auditLog as unknown as AuditPort, // AuditEntry is the contract type; AuditRecord matches it field for field.
     auditLog,
+    policy,
     approvals: approvalStore,
     approvalStore,
     pins: pins as PinPort,
@@ -82,7 +99,7 @@ export async function createServices(
     builtins: createBuiltinCapabilities(config, { baseDir }).servers,
     async close() {
       await auditLog.close();
-      await decisions.close();
+      await policy.close();
     },
   };
 }

@@ -75,6 +75,10 @@ export const AuthConfig = z.object({
     .array(z.string().min(1))
     .default(["admin", "approver"])
     .describe("Roles whose holders may answer approvals over the REST API (never their own requests)"),
+  adminRoles: z
+    .array(z.string().min(1))
+    .default(["admin"])
+    .describe("Roles whose holders may push policy bundles and read policy status (PUT /v1/policy/bundle)"),
   jwt: z
     .strictObject({
       jwksUrl: z.url(),
@@ -84,7 +88,9 @@ export const AuthConfig = z.object({
       rolesClaim: z.string().min(1).default("roles"),
     })
     .optional()
-    .describe("JWT bearer tokens verified against this issuer's JWKS (REST API); the subject is the principal"),
+    .describe(
+      "JWT bearer tokens verified against this issuer's JWKS (REST API); the subject is the principal",
+    ),
   localHttpPrincipal: z
     .string()
     .min(1)

@@ -58,6 +58,8 @@ export function createApp(deps: AppDeps): App {
         auditLog: deps.services.auditLog,
         decisions: deps.services.decisions,
         approverRoles: runtime.config.auth.approverRoles,
+        adminRoles: runtime.config.auth.adminRoles,
+        policy: deps.services.policy,
         ...(runtime.config.auth.jwt ? { verifyToken: createJwtVerifier(runtime.config.auth.jwt) } : {}),
       })
     : undefined;

@@ -2,8 +2,9 @@
  * The REST API of the HTTP gateway as one hono sub-app (`createRestRoutes`), mounted by
  * `createApp` beside `/mcp`: tools and calls (calls.ts), approvals (approvals.ts), session events
  * as SSE resumable by `Last-Event-ID`, audit query and verification, readiness and Prometheus
- * metrics. Routes only translate HTTP: every call goes through the pipeline, every error leaves
- * as `application/problem+json` with a stable code.
+ * metrics, and the policy admin routes of policies/bundle/http.ts (bundle push, status) behind the
+ * REST authentication plus an admin-role check. Routes only translate HTTP: every call goes
+ * through the pipeline, every error leaves as `application/problem+json` with a stable code.
  */
 import { randomUUID } from "node:crypto";
 import { Hono } from "hono";
@@ -12,6 +13,9 @@ import type { ApprovalStore } from "../../gateway/approvals/index.js";
 import { type AuditLog, verifyAudit } from "../../gateway/audit/index.js";
 import type { SessionEventBus } from "../../gateway/events/index.js";
 import type { DecisionPort } from "../../gateway/pipeline/context.js";
+import type { BundleActivator } from "../../policies/bundle/activator.js";
+import type { DecisionLogger } from "../../policies/bundle/decision-log.js";
+import { createPolicyAdminRoutes } from "../../policies/bundle/http.js";
 import type { Runtime } from "../runtime.js";
 import { answerApprovalRoute, getApprovalRoute, listApprovalsRoute } from "./approvals.js";
 import { parseAuditQuery, queryAudit } from "./audit-query.js";
@@ -28,6 +32,10 @@ export interface RestDeps {
   decisions: DecisionPort;
   /** Roles whose holders may answer approvals and read every session and the whole audit log. */
   approverRoles?: readonly string[];
+  /** When given, `PUT /v1/policy/bundle`, `GET /v1/policy/status` and `/v1/policy/metrics` are mounted. */
+  policy?: { activator: BundleActivator; decisionLog?: DecisionLogger };
+  /** Roles whose holders may administer policy (push bundles, read status); default `admin`. */
+  adminRoles?: readonly string[];
   verifyToken?: GateOptions["verifyToken"];
   challenge?: GateOptions["challenge"];
   /** Long-poll interval (ms); default 100. */
@@ -103,6 +111,30 @@ export function createRestRoutes(deps: RestDeps): RestRoutes {
     c.set("principal", p);
     await next();
   });
+
+  if (deps.policy) {
+    const adminRoles = deps.adminRoles ?? ["admin"];
+    /** Requests this gate admitted; the admin sub-app's `authorize` accepts exactly these. */
+    const admitted = new WeakSet<Request>();
+    app.use("/v1/policy/*", async (c, next) => {
+      const me = c.get("principal");
+      if (!me.roles.some((r) => adminRoles.includes(r)))
+        throw new RestError("GW_ERR_FORBIDDEN", "policy administration needs one of the admin roles");
+      admitted.add(c.req.raw);
+      await next();
+    });
+    app.route(
+      "/",
+      createPolicyAdminRoutes({
+        activator: deps.policy.activator,
+        authorize: (req) => admitted.has(req),
+        ...(runtime.config.policy.source
+          ? { maxBundleBytes: runtime.config.policy.source.limits.maxCompressedBytes }
+          : {}),
+        ...(deps.policy.decisionLog ? { decisionLog: deps.policy.decisionLog } : {}),
+      }),
+    );
+  }
 
   const callDeps = {
     pipeline: runtime.pipeline,

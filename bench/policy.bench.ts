@@ -115,7 +115,11 @@ export async function run(): Promise<BenchResult[]> {
   }
   cachedSvc = await createDecisionService({ engine: engines.at(-1)?.engine ?? "ts", cacheSize: 1000 });
   await cachedSvc.decide(realisticInput);
-  const hit = await timeAsync(() => cachedSvc.decide(realisticInput));
+  // Fresh objects and strings per call, as a gateway builds them from each request: the same
+  // object every time would let the cache's comparison stop at identical references.
+  const copies = Array.from({ length: 4096 }, () => JSON.parse(text) as PolicyInput);
+  let next = 0;
+  const hit = await timeAsync(() => cachedSvc.decide(copies[next++ & 4095] as PolicyInput));
   await cachedSvc.close();
 
   const pick = (m: Record<string, { p50: number; p99: number }>, q: "p50" | "p99") =>
@@ -132,7 +136,7 @@ export async function run(): Promise<BenchResult[]> {
       name: "policy: cache hit decide()",
       unit: "µs",
       figures: { p50: round(hit.p50), p99: round(hit.p99) },
-      notes: "canonical sha256 key of the input without time/request_id, then stamp",
+      notes: "bucket lookup + structural comparison with the stored input (fresh copy per call), stamp",
     },
   ];
   const r0 = ratio(raw);

@@ -7,7 +7,13 @@ import { isRegisteredReasonCode, PolicyDecision, type PolicyInput } from "../con
 import { writeBundleArchive } from "./bundle/archive.js";
 import { defaultBundlePath, readTarGz } from "./bundle.js";
 import { nativePolicyBinding } from "./native-engine.js";
-import { AUTO_ENGINE, createDecisionService, type DecisionMessage } from "./service.js";
+import {
+  AUTO_ENGINE,
+  createDecisionService,
+  type DecisionMessage,
+  nextDecisionId,
+  type StampedDecision,
+} from "./service.js";
 
 const readOnly = {
   v: 1,
@@ -153,5 +159,34 @@ describe.each(engines)("decision service (%s engine)", (engine) => {
     const svc = await createDecisionService({ engine, cacheSize: 0 });
     const d = await svc.decide({ ...readOnly, arguments: { n: 1n } } as unknown as PolicyInput);
     expect(d.reasons[0]?.code).toBe("POLICY_ERROR");
+    const cached = await createDecisionService({ engine });
+    await cached.decide({ ...readOnly, arguments: { n: 1 } });
+    const again = await cached.decide({ ...readOnly, arguments: { n: 1n } } as unknown as PolicyInput);
+    expect(again.reasons[0]?.code).toBe("POLICY_ERROR");
+  });
+
+  it("a cache hit carries the same decision with a fresh stamp", async () => {
+    const svc = await createDecisionService({ engine });
+    const strip = ({ decision_id: _i, cached: _c, ...rest }: StampedDecision) => rest;
+    const ask = {
+      ...readOnly,
+      target: { kind: "tool", name: "t__rm", annotations: { destructiveHint: true } },
+    };
+    const first = await svc.decide(ask as PolicyInput);
+    const hit = await svc.decide(JSON.parse(JSON.stringify(ask)) as PolicyInput);
+    expect(first.decision).toBe("ask_user");
+    expect(hit.cached).toBe(true);
+    expect(strip(hit)).toEqual(strip(first));
+  });
+});
+
+describe("decision ids", () => {
+  it("are UUID-shaped (version 4, RFC variant) and unique", () => {
+    const ids = new Set<string>();
+    for (let i = 0; i < 10_000; i++) ids.add(nextDecisionId());
+    expect(ids.size).toBe(10_000);
+    for (const id of [...ids].slice(0, 10)) {
+      expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    }
   });
 });

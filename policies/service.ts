@@ -5,14 +5,13 @@
  * `portcullis:decision` diagnostics channel, and never throws: any failure is a deny with a
  * registered reason code (POLICY_NO_BUNDLE, POLICY_ERROR, POLICY_UNDEFINED).
  */
-import { randomUUID } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { channel } from "node:diagnostics_channel";
-import { LRUCache } from "lru-cache";
 import type { PolicyDecision, PolicyInput } from "../contracts/index.js";
 import { isRegisteredReasonCode } from "../contracts/index.js";
 import { errorMessage, PortcullisError } from "../gateway/errors.js";
 import { defaultBundlePath, loadBundle, type PolicyBundle } from "./bundle.js";
-import { decisionTexts } from "./cache-key.js";
+import { DecisionCache } from "./decision-cache.js";
 import type { EngineName, PolicyEvaluator } from "./engine.js";
 import { createRustEvaluator, nativePolicyBinding } from "./native-engine.js";
 import { createTsEvaluator } from "./wasm-engine.js";
@@ -66,7 +65,7 @@ interface ActiveBundle {
   evaluator?: PolicyEvaluator;
   /** Set when there is nothing to evaluate: every decision is this deny. */
   failure?: PolicyDecision;
-  cache?: LRUCache<string, PolicyDecision>;
+  cache?: DecisionCache;
 }
 
 /** A deny carrying one registered code: what the service answers whenever the policy cannot. */
@@ -188,8 +187,28 @@ async function loadActive(
     if (e instanceof PortcullisError && e.code === "GW_ERR_NATIVE") throw e;
     return { ...stamp, failure: failClosed("POLICY_ERROR", errorMessage(e)) };
   }
-  const cache = cacheSize > 0 ? new LRUCache<string, PolicyDecision>({ max: cacheSize }) : undefined;
+  const cache = cacheSize > 0 ? new DecisionCache(cacheSize) : undefined;
   return { ...stamp, evaluator, ...(cache ? { cache } : {}) };
+}
+
+/**
+ * Decision ids: UUID-shaped, 74 random bits drawn once per process followed by a 48-bit counter
+ * (randomUUID per decision cost ~10% of the cache-hit budget). A decision id correlates a
+ * decision with its audit record and decision-log event; it grants nothing, so it must be unique
+ * (the counter within a process, the random part across processes), not secret. Ids from one
+ * process are therefore sequential, and say how many decisions that process made before.
+ */
+const idPrefix = (() => {
+  const hex = randomBytes(10).toString("hex");
+  // xxxxxxxx-xxxx-4xxx-Nxxx-: version 4 and variant bits, so the id still parses as a UUID.
+  const variant = ((Number.parseInt(hex[15] as string, 16) & 0x3) | 0x8).toString(16);
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(12, 15)}-${variant}${hex.slice(16, 19)}-`;
+})();
+let idCounter = 0;
+
+export function nextDecisionId(): string {
+  idCounter++;
+  return idPrefix + idCounter.toString(16).padStart(12, "0");
 }
 
 export async function createDecisionService(opts: DecisionServiceOptions = {}): Promise<DecisionService> {
@@ -197,35 +216,37 @@ export async function createDecisionService(opts: DecisionServiceOptions = {}): 
   const cacheSize = opts.cacheSize ?? 10_000;
   let active = await loadActive(engine, opts.bundlePath ?? defaultBundlePath(), opts.data, cacheSize);
 
-  const stamp = (a: ActiveBundle, d: PolicyDecision, cached: boolean): StampedDecision => ({
-    ...d,
-    decision_id: randomUUID(),
-    revision: a.revision,
-    policy_hash: a.policyHash,
-    engine,
-    cached,
-  });
+  const stamp = (a: ActiveBundle, d: PolicyDecision, cached: boolean): StampedDecision => {
+    // Members copied one by one: an object spread of a frozen decision measured ~20x slower.
+    const s: StampedDecision = {
+      v: d.v,
+      decision: d.decision,
+      reasons: d.reasons,
+      obligations: d.obligations,
+      decision_id: nextDecisionId(),
+      revision: a.revision,
+      policy_hash: a.policyHash,
+      engine,
+      cached,
+    };
+    if (d.ask !== undefined) s.ask = d.ask;
+    if (d.cacheable !== undefined) s.cacheable = d.cacheable;
+    return s;
+  };
 
   const decideNow = (input: PolicyInput): StampedDecision => {
     const a = active; // one snapshot per decision: a concurrent swap never mixes bundles
     if (a.failure || !a.evaluator) return stamp(a, a.failure ?? failClosed("POLICY_ERROR", "closed"), false);
-    let key: string | undefined;
     let text: string;
     try {
-      if (a.cache) {
-        const texts = decisionTexts(input);
-        key = texts.key;
-        const hit = a.cache.get(key);
-        if (hit) return stamp(a, hit, true);
-        text = texts.text;
-      } else {
-        text = JSON.stringify(input);
-      }
+      const hit = a.cache?.get(input);
+      if (hit) return stamp(a, hit, true);
+      text = JSON.stringify(input);
     } catch (e) {
       return stamp(a, failClosed("POLICY_ERROR", `input cannot be serialised: ${errorMessage(e)}`), false);
     }
     const decision = evaluateDecision(a.evaluator, text);
-    if (key !== undefined && decision.cacheable === true) a.cache?.set(key, deepFreeze(decision));
+    if (a.cache && decision.cacheable === true) a.cache.set(input, deepFreeze(decision));
     return stamp(a, decision, false);
   };
 

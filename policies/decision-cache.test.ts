@@ -1,0 +1,149 @@
+/**
+ * The decision cache matches an input only when the policy could not tell it from the stored one:
+ * everything but `context.time` and `context.request_id` counts, member order included, and inputs
+ * that are not plain JSON data are never cached.
+ */
+import { describe, expect, it } from "vitest";
+import type { PolicyDecision, PolicyInput } from "../contracts/index.js";
+import { BUCKET, DecisionCache } from "./decision-cache.js";
+
+const input = (over: Partial<Record<string, unknown>> = {}, context: Record<string, unknown> = {}) =>
+  ({
+    v: 1,
+    action: "tools/call",
+    principal: { id: "alice", roles: ["dev"], authenticated: true, via: "api_key" },
+    target: {
+      kind: "tool",
+      name: "fs__read",
+      server: "fs",
+      changed: false,
+      annotations: { readOnlyHint: true },
+    },
+    arguments: { path: "/etc/hosts", n: 3, deep: { list: [1, "two", null, { x: false }] } },
+    data_classes: [],
+    context: { time: "2026-01-01T00:00:00Z", request_id: "r1", transport: "http", session: "s", ...context },
+    ...over,
+  }) as unknown as PolicyInput;
+
+const decision = (code: string): PolicyDecision =>
+  ({
+    v: 1,
+    decision: "allow",
+    reasons: [{ code, message: code }],
+    obligations: {},
+    cacheable: true,
+  }) as PolicyDecision;
+
+function cacheWith(i: PolicyInput): DecisionCache {
+  const cache = new DecisionCache(100);
+  expect(cache.set(i, decision("A"))).toBe(true);
+  return cache;
+}
+
+describe("DecisionCache", () => {
+  it("hits for an equal input (a fresh copy too), ignoring only time and request id", () => {
+    const cache = cacheWith(input());
+    expect(cache.get(input())?.reasons[0]?.code).toBe("A");
+    expect(cache.get(JSON.parse(JSON.stringify(input())))?.reasons[0]?.code).toBe("A");
+    expect(cache.get(input({}, { time: "2027-05-05T00:00:00Z", request_id: "other" }))).toBeDefined();
+    const { time: _t, request_id: _r, ...bare } = input().context as Record<string, unknown>;
+    expect(cache.get(input({ context: bare }))).toBeDefined();
+  });
+
+  it("misses on any other difference", () => {
+    const cache = cacheWith(input());
+    const base = input() as unknown as Record<string, unknown>;
+    const misses: unknown[] = [
+      input({ arguments: { path: "/etc/shadow", n: 3, deep: { list: [1, "two", null, { x: false }] } } }),
+      input({ arguments: { path: "/etc/hosts", n: 3, deep: { list: [1, "two", null, { x: true }] } } }),
+      input({ arguments: { path: "/etc/hosts", n: "3", deep: { list: [1, "two", null, { x: false }] } } }),
+      input({ arguments: { n: 3, path: "/etc/hosts", deep: { list: [1, "two", null, { x: false }] } } }),
+      input({ arguments: { path: "/etc/hosts", n: 3, deep: { list: [1, "two", null] } } }),
+      input({
+        arguments: { path: "/etc/hosts", n: 3, deep: { list: [1, "two", null, { x: false }] }, y: 1 },
+      }),
+      input({ data_classes: ["secret"] }),
+      input({ extra: true }),
+      input({}, { session: "other" }),
+      input({}, { transport: "stdio" }),
+      input({}, { time_zone: "UTC" }),
+      input({ principal: { id: "alice", roles: ["dev"], authenticated: false, via: "api_key" } }),
+      input({ target: { kind: "tool", name: "fs__read", server: "fs", changed: true } }),
+      { ...base, context: "text" },
+      { ...base, v: undefined },
+    ];
+    for (const m of misses) expect(cache.get(m as PolicyInput)).toBeUndefined();
+  });
+
+  it("never caches inputs that are not plain JSON data", () => {
+    class Args {
+      path = "/etc/hosts";
+    }
+    const odd: unknown[] = [
+      input({ arguments: { when: new Date(0) } }),
+      input({ arguments: new Args() }),
+      input({ arguments: { f: undefined } }),
+      input({ arguments: { n: Number.NaN } }),
+      input({ arguments: { n: 10n } }),
+      input({ arguments: { toJSON: () => ({}) } }),
+      input({ arguments: Object.assign([1], { toJSON: () => [2] }) }),
+      input({ arguments: { list: new Array<number>(2) } }), // holes render as null
+      null,
+      "text",
+    ];
+    let deep: unknown = 1;
+    for (let i = 0; i < 70; i++) deep = { d: deep };
+    odd.push(input({ arguments: deep }));
+    const cache = new DecisionCache(100);
+    for (const o of odd) {
+      expect(cache.set(o as PolicyInput, decision("A"))).toBe(false);
+      expect(cache.get(o as PolicyInput)).toBeUndefined();
+    }
+    expect(cache.size).toBe(0);
+  });
+
+  it("a Date never matches a stored plain value, nor an array-like object an array", () => {
+    const cache = cacheWith(input({ arguments: { when: {} } }));
+    expect(cache.get(input({ arguments: { when: new Date(0) } }))).toBeUndefined();
+    const arrays = cacheWith(input({ data_classes: ["a"] }));
+    expect(arrays.get(input({ data_classes: { 0: "a", length: 1 } }))).toBeUndefined();
+    expect(arrays.get(input({ data_classes: ["a"] }))).toBeDefined();
+  });
+
+  it("stores a copy: changing the caller's object afterwards does not change what matches", () => {
+    const i = input();
+    const cache = cacheWith(i);
+    (i.arguments as Record<string, unknown>).path = "/etc/shadow";
+    expect(cache.get(i)).toBeUndefined();
+    expect(cache.get(input())).toBeDefined();
+  });
+
+  it("an inherited toJSON (a polluted prototype) turns every lookup into a miss", () => {
+    const cache = cacheWith(input());
+    const proto = Object.prototype as unknown as Record<string, unknown>;
+    proto.toJSON = () => "x";
+    try {
+      expect(cache.get(input())).toBeUndefined();
+    } finally {
+      delete proto.toJSON;
+    }
+    expect(cache.get(input())).toBeDefined();
+  });
+
+  it("keeps the newest entries of a bucket and bounds the total", () => {
+    const cache = new DecisionCache(100);
+    const args = (n: number) => input({ arguments: { n } });
+    for (let n = 0; n <= BUCKET; n++) cache.set(args(n), decision(`D${n}`));
+    expect(cache.get(args(0))).toBeUndefined();
+    for (let n = 1; n <= BUCKET; n++) expect(cache.get(args(n))?.reasons[0]?.code).toBe(`D${n}`);
+    cache.set(args(2), decision("again"));
+    expect(cache.get(args(2))?.reasons[0]?.code).toBe("again");
+    expect(cache.size).toBe(BUCKET);
+
+    const small = new DecisionCache(3);
+    for (let n = 0; n < 10; n++) small.set(input({ target: { kind: "tool", name: `t${n}` } }), decision("A"));
+    expect(small.size).toBeLessThanOrEqual(3);
+    expect(small.get(input({ target: { kind: "tool", name: "t9" } }))).toBeDefined();
+    expect(small.get(input({ target: { kind: "tool", name: "t0" } }))).toBeUndefined();
+  });
+});

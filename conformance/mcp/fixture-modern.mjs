@@ -18,26 +18,28 @@ import {
   Server,
 } from "@modelcontextprotocol/server";
 import { serveStdio } from "@modelcontextprotocol/server/stdio";
+import {
+  CONTENT_TOOLS,
+  complete,
+  ERROR_TOOL,
+  noArgs,
+  PROGRESS_TOOL,
+  PROMPTS,
+  progressTool,
+  RESOURCE_TEMPLATES,
+  readStaticResource,
+  resourceList,
+  staticPrompt,
+  staticToolResult,
+  text,
+} from "./fixture-content.mjs";
 
-const PNG =
-  "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg==";
-const WAV = "UklGRiYAAABXQVZFZm10IBAAAAABAAEAQB8AAIA+AAACABAAZGF0YQIAAAAAAA==";
-const noArgs = { type: "object", properties: {} };
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const cache = { ttlMs: 60_000, cacheScope: "public" };
 
 const TOOLS = [
-  { name: "test_simple_text", description: "Returns a simple text", inputSchema: noArgs },
-  { name: "test_image_content", description: "Returns an image", inputSchema: noArgs },
-  { name: "test_audio_content", description: "Returns audio", inputSchema: noArgs },
-  { name: "test_embedded_resource", description: "Returns an embedded resource", inputSchema: noArgs },
-  {
-    name: "test_multiple_content_types",
-    description: "Returns text, image and resource",
-    inputSchema: noArgs,
-  },
-  { name: "test_tool_with_progress", description: "Reports progress 0, 50, 100", inputSchema: noArgs },
-  { name: "test_error_handling", description: "Always fails", inputSchema: noArgs },
+  ...CONTENT_TOOLS,
+  PROGRESS_TOOL,
+  ERROR_TOOL,
   {
     name: "json_schema_2020_12_tool",
     description: "Tool with JSON Schema 2020-12 features",
@@ -93,47 +95,9 @@ const TOOLS = [
 ];
 
 function callTool(name, args) {
-  const text = (t) => ({ content: [{ type: "text", text: t }] });
+  const fixed = staticToolResult(name);
+  if (fixed) return fixed;
   switch (name) {
-    case "test_simple_text":
-      return text("This is a simple text response for testing.");
-    case "test_image_content":
-      return { content: [{ type: "image", data: PNG, mimeType: "image/png" }] };
-    case "test_audio_content":
-      return { content: [{ type: "audio", data: WAV, mimeType: "audio/wav" }] };
-    case "test_embedded_resource":
-      return {
-        content: [
-          {
-            type: "resource",
-            resource: {
-              uri: "test://embedded-resource",
-              mimeType: "text/plain",
-              text: "This is an embedded resource content.",
-            },
-          },
-        ],
-      };
-    case "test_multiple_content_types":
-      return {
-        content: [
-          { type: "text", text: "Multiple content types test:" },
-          { type: "image", data: PNG, mimeType: "image/png" },
-          {
-            type: "resource",
-            resource: {
-              uri: "test://mixed-content-resource",
-              mimeType: "application/json",
-              text: JSON.stringify({ test: "data", value: 123 }),
-            },
-          },
-        ],
-      };
-    case "test_error_handling":
-      return {
-        isError: true,
-        content: [{ type: "text", text: "This tool intentionally returns an error for testing" }],
-      };
     case "json_schema_2020_12_tool":
       return text("ok");
     case "test_custom_headers":
@@ -144,62 +108,15 @@ function callTool(name, args) {
 }
 
 function readResource(uri) {
-  if (uri === "test://static-text")
-    return {
-      contents: [{ uri, mimeType: "text/plain", text: "This is the content of the static text resource." }],
-    };
-  if (uri === "test://static-binary") return { contents: [{ uri, mimeType: "image/png", blob: PNG }] };
-  if (uri === "test://watched-resource")
-    return { contents: [{ uri, mimeType: "text/plain", text: "Watched resource content." }] };
-  const m = /^test:\/\/template\/([^/]+)\/data$/.exec(uri);
-  if (m) {
-    const id = m[1];
-    return {
-      contents: [
-        {
-          uri,
-          mimeType: "application/json",
-          text: JSON.stringify({ id, templateTest: true, data: `Data for ID: ${id}` }),
-        },
-      ],
-    };
-  }
+  const found = readStaticResource(uri);
+  if (found) return found;
   throw new ProtocolError(-32602, "Resource not found", { uri });
 }
 
 function getPrompt(name, a) {
-  const user = (content) => ({ role: "user", content });
-  switch (name) {
-    case "test_simple_prompt":
-      return { messages: [user({ type: "text", text: "This is a simple prompt for testing." })] };
-    case "test_prompt_with_arguments":
-      return {
-        messages: [user({ type: "text", text: `Prompt with arguments: arg1='${a.arg1}', arg2='${a.arg2}'` })],
-      };
-    case "test_prompt_with_embedded_resource":
-      return {
-        messages: [
-          user({
-            type: "resource",
-            resource: {
-              uri: a.resourceUri,
-              mimeType: "text/plain",
-              text: "Embedded resource content for testing.",
-            },
-          }),
-          user({ type: "text", text: "Please process the embedded resource above." }),
-        ],
-      };
-    case "test_prompt_with_image":
-      return {
-        messages: [
-          user({ type: "image", data: PNG, mimeType: "image/png" }),
-          user({ type: "text", text: "Please analyze the image above." }),
-        ],
-      };
-    default:
-      throw new ProtocolError(-32602, `Unknown prompt: ${name}`);
-  }
+  const prompt = staticPrompt(name, a);
+  if (prompt) return prompt;
+  throw new ProtocolError(-32602, `Unknown prompt: ${name}`);
 }
 
 // ---- input-required (multi-round-trip) diagnostics of the 2026-07-28 suite (SEP-2322) ----
@@ -251,7 +168,6 @@ function missing(ctx, requests, state) {
   return inputRequired({ inputRequests: open, ...(state ? { requestState: seal(state) } : {}) });
 }
 
-const text = (t) => ({ content: [{ type: "text", text: t }] });
 const samplingText = (r) =>
   typeof r?.content?.text === "string" ? r.content.text : JSON.stringify(r?.content);
 
@@ -373,18 +289,8 @@ function createFixture() {
   );
   server.setRequestHandler("tools/list", async () => ({ tools: [...TOOLS, ...added.tools], ...cache }));
   server.setRequestHandler("tools/call", async (req, ctx) => {
-    if (req.params.name === "test_tool_with_progress") {
-      const token = req.params._meta?.progressToken;
-      for (const progress of [0, 50, 100]) {
-        if (token !== undefined)
-          await ctx.mcpReq.notify({
-            method: "notifications/progress",
-            params: { progressToken: token, progress, total: 100 },
-          });
-        if (progress < 100) await sleep(50);
-      }
-      return { content: [{ type: "text", text: "Tool with progress executed successfully" }] };
-    }
+    if (req.params.name === "test_tool_with_progress")
+      return progressTool(req.params._meta?.progressToken, (n) => ctx.mcpReq.notify(n));
     if (req.params.name === "test_trigger_tool_change" || req.params.name === "test_trigger_prompt_change") {
       const kind = req.params.name === "test_trigger_tool_change" ? "tools" : "prompts";
       const n = added[kind].length + 1;
@@ -407,57 +313,17 @@ function createFixture() {
     );
   });
   server.setRequestHandler("resources/list", async () => ({
-    resources: [
-      {
-        uri: "test://static-text",
-        name: "static-text",
-        description: "A static text resource",
-        mimeType: "text/plain",
-      },
-      {
-        uri: "test://static-binary",
-        name: "static-binary",
-        description: "A static PNG",
-        mimeType: "image/png",
-      },
-      {
-        uri: "test://watched-resource",
-        name: "watched-resource",
-        description: "A resource to watch",
-        mimeType: "text/plain",
-      },
-    ],
+    resources: resourceList("A resource to watch"),
     ...cache,
   }));
   server.setRequestHandler("resources/templates/list", async () => ({
-    resourceTemplates: [
-      {
-        uriTemplate: "test://template/{id}/data",
-        name: "template-data",
-        description: "Data for an id",
-        mimeType: "application/json",
-      },
-    ],
+    resourceTemplates: RESOURCE_TEMPLATES,
     ...cache,
   }));
   server.setRequestHandler("resources/read", async (req) => ({ ...readResource(req.params.uri), ...cache }));
   server.setRequestHandler("prompts/list", async () => ({
     prompts: [
-      { name: "test_simple_prompt", description: "A prompt without arguments" },
-      {
-        name: "test_prompt_with_arguments",
-        description: "A prompt with two arguments",
-        arguments: [
-          { name: "arg1", description: "First test argument", required: true },
-          { name: "arg2", description: "Second test argument", required: true },
-        ],
-      },
-      {
-        name: "test_prompt_with_embedded_resource",
-        description: "A prompt embedding a resource",
-        arguments: [{ name: "resourceUri", description: "URI of the resource to embed", required: true }],
-      },
-      { name: "test_prompt_with_image", description: "A prompt with an image" },
+      ...PROMPTS,
       { name: "test_input_required_result_prompt", description: "A prompt that asks for context first" },
       ...added.prompts,
     ],
@@ -479,11 +345,7 @@ function createFixture() {
     }
     return getPrompt(req.params.name, req.params.arguments ?? {});
   });
-  server.setRequestHandler("completion/complete", async (req) => {
-    const value = req.params.argument.value ?? "";
-    const values = ["paris", "park", "party", "hello", "world"].filter((v) => v.startsWith(value));
-    return { completion: { values, total: values.length, hasMore: false } };
-  });
+  server.setRequestHandler("completion/complete", async (req) => complete(req.params.argument.value ?? ""));
   return server;
 }
 

@@ -26,28 +26,28 @@ import {
   SubscribeRequestSchema,
   UnsubscribeRequestSchema,
 } from "@modelcontextprotocol/sdk/types.js";
-
-// A 1x1 red PNG and a 1-sample silent WAV, small enough to inline.
-const PNG =
-  "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg==";
-const WAV = "UklGRiYAAABXQVZFZm10IBAAAAABAAEAQB8AAIA+AAACABAAZGF0YQIAAAAAAA==";
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const noArgs = { type: "object", properties: {} };
+import {
+  CONTENT_TOOLS,
+  complete,
+  ERROR_TOOL,
+  noArgs,
+  PROGRESS_TOOL,
+  PROMPTS,
+  progressTool,
+  RESOURCE_TEMPLATES,
+  readStaticResource,
+  resourceList,
+  sleep,
+  staticPrompt,
+  staticToolResult,
+  text,
+} from "./fixture-content.mjs";
 
 const TOOLS = [
-  { name: "test_simple_text", description: "Returns a simple text", inputSchema: noArgs },
-  { name: "test_image_content", description: "Returns an image", inputSchema: noArgs },
-  { name: "test_audio_content", description: "Returns audio", inputSchema: noArgs },
-  { name: "test_embedded_resource", description: "Returns an embedded resource", inputSchema: noArgs },
-  {
-    name: "test_multiple_content_types",
-    description: "Returns text, image and resource",
-    inputSchema: noArgs,
-  },
+  ...CONTENT_TOOLS,
   { name: "test_tool_with_logging", description: "Logs three messages while running", inputSchema: noArgs },
-  { name: "test_tool_with_progress", description: "Reports progress 0, 50, 100", inputSchema: noArgs },
-  { name: "test_error_handling", description: "Always fails", inputSchema: noArgs },
+  PROGRESS_TOOL,
+  ERROR_TOOL,
   {
     name: "test_sampling",
     description: "Asks the client's model",
@@ -83,8 +83,6 @@ const TOOLS = [
   },
   { name: "test_reconnection", description: "Closes its SSE stream mid-call", inputSchema: noArgs },
 ];
-
-const text = (t) => ({ content: [{ type: "text", text: t }] });
 
 function elicitDefaultsSchema() {
   return {
@@ -153,41 +151,9 @@ function createFixture() {
   server.setRequestHandler(CallToolRequestSchema, async (req, extra) => {
     const args = req.params.arguments ?? {};
     const related = { relatedRequestId: extra.requestId };
+    const fixed = staticToolResult(req.params.name);
+    if (fixed) return fixed;
     switch (req.params.name) {
-      case "test_simple_text":
-        return text("This is a simple text response for testing.");
-      case "test_image_content":
-        return { content: [{ type: "image", data: PNG, mimeType: "image/png" }] };
-      case "test_audio_content":
-        return { content: [{ type: "audio", data: WAV, mimeType: "audio/wav" }] };
-      case "test_embedded_resource":
-        return {
-          content: [
-            {
-              type: "resource",
-              resource: {
-                uri: "test://embedded-resource",
-                mimeType: "text/plain",
-                text: "This is an embedded resource content.",
-              },
-            },
-          ],
-        };
-      case "test_multiple_content_types":
-        return {
-          content: [
-            { type: "text", text: "Multiple content types test:" },
-            { type: "image", data: PNG, mimeType: "image/png" },
-            {
-              type: "resource",
-              resource: {
-                uri: "test://mixed-content-resource",
-                mimeType: "application/json",
-                text: JSON.stringify({ test: "data", value: 123 }),
-              },
-            },
-          ],
-        };
       case "test_tool_with_logging": {
         const log = (data) =>
           extra.sendNotification({ method: "notifications/message", params: { level: "info", data } });
@@ -198,23 +164,8 @@ function createFixture() {
         await log("Tool execution completed");
         return text("Tool with logging executed successfully");
       }
-      case "test_tool_with_progress": {
-        const token = req.params._meta?.progressToken;
-        for (const progress of [0, 50, 100]) {
-          if (token !== undefined)
-            await extra.sendNotification({
-              method: "notifications/progress",
-              params: { progressToken: token, progress, total: 100 },
-            });
-          if (progress < 100) await sleep(50);
-        }
-        return text("Tool with progress executed successfully");
-      }
-      case "test_error_handling":
-        return {
-          isError: true,
-          content: [{ type: "text", text: "This tool intentionally returns an error for testing" }],
-        };
+      case "test_tool_with_progress":
+        return progressTool(req.params._meta?.progressToken, (n) => extra.sendNotification(n));
       case "test_sampling": {
         if (!server.getClientCapabilities()?.sampling)
           return { isError: true, content: [{ type: "text", text: "The client does not support sampling" }] };
@@ -289,61 +240,17 @@ function createFixture() {
   });
 
   server.setRequestHandler(ListResourcesRequestSchema, async () => ({
-    resources: [
-      {
-        uri: "test://static-text",
-        name: "static-text",
-        description: "A static text resource",
-        mimeType: "text/plain",
-      },
-      {
-        uri: "test://static-binary",
-        name: "static-binary",
-        description: "A static PNG",
-        mimeType: "image/png",
-      },
-      {
-        uri: "test://watched-resource",
-        name: "watched-resource",
-        description: "A resource to subscribe to",
-        mimeType: "text/plain",
-      },
-    ],
+    resources: resourceList("A resource to subscribe to"),
   }));
 
   server.setRequestHandler(ListResourceTemplatesRequestSchema, async () => ({
-    resourceTemplates: [
-      {
-        uriTemplate: "test://template/{id}/data",
-        name: "template-data",
-        description: "Data for an id",
-        mimeType: "application/json",
-      },
-    ],
+    resourceTemplates: RESOURCE_TEMPLATES,
   }));
 
   server.setRequestHandler(ReadResourceRequestSchema, async (req) => {
     const { uri } = req.params;
-    if (uri === "test://static-text")
-      return {
-        contents: [{ uri, mimeType: "text/plain", text: "This is the content of the static text resource." }],
-      };
-    if (uri === "test://static-binary") return { contents: [{ uri, mimeType: "image/png", blob: PNG }] };
-    if (uri === "test://watched-resource")
-      return { contents: [{ uri, mimeType: "text/plain", text: "Watched resource content." }] };
-    const m = /^test:\/\/template\/([^/]+)\/data$/.exec(uri);
-    if (m) {
-      const id = m[1];
-      return {
-        contents: [
-          {
-            uri,
-            mimeType: "application/json",
-            text: JSON.stringify({ id, templateTest: true, data: `Data for ID: ${id}` }),
-          },
-        ],
-      };
-    }
+    const found = readStaticResource(uri);
+    if (found) return found;
     throw new McpError(-32002, `Resource not found: ${uri}`, { uri });
   });
 
@@ -356,70 +263,15 @@ function createFixture() {
     return {};
   });
 
-  server.setRequestHandler(ListPromptsRequestSchema, async () => ({
-    prompts: [
-      { name: "test_simple_prompt", description: "A prompt without arguments" },
-      {
-        name: "test_prompt_with_arguments",
-        description: "A prompt with two arguments",
-        arguments: [
-          { name: "arg1", description: "First test argument", required: true },
-          { name: "arg2", description: "Second test argument", required: true },
-        ],
-      },
-      {
-        name: "test_prompt_with_embedded_resource",
-        description: "A prompt embedding a resource",
-        arguments: [{ name: "resourceUri", description: "URI of the resource to embed", required: true }],
-      },
-      { name: "test_prompt_with_image", description: "A prompt with an image" },
-    ],
-  }));
+  server.setRequestHandler(ListPromptsRequestSchema, async () => ({ prompts: PROMPTS }));
 
   server.setRequestHandler(GetPromptRequestSchema, async (req) => {
-    const a = req.params.arguments ?? {};
-    const user = (content) => ({ role: "user", content });
-    switch (req.params.name) {
-      case "test_simple_prompt":
-        return { messages: [user({ type: "text", text: "This is a simple prompt for testing." })] };
-      case "test_prompt_with_arguments":
-        return {
-          messages: [
-            user({ type: "text", text: `Prompt with arguments: arg1='${a.arg1}', arg2='${a.arg2}'` }),
-          ],
-        };
-      case "test_prompt_with_embedded_resource":
-        return {
-          messages: [
-            user({
-              type: "resource",
-              resource: {
-                uri: a.resourceUri,
-                mimeType: "text/plain",
-                text: "Embedded resource content for testing.",
-              },
-            }),
-            user({ type: "text", text: "Please process the embedded resource above." }),
-          ],
-        };
-      case "test_prompt_with_image":
-        return {
-          messages: [
-            user({ type: "image", data: PNG, mimeType: "image/png" }),
-            user({ type: "text", text: "Please analyze the image above." }),
-          ],
-        };
-      default:
-        throw new McpError(-32602, `Unknown prompt: ${req.params.name}`);
-    }
+    const prompt = staticPrompt(req.params.name, req.params.arguments ?? {});
+    if (prompt) return prompt;
+    throw new McpError(-32602, `Unknown prompt: ${req.params.name}`);
   });
 
-  server.setRequestHandler(CompleteRequestSchema, async (req) => {
-    const value = req.params.argument.value ?? "";
-    const pool = ["paris", "park", "party", "hello", "world"];
-    const values = pool.filter((v) => v.startsWith(value));
-    return { completion: { values, total: values.length, hasMore: false } };
-  });
+  server.setRequestHandler(CompleteRequestSchema, async (req) => complete(req.params.argument.value ?? ""));
 
   server.setRequestHandler(SetLevelRequestSchema, async () => ({}));
   return server;

@@ -18,6 +18,7 @@ const commands: Record<string, () => Promise<Command>> = {
   pin: async () => (await import("./gateway/pins/cli.js")).pinCommand,
   policy: async () => (await import("./policies/cli.js")).policyCommand,
   bundle: async () => (await import("./policies/bundle/cli.js")).bundleCommand,
+  keys: async () => (await import("./server/commands/keys.js")).keysCommand,
 };
 
 async function usage(): Promise<string> {

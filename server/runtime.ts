@@ -8,6 +8,7 @@
 import { UpstreamPool } from "../adapters/mcp/pool.js";
 import type { PortcullisConfig } from "../gateway/config/schema.js";
 import { resolveSecret } from "../gateway/config/secrets.js";
+import type { StoredKeyDigest } from "../gateway/pipeline/authenticate.js";
 import type {
   ApprovalPort,
   AuditPort,
@@ -28,6 +29,8 @@ export interface RuntimeServices {
   events?: EventPort;
   scan?: ScanPort;
   redact?: (value: unknown, classes: string[]) => unknown;
+  /** Active API keys of the key file (`portcullis keys`), by digest. */
+  storedKeys?: () => readonly StoredKeyDigest[];
   builtins?: BuiltinServer[];
   /** Releases what the services hold (policy engine, audit file handles). */
   close?: () => Promise<void>;
@@ -64,6 +67,7 @@ export function createRuntime(
         key: resolveSecret(k.key, baseDir),
         roles: k.roles,
       })),
+      ...(services.storedKeys ? { storedKeys: services.storedKeys } : {}),
       stdioPrincipal: config.auth.stdioPrincipal,
       stdioRoles: config.auth.stdioRoles,
       ...(config.auth.localHttpPrincipal ? { localHttpPrincipal: config.auth.localHttpPrincipal } : {}),

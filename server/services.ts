@@ -18,6 +18,7 @@ import { lockPathFor, PinStore } from "../gateway/pins/index.js";
 import type { AuditPort, DecisionPort, EventPort, PinPort } from "../gateway/pipeline/context.js";
 import { core } from "../native/index.js";
 import { type PolicyPlane, startPolicyPlane } from "../policies/bundle/plane.js";
+import { keyFilePath, watchStoredKeys } from "./auth/key-store.js";
 import type { RuntimeServices } from "./runtime.js";
 
 export interface ServiceOverrides {
@@ -96,6 +97,7 @@ export async function createServices(
     bus,
     scan: (value) => core.scanValue(value),
     redact: (value, classes) => core.redactValue(value, { action: "mask", classes }).value,
+    storedKeys: watchStoredKeys(keyFilePath(config, baseDir)),
     builtins: createBuiltinCapabilities(config, { baseDir }).servers,
     async close() {
       await auditLog.close();

@@ -2,6 +2,7 @@
  * Stage 1, authenticate: turns the transport's credentials into a principal. stdio is trusted as
  * the configured local principal; HTTP callers present `Authorization: Bearer <key>` matched in
  * constant time against the configured API keys (secrets resolved once, at start-up), and callers
+ * or against the SHA-256 digests of stored keys (`portcullis keys create`), and callers
  * without a key are anonymous — unless `auth.localHttpPrincipal` is set and the connection comes from
  * a loopback address. A key that matches nothing is refused, never downgraded.
  */
@@ -16,8 +17,17 @@ export interface ApiKey {
   roles: string[];
 }
 
+/** A key known only by its SHA-256 digest (the key file under dataDir). */
+export interface StoredKeyDigest {
+  id: string;
+  roles: string[];
+  digest: Buffer;
+}
+
 export interface AuthenticateOptions {
   apiKeys: ApiKey[];
+  /** The currently active stored keys (consulted on every HTTP bearer). */
+  storedKeys?: () => readonly StoredKeyDigest[];
   stdioPrincipal: string;
   stdioRoles: string[];
   /** Principal for credential-less HTTP callers on a loopback connection (opt-in local trust). */
@@ -44,9 +54,11 @@ export function createAuthenticator(opts: AuthenticateOptions): (c: Credentials)
       return { id: "anonymous", roles: [], authenticated: false, via: "anonymous" };
     }
     const presented = fingerprint(credentials.bearer);
-    let match: (typeof keys)[number] | undefined;
+    let match: { id: string; roles: string[] } | undefined;
     // Compare against every key so timing does not reveal which one (or whether any) matched.
     for (const k of keys) if (timingSafeEqual(k.digest, presented) && !match) match = k;
+    for (const k of opts.storedKeys?.() ?? [])
+      if (k.digest.length === presented.length && timingSafeEqual(k.digest, presented) && !match) match = k;
     if (!match) throw new PortcullisError("GW_ERR_AUTH", "invalid API key");
     return { id: match.id, roles: [...match.roles], authenticated: true, via: "api_key" };
   };

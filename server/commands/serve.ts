@@ -13,6 +13,7 @@ import type { Command } from "../../cli.js";
 import { loadConfig } from "../../gateway/config/load.js";
 import { UsageError } from "../../gateway/errors.js";
 import { createJwtVerifier } from "../auth/jwt.js";
+import { keyFilePath, readKeyFile } from "../auth/key-store.js";
 import { createMcpHttp, type McpHttp } from "../mcp/http.js";
 import { createModernHandler } from "../mcp/modern.js";
 import { createRestRoutes } from "../rest/routes.js";
@@ -92,9 +93,15 @@ export const serveCommand: Command = {
     const port = values.port ? Number(values.port) : config.server.port;
     if (!Number.isInteger(port) || port < 0 || port > 65535)
       throw new UsageError(`invalid --port '${values.port}'`);
-    if (!LOOPBACK_BINDS.has(host) && loaded.config.auth.apiKeys.length === 0 && !loaded.config.auth.jwt)
+    const storedKeys = readKeyFile(keyFilePath(loaded.config, baseDir)).filter((k) => !k.revoked_at);
+    if (
+      !LOOPBACK_BINDS.has(host) &&
+      loaded.config.auth.apiKeys.length === 0 &&
+      storedKeys.length === 0 &&
+      !loaded.config.auth.jwt
+    )
       throw new UsageError(
-        `refusing to bind ${host} without authentication: configure auth.apiKeys or auth.jwt, or bind 127.0.0.1`,
+        `refusing to bind ${host} without authentication: configure auth.apiKeys, auth.jwt or 'portcullis keys create', or bind 127.0.0.1`,
       );
     const services = await createServices(config, baseDir);
     const runtime = createRuntime(config, baseDir, services);

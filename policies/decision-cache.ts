@@ -18,6 +18,9 @@ export const BUCKET = 4;
 const MAX_DEPTH = 64;
 const OBJECT_PROTO = Object.prototype;
 const ARRAY_PROTO = Array.prototype;
+/** The prototypes seen as holders of an inherited `toJSON` (a load is cheaper than `in` here). */
+const PROTOS = OBJECT_PROTO as { toJSON?: unknown };
+const ARRAYS = ARRAY_PROTO as { toJSON?: unknown };
 
 /** A stored object: its member names in order and their values. */
 class Members {
@@ -90,7 +93,11 @@ function same(a: unknown, b: Stored, level: Level): boolean {
   if (Array.isArray(b)) {
     if (!Array.isArray(a) || a.length !== b.length) return false;
     if (Object.getPrototypeOf(a) !== ARRAY_PROTO || "toJSON" in a) return false;
-    for (let i = 0; i < b.length; i++) if (!same(a[i], b[i] as Stored, PLAIN)) return false;
+    for (let i = 0; i < b.length; i++) {
+      const x = a[i];
+      const y = b[i] as Stored;
+      if (x !== y && !same(x, y, PLAIN)) return false;
+    }
     return true;
   }
   // Plain objects only (a Date or class instance renders differently in JSON). An own enumerable
@@ -108,8 +115,10 @@ function same(a: unknown, b: Stored, level: Level): boolean {
     const k = ks[j] as string;
     if (level === CONTEXT && omitted(k)) continue;
     if (k !== keys[i]) return false;
-    const next = level === ROOT && k === "context" ? CONTEXT : PLAIN;
-    if (!same(vs[j], values[i] as Stored, next)) return false;
+    const x = vs[j];
+    const y = values[i] as Stored;
+    // Equal primitives (most members) are settled here, without a call.
+    if (x !== y && !same(x, y, level === ROOT && k === "context" ? CONTEXT : PLAIN)) return false;
     i++;
   }
   return i === keys.length;
@@ -140,7 +149,7 @@ export class DecisionCache {
   /** The cached decision for an input equal to `input` apart from time and request id. */
   get(input: PolicyInput): PolicyDecision | undefined {
     const bucket = this.#lru.get(bucketKey(input));
-    if (bucket === undefined || "toJSON" in OBJECT_PROTO || "toJSON" in ARRAY_PROTO) return undefined;
+    if (bucket === undefined || PROTOS.toJSON !== undefined || ARRAYS.toJSON !== undefined) return undefined;
     for (let i = 0; i < bucket.length; i++) {
       const entry = bucket[i] as Entry;
       if (same(input, entry.input, ROOT)) return entry.decision;

@@ -6,34 +6,49 @@ package portcullis.gateway
 
 import data.portcullis.settings
 
-list_actions := {"tools/list", "prompts/list", "resources/list", "model/list"}
+# Action and transport checks are one comparison per rule body rather than set literals: the
+# wasm module would build each set afresh on every evaluation (measured).
+is_list_action if input.action == "tools/list"
 
-call_actions := {"tools/call", "prompts/get", "resources/read", "model/call"}
+is_list_action if input.action == "prompts/list"
 
-known_actions := {
-	"tools/call", "prompts/get", "resources/read", "model/call",
-	"tools/list", "prompts/list", "resources/list", "model/list",
-}
+is_list_action if input.action == "resources/list"
+
+is_list_action if input.action == "model/list"
+
+is_call_action if input.action == "tools/call"
+
+is_call_action if input.action == "prompts/get"
+
+is_call_action if input.action == "resources/read"
+
+is_call_action if input.action == "model/call"
+
+is_model_action if input.action == "model/call"
+
+is_model_action if input.action == "model/list"
+
+known_action if is_list_action
+
+known_action if is_call_action
+
+known_transport if input.context.transport == "stdio"
+
+known_transport if input.context.transport == "http"
 
 # --- input shape --------------------------------------------------------------------------
 
 valid_input if {
 	input.v == 1
-	known_actions[input.action]
+	known_action
 	is_object(input.principal)
 	is_string(input.principal.id)
 	is_boolean(input.principal.authenticated)
 	is_object(input.target)
 	is_string(input.target.name)
 	is_object(input.context)
-	input.context.transport in {"stdio", "http"}
+	known_transport
 }
-
-is_list_action if list_actions[input.action]
-
-is_call_action if call_actions[input.action]
-
-is_model_action if input.action in {"model/call", "model/list"}
 
 # Local stdio callers are trusted as the user who launched the gateway.
 trusted if input.context.transport == "stdio"
@@ -61,25 +76,21 @@ tool_call if input.action == "tools/call"
 
 # --- name patterns: "*", "prefix*", "*suffix" or an exact name ------------------------------
 
-pattern_matches(p, _) if p == "*"
-
+# One else-chain: evaluation stops at the first form that matches. Exact names come first (the
+# common case, one comparison); a pattern with "*" elsewhere than at one end matches nothing.
 pattern_matches(p, s) if {
-	p != "*"
+	p == s
+	not contains(p, "*")
+} else if {
+	p == "*"
+} else if {
 	endswith(p, "*")
 	not startswith(p, "*")
 	startswith(s, trim_suffix(p, "*"))
-}
-
-pattern_matches(p, s) if {
-	p != "*"
+} else if {
 	startswith(p, "*")
 	not endswith(p, "*")
 	endswith(s, trim_prefix(p, "*"))
-}
-
-pattern_matches(p, s) if {
-	not contains(p, "*")
-	p == s
 }
 
 any_matches(patterns, s) if {
@@ -127,7 +138,8 @@ matched_rules contains i if {
 	rule_applies(rule)
 }
 
-rules_with_effect(effect) := {i | some i in matched_rules; settings.rules[i].effect == effect}
+# The effects of the matched rules, built once per evaluation for the three votes.
+matched_effects contains settings.rules[i].effect if some i in matched_rules
 
 # The first matching rule (lowest index) supplies rate-limit and timeout obligations.
 first_rule := settings.rules[min(matched_rules)] if count(matched_rules) > 0
@@ -150,7 +162,7 @@ else := allow_codes if count(allow_codes) > 0
 
 else := {"DEFAULT_DENY"}
 
-reasons := [{"code": c, "message": messages[c]} | some c in sort(winning_codes)]
+reasons := [{"code": c, "message": message(c)} | some c in sort(winning_codes)]
 
 redact_classes := sort({c | some c in input.data_classes; c in settings.redact_classes})
 
@@ -176,7 +188,7 @@ rule_obligations := {k: first_rule[k] | some k in {"rate_limit", "timeout_ms"}; 
 
 ask_prompt := concat("", [
 	"Allow ", principal_label, " to use ", clip(input.target.name), "? ",
-	concat(" ", [messages[c] | some c in sort(ask_codes)]),
+	concat(" ", [message(c) | some c in sort(ask_codes)]),
 ]) if is_string(input.target.name)
 
 # Names are clipped so the prompt stays within the contract's 4,096 characters.

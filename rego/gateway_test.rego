@@ -27,9 +27,18 @@ decide(inp) := d if {
 
 # --- registry -------------------------------------------------------------------------------
 
-test_every_code_is_registered if {
-	every code, _ in gateway.messages {
+# Every code of the policy (rego.test.ts checks this list against the sources' code literals).
+all_codes := [
+	"INVALID_INPUT", "UNAUTHENTICATED", "TOOL_DEFINITION_CHANGED", "DENIED_BY_RULE",
+	"SECRET_IN_ARGUMENTS", "SECRET_REQUIRES_APPROVAL", "MODEL_NOT_ALLOWED",
+	"DATA_CLASS_NOT_ALLOWED_FOR_PROVIDER", "DESTRUCTIVE_TOOL", "OPEN_WORLD_TOOL", "REQUIRES_APPROVAL",
+	"READ_ONLY_ALLOWED", "ALLOWED_BY_RULE", "LISTING_VISIBLE", "MODEL_ALLOWED", "DEFAULT_DENY",
+]
+
+test_every_code_is_registered_with_a_message if {
+	every code in all_codes {
 		data.codes[code]
+		is_string(gateway.message(code))
 	}
 }
 
@@ -37,7 +46,7 @@ test_every_code_has_a_message if {
 	every inp in [base, {}, put(base, {"data_classes": ["secret"]})] {
 		emitted := (gateway.deny_codes | gateway.ask_codes) | gateway.allow_codes with input as inp
 		every code in emitted {
-			gateway.messages[code]
+			gateway.message(code)
 		}
 	}
 }

@@ -58,6 +58,21 @@ describe("rego/", () => {
     expect(unregistered).toEqual([]);
   });
 
+  it("every code literal has a message body, and the opa tests list every code", () => {
+    const literal = /"([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+)"/g;
+    const codes = new Set<string>();
+    for (const f of policySources) {
+      for (const m of readFileSync(join(repo, "rego", f), "utf8").matchAll(literal))
+        codes.add(m[1] as string);
+    }
+    const reasons = readFileSync(join(repo, "rego", "reasons.rego"), "utf8");
+    const withMessage = new Set([...reasons.matchAll(/^message\("([A-Z_0-9]+)"\) := "/gm)].map((m) => m[1]));
+    expect([...codes].filter((c) => !withMessage.has(c))).toEqual([]);
+    const tests = readFileSync(join(repo, "rego", "gateway_test.rego"), "utf8");
+    const listed = /all_codes := \[([^\]]*)\]/.exec(tests)?.[1] ?? "";
+    expect(new Set([...listed.matchAll(literal)].map((m) => m[1]))).toEqual(codes);
+  });
+
   it("the host's fail-closed codes are registered", () => {
     const service = readFileSync(join(repo, "policies", "service.ts"), "utf8");
     const used = new Set([...service.matchAll(/failClosed\("([A-Z_]+)"/g)].map((m) => m[1] as string));

@@ -21,7 +21,7 @@ deny_codes contains "TOOL_DEFINITION_CHANGED" if {
 
 deny_codes contains "DENIED_BY_RULE" if {
 	valid_input
-	count(rules_with_effect("deny")) > 0
+	matched_effects.deny
 }
 
 deny_codes contains "SECRET_IN_ARGUMENTS" if {
@@ -65,7 +65,7 @@ ask_codes contains "SECRET_REQUIRES_APPROVAL" if {
 	settings.secrets.action == "ask"
 }
 
-ask_codes contains "REQUIRES_APPROVAL" if count(rules_with_effect("ask")) > 0
+ask_codes contains "REQUIRES_APPROVAL" if matched_effects.ask
 
 # --- allow --------------------------------------------------------------------------------------
 
@@ -80,13 +80,14 @@ allow_codes contains "ALLOWED_BY_RULE" if {
 	valid_input
 	trusted
 	not is_model_action
-	count(rules_with_effect("allow")) > 0
+	matched_effects.allow
 }
 
 allow_codes contains "LISTING_VISIBLE" if {
 	valid_input
 	trusted
-	input.action in {"tools/list", "prompts/list", "resources/list"}
+	is_list_action
+	not is_model_action
 	settings.listing.visible_by_default == true
 }
 

@@ -91,6 +91,12 @@ export const AuthConfig = z.object({
     .describe(
       "JWT bearer tokens verified against this issuer's JWKS (REST API); the subject is the principal",
     ),
+  resource: z
+    .url()
+    .optional()
+    .describe(
+      "This gateway's MCP resource identifier (RFC 9728 metadata, audience of JWTs on /mcp); default: the request's origin + /mcp",
+    ),
   localHttpPrincipal: z
     .string()
     .min(1)

@@ -78,12 +78,20 @@ describe("portcullis serve on its embedded default", () => {
     expect(audit.records).toBeGreaterThanOrEqual(2);
   });
 
-  it("denies an anonymous caller with a reason code and refuses a wrong key", async () => {
-    const anonymous = await connect({});
-    const call = await anonymous.callTool({ name: "workspace__read", arguments: { path: "notes.txt" } });
-    expect(call.isError).toBe(true);
-    expect(JSON.stringify(call.structuredContent)).toContain("UNAUTHENTICATED");
-    await anonymous.close();
+  it("refuses an anonymous caller with 401 pointing at the resource metadata, and a wrong key", async () => {
+    const anonymous = await fetch(url, {
+      method: "POST",
+      headers: { "content-type": "application/json", accept: "application/json, text/event-stream" },
+      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "ping" }),
+      signal: AbortSignal.timeout(10_000),
+    });
+    expect(anonymous.status).toBe(401);
+    const challenge = anonymous.headers.get("www-authenticate") ?? "";
+    const metadata = /resource_metadata="([^"]+)"/.exec(challenge)?.[1];
+    expect(metadata).toBe(`${url.origin}/.well-known/oauth-protected-resource/mcp`);
+    const doc = await fetch(metadata as string, { signal: AbortSignal.timeout(10_000) });
+    expect(await doc.json()).toMatchObject({ resource: url.href });
+    await expect(connect({})).rejects.toThrow();
     await expect(connect({ authorization: "Bearer wrong-key-wrong-key-wrong-key-00" })).rejects.toThrow();
   });
 });

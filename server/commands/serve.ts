@@ -14,8 +14,10 @@ import { loadConfig } from "../../gateway/config/load.js";
 import { UsageError } from "../../gateway/errors.js";
 import { createJwtVerifier } from "../auth/jwt.js";
 import { keyFilePath, readKeyFile } from "../auth/key-store.js";
+import { createProtectedResource } from "../auth/resource.js";
 import { createMcpHttp, type McpHttp } from "../mcp/http.js";
 import { createModernHandler } from "../mcp/modern.js";
+import type { Env } from "../rest/gate.js";
 import { createRestRoutes } from "../rest/routes.js";
 import { createRuntime, type Runtime } from "../runtime.js";
 import { createServices, type GatewayServices } from "../services.js";
@@ -28,7 +30,7 @@ export interface AppDeps {
 }
 
 export interface App {
-  app: Hono;
+  app: Hono<Env>;
   mcp: McpHttp;
   /** Closes the MCP sessions of both eras (the runtime is the caller's). */
   close(): Promise<void>;
@@ -38,6 +40,17 @@ export function createApp(deps: AppDeps): App {
   const { runtime } = deps;
   const s = runtime.config.server;
   const modern = createModernHandler(runtime.pipeline);
+  const auth = runtime.config.auth;
+  const resource = createProtectedResource({
+    config: runtime.config,
+    pipeline: runtime.pipeline,
+    authConfigured: () =>
+      auth.apiKeys.length > 0 || auth.jwt !== undefined || (deps.services?.storedKeys?.().length ?? 0) > 0,
+    // On /mcp the token's audience must be this gateway's resource (auth.resource when set).
+    ...(auth.jwt
+      ? { verifyToken: createJwtVerifier({ ...auth.jwt, audience: auth.resource ?? auth.jwt.audience }) }
+      : {}),
+  });
   const mcp = createMcpHttp({
     pipeline: runtime.pipeline,
     limits: {
@@ -47,9 +60,11 @@ export function createApp(deps: AppDeps): App {
       allowedHosts: s.allowedHosts,
     },
     modern: modern.handle,
+    authenticated: resource.authenticated,
   });
-  const app = new Hono();
+  const app = new Hono<Env>();
   app.get("/healthz", (c) => c.json({ ok: true, upstreams: runtime.pool.health() }));
+  resource.mount(app);
   app.route("/mcp", mcp.app);
   const rest = deps.services
     ? createRestRoutes({

@@ -21,9 +21,15 @@ const KEY = "http-test-key-42";
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "portcullis-http-"));
   process.env.PORTCULLIS_HTTP_TEST_KEY = KEY;
+  process.env.PORTCULLIS_HTTP_TEST_KEY_CAROL = "http-test-key-carol";
   const config = validateConfig({
     server: { maxBodyBytes: 4096, maxJsonDepth: 16 },
-    auth: { apiKeys: [{ id: "bob", key: "env:PORTCULLIS_HTTP_TEST_KEY" }] },
+    auth: {
+      apiKeys: [
+        { id: "bob", key: "env:PORTCULLIS_HTTP_TEST_KEY" },
+        { id: "carol", key: "env:PORTCULLIS_HTTP_TEST_KEY_CAROL" },
+      ],
+    },
     audit: { dir: "audit" },
   });
   runtime = createRuntime(config, dir, await createServices(config, dir));
@@ -145,12 +151,21 @@ describe("HTTP gate", () => {
 
   it("binds a session to its principal", async () => {
     const id = await session();
-    const res = await gw.app.request("/mcp", {
-      method: "POST",
-      headers: { "content-type": "application/json", accept: "application/json", "mcp-session-id": id },
-      body: JSON.stringify({ jsonrpc: "2.0", id: 9, method: "ping" }),
-    });
-    expect(res.status).toBe(404); // anonymous may not use bob's session
+    const ping = (auth?: string) =>
+      gw.app.request("/mcp", {
+        method: "POST",
+        headers: {
+          "content-type": "application/json",
+          accept: "application/json",
+          "mcp-session-id": id,
+          ...(auth ? { authorization: `Bearer ${auth}` } : {}),
+        },
+        body: JSON.stringify({ jsonrpc: "2.0", id: 9, method: "ping" }),
+      });
+    expect((await ping("http-test-key-carol")).status).toBe(404); // carol may not use bob's session
+    const anonymous = await ping();
+    expect(anonymous.status).toBe(401); // with keys configured, /mcp refuses anonymous callers
+    expect(anonymous.headers.get("www-authenticate")).toMatch(/^Bearer resource_metadata="/);
   });
 
   it("caps the number of live sessions", async () => {

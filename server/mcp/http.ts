@@ -47,6 +47,8 @@ export interface McpHttpOptions {
   maxSessions?: number;
   /** Answer plain tool calls with a JSON body (see above). Default true. */
   jsonResponses?: boolean;
+  /** The principal an outer authentication layer already established for this request, if any. */
+  authenticated?: (req: Request) => Principal | undefined;
 }
 
 type RequestId = string | number;
@@ -152,6 +154,8 @@ export function createMcpHttp(opts: McpHttpOptions): McpHttp {
       return rpcError(403, -32000, "Forbidden: Host not allowed");
     if (!isAllowedOrigin(req.headers.get("origin") ?? undefined, limits.allowedOrigins))
       return rpcError(403, -32000, "Forbidden: Origin not allowed");
+    const outer = opts.authenticated?.(req);
+    if (outer) return outer;
     const auth = req.headers.get("authorization");
     let bearer: string | undefined;
     if (auth !== null) {

@@ -1,0 +1,91 @@
+/**
+ * `/mcp` as an OAuth 2.1 protected resource (MCP authorization, RFC 9728): the protected-resource
+ * metadata document at `/.well-known/oauth-protected-resource` and its `/mcp`-suffixed form, and
+ * a middleware in front of `/mcp` that — when authentication is configured (API keys, stored keys
+ * or JWT) — authenticates every request with the REST gate (API key, else a JWT verified with the
+ * gateway's resource as audience), answers missing or invalid credentials with 401 and
+ * `WWW-Authenticate: Bearer resource_metadata="…"`, and hands the principal to the MCP endpoint.
+ * The client's token stays here: upstream links carry only their own configured credentials.
+ */
+import type { Context, Hono, MiddlewareHandler } from "hono";
+import type { PortcullisConfig } from "../../gateway/config/schema.js";
+import type { Principal } from "../../gateway/pipeline/context.js";
+import type { Pipeline } from "../../gateway/pipeline/pipeline.js";
+import { authenticateRequest, type Env } from "../rest/gate.js";
+
+export const METADATA_PATH = "/.well-known/oauth-protected-resource";
+
+export interface ProtectedResourceOptions {
+  config: PortcullisConfig;
+  pipeline: Pipeline;
+  /** True while some credential is configured (checked per request: stored keys come and go). */
+  authConfigured: () => boolean;
+  /** JWT verifier whose audience is the gateway's resource; undefined without `auth.jwt`. */
+  verifyToken?: (token: string) => Promise<Principal>;
+}
+
+export interface ProtectedResource {
+  /** Principals established by the middleware, read by the MCP endpoint's gate. */
+  authenticated(req: Request): Principal | undefined;
+  mount(app: Hono<Env>): void;
+}
+
+/** The resource identifier: `auth.resource`, else this request's origin + `/mcp`. */
+export function resourceUrl(config: PortcullisConfig, req: Request): string {
+  if (config.auth.resource) return config.auth.resource;
+  const u = new URL(req.url);
+  const host = req.headers.get("host") ?? u.host;
+  return `${u.protocol}//${host}/mcp`;
+}
+
+function metadataUrl(config: PortcullisConfig, req: Request): string {
+  const r = new URL(resourceUrl(config, req));
+  const path = r.pathname === "/" ? "" : r.pathname;
+  return `${r.origin}${METADATA_PATH}${path}`;
+}
+
+export function createProtectedResource(o: ProtectedResourceOptions): ProtectedResource {
+  const principals = new WeakMap<Request, Principal>();
+  const s = o.config.server;
+
+  const metadata = (c: Context<Env>) =>
+    c.json(
+      {
+        resource: resourceUrl(o.config, c.req.raw),
+        ...(o.config.auth.jwt ? { authorization_servers: [o.config.auth.jwt.issuer] } : {}),
+        bearer_methods_supported: ["header"],
+        resource_name: "Portcullis MCP gateway",
+      },
+      200,
+      { "cache-control": "max-age=300" },
+    );
+
+  const guard: MiddlewareHandler<Env> = async (c, next) => {
+    if (!o.authConfigured()) return next();
+    const challenge = () => ({
+      "www-authenticate": `Bearer resource_metadata="${metadataUrl(o.config, c.req.raw)}"`,
+    });
+    const p = await authenticateRequest(c, {
+      pipeline: o.pipeline,
+      maxBodyBytes: s.maxBodyBytes,
+      maxJsonDepth: s.maxJsonDepth,
+      allowedOrigins: s.allowedOrigins,
+      allowedHosts: s.allowedHosts,
+      challenge,
+      ...(o.verifyToken ? { verifyToken: o.verifyToken } : {}),
+    });
+    if (p instanceof Response) return p;
+    principals.set(c.req.raw, p);
+    await next();
+  };
+
+  return {
+    authenticated: (req) => principals.get(req),
+    mount(app) {
+      app.get(METADATA_PATH, metadata);
+      app.get(`${METADATA_PATH}/mcp`, metadata);
+      app.use("/mcp", guard);
+      app.use("/mcp/*", guard);
+    },
+  };
+}

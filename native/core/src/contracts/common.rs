@@ -81,6 +81,45 @@ macro_rules! checked_string {
 }
 pub(crate) use checked_string;
 
+/// Declares a contract struct in which a member written `pub name?: T` is a zod `.optional()`
+/// member: an `Option<T>` that may be absent, is left out when `None`, and refuses `null`
+/// (`present`). Attributes and doc comments (struct and members) and other members pass through
+/// unchanged and in order. Members must be `pub`.
+macro_rules! contract_struct {
+    // An optional member.
+    (@munch $head:tt [$($done:tt)*]
+        $(#[$fmeta:meta])* pub $field:ident ?: $ty:ty $(, $($rest:tt)*)?) => {
+        $crate::contracts::common::contract_struct!(@munch $head [
+            $($done)*
+            $(#[$fmeta])*
+            #[serde(
+                default,
+                skip_serializing_if = "Option::is_none",
+                deserialize_with = "crate::contracts::common::present"
+            )]
+            pub $field: Option<$ty>,
+        ] $($($rest)*)?);
+    };
+    // A required member.
+    (@munch $head:tt [$($done:tt)*]
+        $(#[$fmeta:meta])* pub $field:ident : $ty:ty $(, $($rest:tt)*)?) => {
+        $crate::contracts::common::contract_struct!(@munch $head [
+            $($done)*
+            $(#[$fmeta])*
+            pub $field: $ty,
+        ] $($($rest)*)?);
+    };
+    (@munch [$($head:tt)*] [$($done:tt)*]) => {
+        $($head)* { $($done)* }
+    };
+    ($(#[$meta:meta])* pub struct $name:ident $(<$param:ident>)? { $($body:tt)* }) => {
+        $crate::contracts::common::contract_struct!(
+            @munch [$(#[$meta])* pub struct $name $(<$param>)?] [] $($body)*
+        );
+    };
+}
+pub(crate) use contract_struct;
+
 checked_string!(
     /// Opaque non-empty identifier (request, session, principal…), at most 256 units.
     Id, 1, 256, None, "a non-empty id");

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::common::{
-    checked_string, present, DataClass, Id, Name128, Name256, ProviderId, SafeInt, V1,
+    checked_string, contract_struct, DataClass, Id, Name128, Name256, ProviderId, SafeInt, V1,
 };
 use super::Document;
 
@@ -31,33 +31,15 @@ pub enum ProviderKind {
 
 type TimeoutMs = SafeInt<1, 3_600_000>;
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ProviderTimeouts {
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "present"
-    )]
-    pub connect_ms: Option<TimeoutMs>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "present"
-    )]
-    pub first_token_ms: Option<TimeoutMs>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "present"
-    )]
-    pub idle_ms: Option<TimeoutMs>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "present"
-    )]
-    pub request_ms: Option<TimeoutMs>,
+contract_struct! {
+    #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct ProviderTimeouts {
+        pub connect_ms?: TimeoutMs,
+        pub first_token_ms?: TimeoutMs,
+        pub idle_ms?: TimeoutMs,
+        pub request_ms?: TimeoutMs,
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -69,53 +51,32 @@ pub enum RetryOn {
     ServerError,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RetryPolicy {
-    pub max_attempts: SafeInt<1, 10>,
-    pub backoff_ms: SafeInt<0, 60_000>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "present"
-    )]
-    pub retry_on: Option<Vec<RetryOn>>,
+contract_struct! {
+    #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct RetryPolicy {
+        pub max_attempts: SafeInt<1, 10>,
+        pub backoff_ms: SafeInt<0, 60_000>,
+        pub retry_on?: Vec<RetryOn>,
+    }
 }
 
-/// One model provider.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ProviderConfig {
-    pub v: V1,
-    pub id: ProviderId,
-    pub kind: ProviderKind,
-    pub base_url: BaseUrl,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "present"
-    )]
-    pub credential: Option<CredentialRef>,
-    pub models: Vec<Name256>,
-    pub local: bool,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "present"
-    )]
-    pub timeouts: Option<ProviderTimeouts>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "present"
-    )]
-    pub retry: Option<RetryPolicy>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "present"
-    )]
-    pub weight: Option<SafeInt<0, 10_000>>,
+contract_struct! {
+    /// One model provider.
+    #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct ProviderConfig {
+        pub v: V1,
+        pub id: ProviderId,
+        pub kind: ProviderKind,
+        pub base_url: BaseUrl,
+        pub credential?: CredentialRef,
+        pub models: Vec<Name256>,
+        pub local: bool,
+        pub timeouts?: ProviderTimeouts,
+        pub retry?: RetryPolicy,
+        pub weight?: SafeInt<0, 10_000>,
+    }
 }
 
 impl Document for ProviderConfig {
@@ -125,47 +86,26 @@ impl Document for ProviderConfig {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RouteTarget {
-    pub provider: ProviderId,
-    pub model: Name256,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "present"
-    )]
-    pub weight: Option<SafeInt<0, 10_000>>,
+contract_struct! {
+    #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct RouteTarget {
+        pub provider: ProviderId,
+        pub model: Name256,
+        pub weight?: SafeInt<0, 10_000>,
+    }
 }
 
-/// All present criteria must hold; an empty match matches every request.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RouteMatch {
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "present"
-    )]
-    pub models: Option<Vec<Name256>>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "present"
-    )]
-    pub principals: Option<Vec<Id>>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "present"
-    )]
-    pub roles: Option<Vec<Name128>>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "present"
-    )]
-    pub data_classes: Option<Vec<DataClass>>,
+contract_struct! {
+    /// All present criteria must hold; an empty match matches every request.
+    #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct RouteMatch {
+        pub models?: Vec<Name256>,
+        pub principals?: Vec<Id>,
+        pub roles?: Vec<Name128>,
+        pub data_classes?: Vec<DataClass>,
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -176,22 +116,19 @@ pub enum RouteStrategy {
     RoundRobin,
 }
 
-/// How model requests are routed to providers.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Route {
-    pub v: V1,
-    pub id: Id,
-    #[serde(rename = "match")]
-    pub match_: RouteMatch,
-    pub targets: Vec<RouteTarget>,
-    pub strategy: RouteStrategy,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "present"
-    )]
-    pub fallbacks: Option<Vec<RouteTarget>>,
+contract_struct! {
+    /// How model requests are routed to providers.
+    #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Route {
+        pub v: V1,
+        pub id: Id,
+        #[serde(rename = "match")]
+        pub match_: RouteMatch,
+        pub targets: Vec<RouteTarget>,
+        pub strategy: RouteStrategy,
+        pub fallbacks?: Vec<RouteTarget>,
+    }
 }
 
 impl Document for Route {

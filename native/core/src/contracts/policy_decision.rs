@@ -4,8 +4,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::common::{
-    present, DataClass, Id, JsonObject, Message, Name128, Name2048, Name256, Principal, ProviderId,
-    Reason, SafeInt, Sha256Hex, Text4096, Timestamp, V1,
+    contract_struct, DataClass, Id, JsonObject, Message, Name128, Name2048, Name256, Principal,
+    ProviderId, Reason, SafeInt, Sha256Hex, Text4096, Timestamp, V1,
 };
 use super::Document;
 
@@ -39,45 +39,22 @@ pub enum TargetKind {
     Model,
 }
 
-/// MCP tool annotations under MCP's names; unknown members pass through in `extra`.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct ToolAnnotations {
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "present"
-    )]
-    pub title: Option<String>,
-    #[serde(
-        rename = "readOnlyHint",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "present"
-    )]
-    pub read_only_hint: Option<bool>,
-    #[serde(
-        rename = "destructiveHint",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "present"
-    )]
-    pub destructive_hint: Option<bool>,
-    #[serde(
-        rename = "idempotentHint",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "present"
-    )]
-    pub idempotent_hint: Option<bool>,
-    #[serde(
-        rename = "openWorldHint",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "present"
-    )]
-    pub open_world_hint: Option<bool>,
-    #[serde(flatten)]
-    pub extra: JsonObject,
+contract_struct! {
+    /// MCP tool annotations under MCP's names; unknown members pass through in `extra`.
+    #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+    pub struct ToolAnnotations {
+        pub title?: String,
+        #[serde(rename = "readOnlyHint")]
+        pub read_only_hint?: bool,
+        #[serde(rename = "destructiveHint")]
+        pub destructive_hint?: bool,
+        #[serde(rename = "idempotentHint")]
+        pub idempotent_hint?: bool,
+        #[serde(rename = "openWorldHint")]
+        pub open_world_hint?: bool,
+        #[serde(flatten)]
+        pub extra: JsonObject,
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -87,48 +64,25 @@ pub struct TargetProvider {
     pub local: bool,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PolicyTarget {
-    pub kind: TargetKind,
-    pub name: Name2048,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "present"
-    )]
-    pub server: Option<Id>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "present"
-    )]
-    pub annotations: Option<ToolAnnotations>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "present"
-    )]
-    pub definition_hash: Option<Sha256Hex>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "present"
-    )]
-    pub changed: Option<bool>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "present"
-    )]
-    pub provider: Option<TargetProvider>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "present"
-    )]
-    pub model: Option<Name256>,
+contract_struct! {
+    /// What a document is about, with the kinds `K` its contract admits: `PolicyTarget` here,
+    /// `AuditTarget` (which adds administrative objects) in the tool execution contract.
+    #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Target<K> {
+        pub kind: K,
+        pub name: Name2048,
+        pub server?: Id,
+        pub annotations?: ToolAnnotations,
+        pub definition_hash?: Sha256Hex,
+        pub changed?: bool,
+        pub provider?: TargetProvider,
+        pub model?: Name256,
+    }
 }
+
+/// What a policy decision is about.
+pub type PolicyTarget = Target<TargetKind>;
 
 /// One sanitizer finding; `path` is a JSON Pointer into the arguments.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -146,37 +100,31 @@ pub enum Transport {
     Http,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PolicyContext {
-    pub time: Timestamp,
-    pub request_id: Id,
-    pub transport: Transport,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "present"
-    )]
-    pub session: Option<Id>,
+contract_struct! {
+    #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct PolicyContext {
+        pub time: Timestamp,
+        pub request_id: Id,
+        pub transport: Transport,
+        pub session?: Id,
+    }
 }
 
-/// Input to one policy decision.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PolicyInput {
-    pub v: V1,
-    pub action: PolicyAction,
-    pub principal: Principal,
-    pub target: PolicyTarget,
-    pub arguments: JsonObject,
-    pub data_classes: Vec<DataClass>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "present"
-    )]
-    pub findings: Option<Vec<Finding>>,
-    pub context: PolicyContext,
+contract_struct! {
+    /// Input to one policy decision.
+    #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct PolicyInput {
+        pub v: V1,
+        pub action: PolicyAction,
+        pub principal: Principal,
+        pub target: PolicyTarget,
+        pub arguments: JsonObject,
+        pub data_classes: Vec<DataClass>,
+        pub findings?: Vec<Finding>,
+        pub context: PolicyContext,
+    }
 }
 
 impl Document for PolicyInput {
@@ -198,33 +146,15 @@ pub struct RateLimit {
     pub window_s: SafeInt<1, 86_400>,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Obligations {
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "present"
-    )]
-    pub redact: Option<Vec<DataClass>>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "present"
-    )]
-    pub audit_level: Option<AuditLevel>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "present"
-    )]
-    pub rate_limit: Option<RateLimit>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "present"
-    )]
-    pub timeout_ms: Option<SafeInt<1, 3_600_000>>,
+contract_struct! {
+    #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Obligations {
+        pub redact?: Vec<DataClass>,
+        pub audit_level?: AuditLevel,
+        pub rate_limit?: RateLimit,
+        pub timeout_ms?: SafeInt<1, 3_600_000>,
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -242,26 +172,18 @@ pub enum Decision {
     AskUser,
 }
 
-/// Result of one policy decision.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PolicyDecision {
-    pub v: V1,
-    pub decision: Decision,
-    pub reasons: Vec<Reason>,
-    pub obligations: Obligations,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "present"
-    )]
-    pub ask: Option<Ask>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "present"
-    )]
-    pub cacheable: Option<bool>,
+contract_struct! {
+    /// Result of one policy decision.
+    #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct PolicyDecision {
+        pub v: V1,
+        pub decision: Decision,
+        pub reasons: Vec<Reason>,
+        pub obligations: Obligations,
+        pub ask?: Ask,
+        pub cacheable?: bool,
+    }
 }
 
 impl Document for PolicyDecision {

@@ -217,3 +217,53 @@ fn names_round_trip() {
     }
     assert_eq!(DocumentType::from_name("Nope"), None);
 }
+
+#[test]
+fn targets_share_their_members_and_differ_in_kinds() {
+    let input: Value = serde_json::from_str(include_str!(
+        "../../../../conformance/contracts/PolicyInput/valid/tool-call.json"
+    ))
+    .unwrap();
+    let audit: Value = serde_json::from_str(include_str!(
+        "../../../../conformance/contracts/AuditEnvelope/valid/decision-record.json"
+    ))
+    .unwrap();
+    let (pi, ae) = (DocumentType::PolicyInput, DocumentType::AuditEnvelope);
+    let parsed: PolicyInput = from_value(input.clone()).unwrap();
+    assert_eq!(serde_json::to_value(&parsed).unwrap(), input);
+    let parsed: AuditEnvelope = from_value(audit.clone()).unwrap();
+    assert_eq!(serde_json::to_value(&parsed).unwrap(), audit);
+
+    // Only the audit target names administrative objects.
+    assert!(!ok(
+        pi,
+        with(input.clone(), "/target/kind", json!("config"))
+    ));
+    assert!(ok(ae, with(audit.clone(), "/target/kind", json!("config"))));
+    assert!(!ok(
+        ae,
+        with(audit.clone(), "/target/kind", json!("server"))
+    ));
+    // Optional members refuse null, also inside the annotations; unknown members are refused.
+    for (t, doc) in [(pi, input), (ae, audit)] {
+        assert!(!ok(t, with(doc.clone(), "/target/server", Value::Null)));
+        assert!(!ok(
+            t,
+            with(doc.clone(), "/target/annotations/readOnlyHint", Value::Null)
+        ));
+        let mut changed_null = doc.clone();
+        changed_null["target"]["changed"] = Value::Null;
+        assert!(!ok(t, changed_null));
+        let mut unknown = doc;
+        unknown["target"]["owner"] = json!("x");
+        assert!(!ok(t, unknown));
+    }
+
+    let event = json!({"v": 1, "session": "s", "seq": 3, "ts": "2026-01-31T12:00:00Z",
+        "kind": "file.search", "data": {"query": "q", "matches": 2}});
+    assert!(ok(DocumentType::SessionEvent, event.clone()));
+    assert!(!ok(
+        DocumentType::SessionEvent,
+        with(event, "/data/matches", Value::Null)
+    ));
+}

@@ -4,39 +4,26 @@
 use serde::{Deserialize, Serialize};
 
 use super::common::{
-    present, Id, JsonObject, Message, Millis, Name128, Name2048, Name256, Principal, Reason,
-    SafeInt, Sha256Hex, Timestamp, ToolName, MAX_SAFE_INTEGER, V1,
+    contract_struct, Id, JsonObject, Message, Millis, Name128, Name256, Principal, Reason, SafeInt,
+    Sha256Hex, Timestamp, ToolName, MAX_SAFE_INTEGER, V1,
 };
-use super::policy_decision::{Decision, TargetProvider, ToolAnnotations};
+use super::policy_decision::{Decision, Target};
 use super::Document;
 
-/// A request to call one tool.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ToolCallRequest {
-    pub v: V1,
-    pub id: Id,
-    pub tool: ToolName,
-    pub arguments: JsonObject,
-    pub principal: Principal,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "present"
-    )]
-    pub session: Option<Id>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "present"
-    )]
-    pub deadline: Option<Timestamp>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "present"
-    )]
-    pub idempotency_key: Option<Name256>,
+contract_struct! {
+    /// A request to call one tool.
+    #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct ToolCallRequest {
+        pub v: V1,
+        pub id: Id,
+        pub tool: ToolName,
+        pub arguments: JsonObject,
+        pub principal: Principal,
+        pub session?: Id,
+        pub deadline?: Timestamp,
+        pub idempotency_key?: Name256,
+    }
 }
 
 impl Document for ToolCallRequest {
@@ -103,53 +90,32 @@ pub enum ToolCallStatus {
     Cancelled,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Timings {
-    pub total_ms: Millis,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "present"
-    )]
-    pub policy_ms: Option<Millis>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "present"
-    )]
-    pub upstream_ms: Option<Millis>,
+contract_struct! {
+    #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Timings {
+        pub total_ms: Millis,
+        pub policy_ms?: Millis,
+        pub upstream_ms?: Millis,
+    }
 }
 
-/// The result of one tool call.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ToolCallResult {
-    pub v: V1,
-    pub id: Id,
-    pub status: ToolCallStatus,
-    pub content: Vec<ContentBlock>,
-    #[serde(
-        rename = "structuredContent",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "present"
-    )]
-    pub structured_content: Option<JsonObject>,
-    #[serde(
-        rename = "isError",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "present"
-    )]
-    pub is_error: Option<bool>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "present"
-    )]
-    pub reasons: Option<Vec<Reason>>,
-    pub timings: Timings,
+contract_struct! {
+    /// The result of one tool call.
+    #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct ToolCallResult {
+        pub v: V1,
+        pub id: Id,
+        pub status: ToolCallStatus,
+        pub content: Vec<ContentBlock>,
+        #[serde(rename = "structuredContent")]
+        pub structured_content?: JsonObject,
+        #[serde(rename = "isError")]
+        pub is_error?: bool,
+        pub reasons?: Vec<Reason>,
+        pub timings: Timings,
+    }
 }
 
 impl Document for ToolCallResult {
@@ -170,48 +136,7 @@ pub enum AuditTargetKind {
 }
 
 /// What an audit record is about: a policy target or an administrative object.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AuditTarget {
-    pub kind: AuditTargetKind,
-    pub name: Name2048,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "present"
-    )]
-    pub server: Option<Id>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "present"
-    )]
-    pub annotations: Option<ToolAnnotations>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "present"
-    )]
-    pub definition_hash: Option<Sha256Hex>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "present"
-    )]
-    pub changed: Option<bool>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "present"
-    )]
-    pub provider: Option<TargetProvider>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "present"
-    )]
-    pub model: Option<Name256>,
-}
+pub type AuditTarget = Target<AuditTargetKind>;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -220,22 +145,14 @@ pub struct AuditError {
     pub message: Message,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AuditOutcome {
-    pub status: ToolCallStatus,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "present"
-    )]
-    pub error: Option<AuditError>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "present"
-    )]
-    pub result_digest: Option<Sha256Hex>,
+contract_struct! {
+    #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct AuditOutcome {
+        pub status: ToolCallStatus,
+        pub error?: AuditError,
+        pub result_digest?: Sha256Hex,
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -246,74 +163,31 @@ pub enum AuditKind {
     Admin,
 }
 
-/// One hash-chained audit record.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AuditEnvelope {
-    pub v: V1,
-    pub seq: SafeInt<0, MAX_SAFE_INTEGER>,
-    pub id: Id,
-    pub ts: Timestamp,
-    pub prev_hash: Sha256Hex,
-    pub hash: Sha256Hex,
-    pub kind: AuditKind,
-    pub principal: Principal,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "present"
-    )]
-    pub session: Option<Id>,
-    pub target: AuditTarget,
-    pub args_digest: Sha256Hex,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "present"
-    )]
-    pub args_redacted: Option<JsonObject>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "present"
-    )]
-    pub decision: Option<Decision>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "present"
-    )]
-    pub reasons: Option<Vec<Reason>>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "present"
-    )]
-    pub outcome: Option<AuditOutcome>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "present"
-    )]
-    pub timings: Option<Timings>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "present"
-    )]
-    pub policy_revision: Option<Name256>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "present"
-    )]
-    pub policy_hash: Option<Sha256Hex>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "present"
-    )]
-    pub context_hash: Option<Sha256Hex>,
+contract_struct! {
+    /// One hash-chained audit record.
+    #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct AuditEnvelope {
+        pub v: V1,
+        pub seq: SafeInt<0, MAX_SAFE_INTEGER>,
+        pub id: Id,
+        pub ts: Timestamp,
+        pub prev_hash: Sha256Hex,
+        pub hash: Sha256Hex,
+        pub kind: AuditKind,
+        pub principal: Principal,
+        pub session?: Id,
+        pub target: AuditTarget,
+        pub args_digest: Sha256Hex,
+        pub args_redacted?: JsonObject,
+        pub decision?: Decision,
+        pub reasons?: Vec<Reason>,
+        pub outcome?: AuditOutcome,
+        pub timings?: Timings,
+        pub policy_revision?: Name256,
+        pub policy_hash?: Sha256Hex,
+        pub context_hash?: Sha256Hex,
+    }
 }
 
 impl Document for AuditEnvelope {

@@ -6,7 +6,8 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use super::common::{
-    present, Id, JsonObject, Millis, Name128, SafeInt, Timestamp, ToolName, MAX_SAFE_INTEGER, V1,
+    contract_struct, Id, JsonObject, Millis, Name128, SafeInt, Timestamp, ToolName,
+    MAX_SAFE_INTEGER, V1,
 };
 use super::tool_execution::ToolCallStatus;
 use super::Document;
@@ -53,63 +54,40 @@ pub enum OutputStream {
     Stderr,
 }
 
-/// Declares the `data` struct of one event kind (loose: extra members kept in `extra`).
+/// Declares the `data` struct of one event kind (loose: extra members kept in `extra`). Members
+/// are written as for `contract_struct!`, each followed by a comma.
 macro_rules! event_data {
-    ($name:ident { $($(#[$fmeta:meta])* $field:ident : $ty:ty),* $(,)? }) => {
-        #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-        pub struct $name {
-            $($(#[$fmeta])* pub $field: $ty,)*
-            #[serde(flatten)]
-            pub extra: JsonObject,
+    ($name:ident { $($body:tt)* }) => {
+        contract_struct! {
+            #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+            pub struct $name {
+                $($body)*
+                #[serde(flatten)]
+                pub extra: JsonObject,
+            }
         }
     };
 }
 
-event_data!(TerminalInput { text: String });
-event_data!(TerminalOutput {
-    text: String,
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "present")]
-    stream: Option<OutputStream>,
-});
-event_data!(BrowserNavigate { url: UrlString });
-event_data!(BrowserAction {
-    action: Name128,
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "present")]
-    selector: Option<String>,
-});
-event_data!(FileAccess {
-    path: PathString,
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "present")]
-    bytes: Option<Count>,
-});
-event_data!(FileSearch {
-    query: String,
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "present")]
-    root: Option<PathString>,
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "present")]
-    matches: Option<Count>,
-});
-event_data!(CallStarted {
-    call_id: Id,
-    tool: ToolName
-});
+event_data!(TerminalInput { pub text: String, });
+event_data!(TerminalOutput { pub text: String, pub stream?: OutputStream, });
+event_data!(BrowserNavigate { pub url: UrlString, });
+event_data!(BrowserAction { pub action: Name128, pub selector?: String, });
+event_data!(FileAccess { pub path: PathString, pub bytes?: Count, });
+event_data!(FileSearch { pub query: String, pub root?: PathString, pub matches?: Count, });
+event_data!(CallStarted { pub call_id: Id, pub tool: ToolName, });
 event_data!(CallCompleted {
-    call_id: Id,
-    tool: ToolName,
-    status: ToolCallStatus,
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "present")]
-    total_ms: Option<Millis>,
+    pub call_id: Id,
+    pub tool: ToolName,
+    pub status: ToolCallStatus,
+    pub total_ms?: Millis,
 });
 event_data!(ApprovalRequested {
-    approval_id: Id,
-    tool: ToolName,
-    expires_at: Timestamp
+    pub approval_id: Id,
+    pub tool: ToolName,
+    pub expires_at: Timestamp,
 });
-event_data!(ApprovalResolved {
-    approval_id: Id,
-    granted: bool,
-    by: Id
-});
+event_data!(ApprovalResolved { pub approval_id: Id, pub granted: bool, pub by: Id, });
 
 /// The typed `data` of an event.
 #[derive(Clone, Debug, PartialEq)]

@@ -16,6 +16,7 @@ import { ConfigError } from "../gateway/errors.js";
 import { SessionEventBus } from "../gateway/events/index.js";
 import { lockPathFor, PinStore } from "../gateway/pins/index.js";
 import type { AuditPort, DecisionPort, EventPort, PinPort } from "../gateway/pipeline/context.js";
+import { rateLimitedDecisions, TokenBucketLimiter } from "../gateway/ratelimit/index.js";
 import { core } from "../native/index.js";
 import { type PolicyPlane, startPolicyPlane } from "../policies/bundle/plane.js";
 import { keyFilePath, watchStoredKeys } from "./auth/key-store.js";
@@ -69,7 +70,10 @@ export async function createServices(
   overrides: ServiceOverrides = {},
 ): Promise<GatewayServices> {
   const policy = await startPlane(config, baseDir, overrides.policyData);
-  const decisions = policy.service;
+  const rate = config.limits.rate;
+  // The pipeline's input type is the contract's PolicyInput with MCP's annotation type; same shape.
+  const service = policy.service as DecisionPort;
+  const decisions = rate ? rateLimitedDecisions(service, new TokenBucketLimiter(rate)) : service;
   const auditCfg = { ...config.audit, ...overrides.audit };
   let auditLog: AuditLog;
   try {
@@ -86,7 +90,7 @@ export async function createServices(
   const pins = PinStore.open(lockPathFor(baseDir));
   const approvalStore = new InMemoryApprovalStore();
   return {
-    decisions: decisions as DecisionPort,
+    decisions,
     audit: auditLog as unknown as AuditPort, // AuditEntry is the contract type; AuditRecord matches it field for field.
     auditLog,
     policy,

@@ -229,6 +229,17 @@ export const PortcullisConfig = z
     audit: AuditConfig.prefault({}),
     workspace: WorkspaceConfig.prefault({}),
     memory: MemoryConfig.prefault({}),
+    limits: z
+      .strictObject({
+        rate: z
+          .strictObject({
+            perMinute: z.number().positive().max(1_000_000),
+            burst: z.number().int().min(1).max(1_000_000),
+          })
+          .optional()
+          .describe("Per-principal token bucket for calls; a breach is a deny with RATE_LIMITED"),
+      })
+      .prefault({}),
     dataDir: z
       .string()
       .default(".portcullis")

@@ -14,6 +14,7 @@ import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import { ElicitRequestSchema, type JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { policyData as buildPolicyData } from "../../conformance/policy/settings.js";
 import { verifyAudit } from "../../gateway/audit/index.js";
 import { validateConfig } from "../../gateway/config/load.js";
 import { digest } from "../../native/index.js";
@@ -27,24 +28,18 @@ const everything = require.resolve("@modelcontextprotocol/server-everything/dist
 const filesystem = require.resolve("@modelcontextprotocol/server-filesystem/dist/index.js");
 const KEY = "test-key-0123456789";
 
-const policyData = {
-  portcullis: {
-    settings: {
-      audit_level: "standard",
-      ask_ttl_s: 300,
-      ask: { destructive: false, open_world: false },
-      secrets: { classes: ["secret"], action: "allow" },
-      redact_classes: [],
-      listing: { visible_by_default: true },
-      models: { allowed: ["*"], local_only_classes: [] },
-      rules: [
-        { id: "no-sum", effect: "deny", names: ["everything__get-sum"] },
-        { id: "ask-image", effect: "ask", names: ["everything__get-tiny-image"] },
-        { id: "allow-rest", effect: "allow" },
-      ],
-    },
+const policyData = buildPolicyData(
+  [
+    { id: "no-sum", effect: "deny", names: ["everything__get-sum"] },
+    { id: "ask-image", effect: "ask", names: ["everything__get-tiny-image"] },
+    { id: "allow-rest", effect: "allow" },
+  ],
+  {
+    ask: { destructive: false, open_world: false },
+    secrets: { classes: ["secret"], action: "allow" },
+    models: { allowed: ["*"], local_only_classes: [] },
   },
-};
+);
 
 let dir: string;
 let runtime: Runtime;

@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { policyData as buildPolicyData } from "../../conformance/policy/settings.js";
 import { validateConfig } from "../../gateway/config/load.js";
 import { type App, createApp } from "../commands/serve.js";
 import { createRuntime, type Runtime } from "../runtime.js";
@@ -19,24 +20,18 @@ const require = createRequire(import.meta.url);
 const everything = require.resolve("@modelcontextprotocol/server-everything/dist/index.js");
 const KEY = "modern-key-0042";
 
-const policyData = {
-  portcullis: {
-    settings: {
-      audit_level: "standard",
-      ask_ttl_s: 300,
-      ask: { destructive: false, open_world: false },
-      secrets: { classes: ["secret"], action: "allow" },
-      redact_classes: [],
-      listing: { visible_by_default: true },
-      models: { allowed: ["*"], local_only_classes: [] },
-      rules: [
-        { id: "no-sum", effect: "deny", names: ["everything__get-sum"], actions: ["tools/call"] },
-        { id: "ask-image", effect: "ask", names: ["everything__get-tiny-image"] },
-        { id: "allow-rest", effect: "allow" },
-      ],
-    },
+const policyData = buildPolicyData(
+  [
+    { id: "no-sum", effect: "deny", names: ["everything__get-sum"], actions: ["tools/call"] },
+    { id: "ask-image", effect: "ask", names: ["everything__get-tiny-image"] },
+    { id: "allow-rest", effect: "allow" },
+  ],
+  {
+    ask: { destructive: false, open_world: false },
+    secrets: { classes: ["secret"], action: "allow" },
+    models: { allowed: ["*"], local_only_classes: [] },
   },
-};
+);
 
 let dir: string;
 let runtime: Runtime;

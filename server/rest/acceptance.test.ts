@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type ServerType, serve } from "@hono/node-server";
 import { afterAll, beforeAll, expect, it } from "vitest";
+import { policyData as buildPolicyData } from "../../conformance/policy/settings.js";
 import { validateConfig } from "../../gateway/config/load.js";
 import { createApp } from "../commands/serve.js";
 import { createRuntime, type Runtime } from "../runtime.js";
@@ -36,28 +37,18 @@ beforeAll(async () => {
     },
     audit: { dir: "audit" },
   });
-  const policyData = {
-    portcullis: {
-      settings: {
-        audit_level: "standard",
-        ask_ttl_s: 120,
-        ask: { destructive: true, open_world: true },
-        secrets: { classes: ["secret"], action: "deny" },
-        redact_classes: [],
-        listing: { visible_by_default: true },
-        models: { allowed: [], local_only_classes: [] },
-        rules: [
-          {
-            id: "memory-writes-need-approval",
-            effect: "ask",
-            actions: ["tools/call"],
-            names: ["memory__upsert"],
-          },
-          { id: "users-call-the-rest", effect: "allow", roles: ["user"] },
-        ],
+  const policyData = buildPolicyData(
+    [
+      {
+        id: "memory-writes-need-approval",
+        effect: "ask",
+        actions: ["tools/call"],
+        names: ["memory__upsert"],
       },
-    },
-  };
+      { id: "users-call-the-rest", effect: "allow", roles: ["user"] },
+    ],
+    { ask_ttl_s: 120 },
+  );
   const services = await createServices(config, dir, { policyData });
   runtime = createRuntime(config, dir, services);
   app = createApp({ runtime, services });

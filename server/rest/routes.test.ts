@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { policyData as buildPolicyData } from "../../conformance/policy/settings.js";
 import { validateConfig } from "../../gateway/config/load.js";
 import { createApp } from "../commands/serve.js";
 import { createRuntime, type Runtime } from "../runtime.js";
@@ -17,24 +18,11 @@ const KEYS = {
   boss: "boss-key-0123456789abcdef",
   eve: "eve-key-0123456789abcdef",
 };
-const policyData = {
-  portcullis: {
-    settings: {
-      audit_level: "standard",
-      ask_ttl_s: 300,
-      ask: { destructive: true, open_world: true },
-      secrets: { classes: ["secret"], action: "deny" },
-      redact_classes: [],
-      listing: { visible_by_default: true },
-      models: { allowed: [], local_only_classes: [] },
-      rules: [
-        { id: "no-search", effect: "deny", names: ["workspace__search"] },
-        { id: "ask-upsert", effect: "ask", actions: ["tools/call"], names: ["memory__upsert"] },
-        { id: "allow-rest", effect: "allow" },
-      ],
-    },
-  },
-};
+const policyData = buildPolicyData([
+  { id: "no-search", effect: "deny", names: ["workspace__search"] },
+  { id: "ask-upsert", effect: "ask", actions: ["tools/call"], names: ["memory__upsert"] },
+  { id: "allow-rest", effect: "allow" },
+]);
 
 let dir: string;
 let runtime: Runtime;

@@ -5,7 +5,7 @@
  * upstream. It exposes what the era's core scenarios call (test_* tools, test:// resources and
  * template, test_* prompts, completions, caching hints), the input-required (multi-round-trip)
  * tools and prompt with HMAC-signed requestState, and the diagnostic tools of the server-stateless
- * and custom-header scenarios. The tasks extension is not implemented (expected-failures.2026.yml).
+ * and custom-header scenarios. The tasks extension is outside this fixture (see expected-failures.2026.yml).
  */
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import { createServer } from "node:http";

@@ -78,7 +78,7 @@ async function legacyClient(asked: string[] = []) {
   });
   client.setRequestHandler(ListRootsRequestSchema, async () => {
     asked.push("roots");
-    return { roots: [{ uri: "file:///work/project", name: "project" }] };
+    return { roots: [{ uri: "file:///projects/demo", name: "project" }] };
   });
   const transport = new StreamableHTTPClientTransport(new URL("http://localhost/mcp"), {
     fetch: fetchGateway,

@@ -29,7 +29,7 @@ export interface ApprovalDeps {
 }
 
 const MAX_WAIT_S = 60;
-const AnswerBody = z.strictObject({ decision: z.enum(["approve", "deny"]) });
+export const AnswerBody = z.strictObject({ decision: z.enum(["approve", "deny"]) });
 
 function waitSeconds(c: Context<Env>): number {
   const raw = c.req.query("wait_s");

@@ -22,6 +22,7 @@ import { parseAuditQuery, queryAudit } from "./audit-query.js";
 import { callToolRoute, listToolsRoute } from "./calls.js";
 import { authenticateRequest, type Env, type GateOptions } from "./gate.js";
 import { createMetrics, type Metrics } from "./metrics.js";
+import { mountOpenApi } from "./openapi.js";
 import { problem, problemOf, problemResponse, RestError } from "./problem.js";
 
 export interface RestDeps {
@@ -100,6 +101,8 @@ export function createRestRoutes(deps: RestDeps): RestRoutes {
     const ready = policy && audit;
     return c.json({ ready, checks: { policy, audit, upstreams: runtime.pool.health() } }, ready ? 200 : 503);
   });
+
+  mountOpenApi(app);
 
   app.get("/metrics", (c) =>
     c.body(metrics.render(), 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" }),

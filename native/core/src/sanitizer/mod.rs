@@ -52,6 +52,7 @@ struct DetectorSpec {
 
 /// Per-line counts of the bytes the personal-data patterns need.
 #[derive(Deserialize, Default, Clone, Copy)]
+#[serde(rename_all = "camelCase")]
 struct LineCounts {
     #[serde(default)]
     digits: u32,
@@ -63,6 +64,14 @@ struct LineCounts {
     at: u32,
     #[serde(default)]
     upper: u32,
+    /// Longest run of digits in which a single ' ' or '-' may separate two digits (cards);
+    /// only checked, never counted, on lines that meet the counts above.
+    #[serde(default)]
+    digit_run: u32,
+    /// The line must hold two upper-case letters followed by two digits (IBAN); checked like
+    /// `digit_run`.
+    #[serde(default)]
+    upper_pair_digit_pair: bool,
 }
 
 impl LineCounts {
@@ -73,6 +82,42 @@ impl LineCounts {
             && self.at >= need.at
             && self.upper >= need.upper
     }
+}
+
+/// The shape checks of `LineCounts` (`digit_run`, `upper_pair_digit_pair`): necessary
+/// conditions for a match on the line, cheaper than running the detector's regex over it.
+fn line_has_shape(line: &[u8], need: &LineCounts) -> bool {
+    if need.digit_run > 0 && longest_digit_run(line) < need.digit_run {
+        return false;
+    }
+    if need.upper_pair_digit_pair
+        && !line.windows(4).any(|w| {
+            w[0].is_ascii_uppercase()
+                && w[1].is_ascii_uppercase()
+                && w[2].is_ascii_digit()
+                && w[3].is_ascii_digit()
+        })
+    {
+        return false;
+    }
+    true
+}
+
+/// Longest run of digits where one ' ' or '-' may stand between two digits.
+fn longest_digit_run(line: &[u8]) -> u32 {
+    let (mut best, mut run, mut after_digit, mut after_sep) = (0, 0, false, false);
+    for &b in line {
+        if b.is_ascii_digit() {
+            run = if after_digit || after_sep { run + 1 } else { 1 };
+            best = best.max(run);
+            (after_digit, after_sep) = (true, false);
+        } else if after_digit && (b == b' ' || b == b'-') {
+            (after_digit, after_sep) = (false, true);
+        } else {
+            (run, after_digit, after_sep) = (0, false, false);
+        }
+    }
+    best
 }
 
 struct Line {
@@ -272,7 +317,10 @@ impl Sanitizer {
         let mut ranges: Vec<(usize, usize, usize)> = Vec::new();
         for &i in &self.always {
             let need = &self.detectors[i].spec.requires;
-            for line in lines.iter().filter(|l| l.counts.satisfies(need)) {
+            let eligible = lines.iter().filter(|l| {
+                l.counts.satisfies(need) && line_has_shape(&bytes[l.start..l.end], need)
+            });
+            for line in eligible {
                 ranges.push((i, line.start, line.end));
             }
         }
@@ -462,4 +510,33 @@ pub fn scan_text(text: &str) -> Vec<Finding> {
 /// Scans every string of a JSON value with the shipped table.
 pub fn scan_value(value: &Value) -> Vec<Finding> {
     Sanitizer::shared().scan_value(value)
+}
+
+#[cfg(test)]
+mod shape_tests {
+    use super::*;
+
+    #[test]
+    fn digit_runs_allow_one_separator_between_digits() {
+        assert_eq!(longest_digit_run(b"4111 1111-1111 1111"), 16);
+        assert_eq!(longest_digit_run(b"call +1 415-555-0132 now"), 11);
+        assert_eq!(longest_digit_run(b"12  34"), 2);
+        assert_eq!(longest_digit_run(b"12 -34 5"), 3);
+        assert_eq!(longest_digit_run(b"- 1-2-"), 2);
+        assert_eq!(longest_digit_run(b"no digits"), 0);
+    }
+
+    #[test]
+    fn shape_checks_keep_the_matches() {
+        let text = "x\npay 4111 1111 1111 1111 now\niban DE89 3704 0044 0532 0130 00\nok";
+        let ids: Vec<String> = scan_text(text).into_iter().map(|f| f.detector).collect();
+        assert!(ids.contains(&"payment_card_number".to_string()), "{ids:?}");
+        assert!(ids.contains(&"iban".to_string()), "{ids:?}");
+        let need = LineCounts {
+            upper_pair_digit_pair: true,
+            ..LineCounts::default()
+        };
+        assert!(!line_has_shape(b"Portcullis ABC 12 D3 99", &need));
+        assert!(line_has_shape(b"GB29NWBK", &need));
+    }
 }

@@ -1,49 +1,12 @@
 import { gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
-import { PortcullisError } from "../../gateway/errors.js";
 import {
   type ArchiveLimits,
   DEFAULT_ARCHIVE_LIMITS,
   readBundleArchive,
   writeBundleArchive,
 } from "./archive.js";
-
-interface RawEntry {
-  name: string;
-  body?: string | Buffer;
-  type?: string;
-  badChecksum?: boolean;
-}
-
-/** A tar built field by field, so tests can write what no honest tool writes. */
-function rawTar(entries: RawEntry[]): Buffer {
-  const blocks: Buffer[] = [];
-  for (const e of entries) {
-    const body = Buffer.from(e.body ?? "");
-    const h = Buffer.alloc(512);
-    h.write(e.name, 0, 100, "utf8");
-    h.write("0000644\0", 100);
-    h.write(`${body.length.toString(8).padStart(11, "0")}\0`, 124);
-    h.write(e.type ?? "0", 156);
-    h.write("ustar\0", 257);
-    h.fill(0x20, 148, 156);
-    let sum = 0;
-    for (const b of h) sum += b;
-    h.write(`${(e.badChecksum ? sum + 1 : sum).toString(8).padStart(6, "0")}\0 `, 148);
-    blocks.push(h, body, Buffer.alloc((512 - (body.length % 512)) % 512));
-  }
-  return Buffer.concat([...blocks, Buffer.alloc(1024)]);
-}
-
-function reason(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(PortcullisError);
-    return (e as PortcullisError).details?.reason as string;
-  }
-  return undefined;
-}
+import { type RawEntry, rawTar, rejectionReason } from "./fixtures/bundles.js";
 
 describe("readBundleArchive", () => {
   it("round-trips the deterministic writer, including long paths through PAX", () => {
@@ -93,19 +56,19 @@ describe("readBundleArchive", () => {
     ["bad checksum", [{ name: "data.json", body: "{}", badChecksum: true }], "bad_tar"],
   ];
   it.each(cases)("rejects %s", (_label, entries, expected) => {
-    expect(reason(() => readBundleArchive(gzipSync(rawTar(entries))))).toBe(expected);
+    expect(rejectionReason(() => readBundleArchive(gzipSync(rawTar(entries))))).toBe(expected);
   });
 
   it("rejects too many entries, long paths, non-gzip and oversized archives", () => {
     const small: ArchiveLimits = { ...DEFAULT_ARCHIVE_LIMITS, maxEntries: 3, maxPathBytes: 20 };
     const many = rawTar([1, 2, 3, 4].map((i) => ({ name: `f${i}`, body: "x" })));
-    expect(reason(() => readBundleArchive(gzipSync(many), small))).toBe("too_many_entries");
+    expect(rejectionReason(() => readBundleArchive(gzipSync(many), small))).toBe("too_many_entries");
     const longName = rawTar([{ name: "x".repeat(30), body: "x" }]);
-    expect(reason(() => readBundleArchive(gzipSync(longName), small))).toBe("path_too_long");
-    expect(reason(() => readBundleArchive(rawTar([{ name: "a", body: "x" }])))).toBe("not_gzip");
+    expect(rejectionReason(() => readBundleArchive(gzipSync(longName), small))).toBe("path_too_long");
+    expect(rejectionReason(() => readBundleArchive(rawTar([{ name: "a", body: "x" }])))).toBe("not_gzip");
     const big = gzipSync(rawTar([{ name: "a", body: Buffer.alloc(4096, 1) }]));
     const tight = { ...DEFAULT_ARCHIVE_LIMITS, maxCompressedBytes: big.length - 1 };
-    expect(reason(() => readBundleArchive(big, tight))).toBe("compressed_too_large");
+    expect(rejectionReason(() => readBundleArchive(big, tight))).toBe("compressed_too_large");
   });
 
   it("stops a gzip bomb at the uncompressed limit", () => {
@@ -113,11 +76,11 @@ describe("readBundleArchive", () => {
     const bomb = gzipSync(rawTar([{ name: "data.json", body: Buffer.alloc(64 * 1024 * 1024) }]));
     expect(bomb.length).toBeLessThan(128 * 1024);
     const limits = { ...DEFAULT_ARCHIVE_LIMITS, maxUncompressedBytes: 1024 * 1024 };
-    expect(reason(() => readBundleArchive(bomb, limits))).toBe("uncompressed_too_large");
+    expect(rejectionReason(() => readBundleArchive(bomb, limits))).toBe("uncompressed_too_large");
   });
 
   it("rejects a truncated archive", () => {
     const tar = rawTar([{ name: "a", body: Buffer.alloc(2000, 1) }]);
-    expect(reason(() => readBundleArchive(gzipSync(tar.subarray(0, 1024))))).toBe("bad_tar");
+    expect(rejectionReason(() => readBundleArchive(gzipSync(tar.subarray(0, 1024))))).toBe("bad_tar");
   });
 });

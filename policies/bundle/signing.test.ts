@@ -7,6 +7,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { PortcullisError } from "../../gateway/errors.js";
 import { opaInstalled, opaPath } from "../../scripts/toolchain.mjs";
 import { readBundleArchive, writeBundleArchive } from "./archive.js";
+import { rejectionReason } from "./fixtures/bundles.js";
 import { bundleFileHash, canonicalJsonText } from "./json-hash.js";
 import {
   createSignaturesFile,
@@ -44,16 +45,6 @@ function signed(alg: SigningAlgorithm, key: string, extra: { scope?: string; key
 
 const keys = (k: VerificationKey) => new Map([[k.id, k]]);
 
-function rejection(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(PortcullisError);
-    return (e as PortcullisError).details?.reason as string;
-  }
-  return undefined;
-}
-
 describe("structured file hashes", () => {
   it("sorts keys, drops whitespace and keeps number literals and raw characters", () => {
     expect(canonicalJsonText('{ "b": {"z": 1.50, "a": "\\u003c&>"}, "a": [1, 2e3] }')).toBe(
@@ -87,13 +78,13 @@ describe.each([
     });
     const tampered = signed(alg, signKey);
     tampered.set("data.json", Buffer.from('{"a":[1,2e3],"b":{"a":"<&>é","z":1.5}}'));
-    expect(rejection(() => verifyBundleSignature(tampered, keys(key)))).toBe("hash_mismatch");
+    expect(rejectionReason(() => verifyBundleSignature(tampered, keys(key)))).toBe("hash_mismatch");
     const extra = signed(alg, signKey);
     extra.set("x.rego", Buffer.from("package x"));
-    expect(rejection(() => verifyBundleSignature(extra, keys(key)))).toBe("file_mismatch");
+    expect(rejectionReason(() => verifyBundleSignature(extra, keys(key)))).toBe("file_mismatch");
     const missing = signed(alg, signKey);
     missing.delete("policy.wasm");
-    expect(rejection(() => verifyBundleSignature(missing, keys(key)))).toBe("file_mismatch");
+    expect(rejectionReason(() => verifyBundleSignature(missing, keys(key)))).toBe("file_mismatch");
   });
 });
 
@@ -101,8 +92,8 @@ describe("signature policy", () => {
   const rs: VerificationKey = { id: "prod", algorithm: "RS256", key: pem.rsaPublic };
 
   it("rejects unsigned bundles, unknown keys, wrong keys and algorithm confusion", () => {
-    expect(rejection(() => verifyBundleSignature(sampleFiles(), keys(rs)))).toBe("unsigned");
-    expect(rejection(() => verifyBundleSignature(signed("RS256", pem.rsaPrivate), keys(rs)))).toBe(
+    expect(rejectionReason(() => verifyBundleSignature(sampleFiles(), keys(rs)))).toBe("unsigned");
+    expect(rejectionReason(() => verifyBundleSignature(signed("RS256", pem.rsaPrivate), keys(rs)))).toBe(
       "unknown_key",
     );
     const other = generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey.export({
@@ -110,20 +101,20 @@ describe("signature policy", () => {
       format: "pem",
     });
     const forged = signed("RS256", other.toString(), { keyId: "prod" });
-    expect(rejection(() => verifyBundleSignature(forged, keys(rs)))).toBe("bad_signature");
+    expect(rejectionReason(() => verifyBundleSignature(forged, keys(rs)))).toBe("bad_signature");
     // An HMAC token keyed with the public key text must not pass as an RSA signature.
     const confused = signed("HS256", pem.rsaPublic, { keyId: "prod" });
-    expect(rejection(() => verifyBundleSignature(confused, keys(rs)))).toBe("algorithm_mismatch");
+    expect(rejectionReason(() => verifyBundleSignature(confused, keys(rs)))).toBe("algorithm_mismatch");
   });
 
   it("enforces the configured scope", () => {
     const scoped = signed("RS256", pem.rsaPrivate, { keyId: "prod", scope: "read" });
     expect(verifyBundleSignature(scoped, keys(rs), { scope: "read" }).scope).toBe("read");
-    expect(rejection(() => verifyBundleSignature(scoped, keys(rs), { scope: "write" }))).toBe(
+    expect(rejectionReason(() => verifyBundleSignature(scoped, keys(rs), { scope: "write" }))).toBe(
       "scope_mismatch",
     );
     const unscoped = signed("RS256", pem.rsaPrivate, { keyId: "prod" });
-    expect(rejection(() => verifyBundleSignature(unscoped, keys({ ...rs, scope: "read" })))).toBe(
+    expect(rejectionReason(() => verifyBundleSignature(unscoped, keys({ ...rs, scope: "read" })))).toBe(
       "scope_mismatch",
     );
   });

@@ -3,6 +3,7 @@
  * as JSON text (so integers above 2^53 and unusual number spellings reach both engines exactly as
  * written). Both engines evaluate every entry under several data documents; see parity.test.ts.
  */
+import { PolicyAction } from "../../contracts/index.js";
 
 export interface CorpusEntry {
   name: string;
@@ -163,17 +164,7 @@ function handWritten(): CorpusEntry[] {
 const pick = <T>(r: () => number, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)] as T;
 const maybe = (r: () => number, p = 0.5) => r() < p;
 
-const ACTIONS = [
-  "tools/call",
-  "tools/list",
-  "prompts/get",
-  "prompts/list",
-  "resources/read",
-  "resources/list",
-  "model/call",
-  "model/list",
-  "bogus",
-];
+const ACTIONS = [...PolicyAction.options, "bogus"];
 const NAMES = [
   "workspace__write_file",
   "workspace__delete",

@@ -19,6 +19,25 @@ export const CredentialRef = z
 
 export const ProviderKind = z.enum(["openai", "anthropic", "openai_compatible"]);
 
+/**
+ * The wire API a provider is called with. Absent means the kind's default (`openai` and
+ * `openai_compatible` → `chat_completions`, `anthropic` → `messages`); `responses` is OpenAI's
+ * alone, `messages` Anthropic's alone.
+ */
+export const ProviderApi = z.enum(["chat_completions", "responses", "messages"]);
+
+/** The APIs each provider kind can speak; the first is its default. */
+export const PROVIDER_APIS: Readonly<Record<ProviderKind, readonly ProviderApi[]>> = {
+  openai: ["chat_completions", "responses"],
+  openai_compatible: ["chat_completions"],
+  anthropic: ["messages"],
+};
+
+/** The API a provider is called with: its `api`, else its kind's default. */
+export function providerApi(config: { kind: ProviderKind; api?: ProviderApi }): ProviderApi {
+  return config.api ?? (PROVIDER_APIS[config.kind][0] as ProviderApi);
+}
+
 const TimeoutMs = intIn(1, 3_600_000);
 
 export const ProviderConfig = z
@@ -49,8 +68,21 @@ export const ProviderConfig = z
       })
       .optional(),
     weight: intIn(0, 10_000).optional(),
+    api: ProviderApi.optional().describe(
+      "Wire API; default by kind: openai and openai_compatible → chat_completions, anthropic → messages",
+    ),
   })
   .superRefine(documentChecks)
+  .superRefine((config, ctx) => {
+    if (config.api !== undefined && !PROVIDER_APIS[config.kind].includes(config.api)) {
+      ctx.addIssue({
+        code: "custom",
+        message: `api ${config.api} is not spoken by kind ${config.kind}`,
+        path: ["api"],
+        input: config.api,
+      });
+    }
+  })
   .describe("One model provider");
 
 export const RouteTarget = z.strictObject({
@@ -72,7 +104,7 @@ export const Route = z
     id: Id,
     match: RouteMatch.describe("All present criteria must hold; {} matches every request"),
     targets: z.array(RouteTarget).min(1),
-    strategy: z.enum(["priority", "weighted", "round_robin"]),
+    strategy: z.enum(["priority", "weighted", "round_robin", "single", "fallback", "least_latency"]),
     fallbacks: z.array(RouteTarget).optional().describe("Tried in order when every target failed"),
   })
   .superRefine(documentChecks)
@@ -95,6 +127,7 @@ export const RedactionPolicy = z
 
 export type CredentialRef = z.infer<typeof CredentialRef>;
 export type ProviderKind = z.infer<typeof ProviderKind>;
+export type ProviderApi = z.infer<typeof ProviderApi>;
 export type ProviderConfig = z.infer<typeof ProviderConfig>;
 export type RouteTarget = z.infer<typeof RouteTarget>;
 export type RouteMatch = z.infer<typeof RouteMatch>;

@@ -29,6 +29,26 @@ pub enum ProviderKind {
     OpenaiCompatible,
 }
 
+impl ProviderKind {
+    /// The wire APIs this kind can speak; the first is its default.
+    pub fn apis(self) -> &'static [ProviderApi] {
+        match self {
+            ProviderKind::Openai => &[ProviderApi::ChatCompletions, ProviderApi::Responses],
+            ProviderKind::OpenaiCompatible => &[ProviderApi::ChatCompletions],
+            ProviderKind::Anthropic => &[ProviderApi::Messages],
+        }
+    }
+}
+
+/// The wire API a provider is called with (absent: the kind's default).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProviderApi {
+    ChatCompletions,
+    Responses,
+    Messages,
+}
+
 type TimeoutMs = SafeInt<1, 3_600_000>;
 
 contract_struct! {
@@ -76,13 +96,21 @@ contract_struct! {
         pub timeouts?: ProviderTimeouts,
         pub retry?: RetryPolicy,
         pub weight?: SafeInt<0, 10_000>,
+        pub api?: ProviderApi,
     }
 }
 
 impl Document for ProviderConfig {
     const NAME: &'static str = "ProviderConfig";
     fn check(&self) -> Result<(), String> {
-        non_empty(&self.models, "models")
+        non_empty(&self.models, "models")?;
+        match self.api {
+            Some(api) if !self.kind.apis().contains(&api) => Err(format!(
+                "api: {api:?} is not spoken by kind {:?}",
+                self.kind
+            )),
+            _ => Ok(()),
+        }
     }
 }
 
@@ -114,6 +142,9 @@ pub enum RouteStrategy {
     Priority,
     Weighted,
     RoundRobin,
+    Single,
+    Fallback,
+    LeastLatency,
 }
 
 contract_struct! {

@@ -29,6 +29,7 @@ export const PolicyAction = z.enum([
   "resources/list",
   "model/call",
   "model/list",
+  "approvals/resolve",
 ]);
 
 export const TargetKind = z.enum(["tool", "prompt", "resource", "model"]);

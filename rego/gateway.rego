@@ -28,9 +28,13 @@ is_model_action if input.action == "model/call"
 
 is_model_action if input.action == "model/list"
 
+is_approval_action if input.action == "approvals/resolve"
+
 known_action if is_list_action
 
 known_action if is_call_action
+
+known_action if is_approval_action
 
 known_transport if input.context.transport == "stdio"
 
@@ -48,6 +52,17 @@ valid_input if {
 	is_string(input.target.name)
 	is_object(input.context)
 	known_transport
+	action_arguments_valid
+}
+
+# approvals/resolve names who asked and what the approver decides; other actions' arguments are
+# whatever the tool or model takes.
+action_arguments_valid if not is_approval_action
+
+action_arguments_valid if {
+	is_string(input.arguments.approval_id)
+	is_string(input.arguments.requester)
+	is_boolean(input.arguments.granted)
 }
 
 # Local stdio callers are trusted as the user who launched the gateway.
@@ -101,7 +116,9 @@ any_matches(patterns, s) if {
 
 # --- data-driven rules ---------------------------------------------------------------------
 
+# Rules govern tools, prompts, resources and models; resolving an approval has its own votes.
 rule_applies(rule) if {
+	not is_approval_action
 	rule_field_matches(rule, "actions", input.action)
 	rule_field_matches(rule, "kinds", input.target.kind)
 	rule_field_matches(rule, "names", input.target.name)
@@ -203,8 +220,13 @@ base_decision := {
 	"decision": outcome,
 	"reasons": reasons,
 	"obligations": obligations,
-	"cacheable": true,
+	"cacheable": cacheable,
 }
+
+# An approval is decided once, by one approver; its decision is never reused.
+cacheable := false if is_approval_action
+
+else := true
 
 # The single entrypoint (portcullis/gateway/decision).
 decision := object.union(base_decision, {"ask": {"prompt": ask_prompt, "ttl_s": settings.ask_ttl_s}}) if {

@@ -33,6 +33,7 @@ all_codes := [
 	"SECRET_IN_ARGUMENTS", "SECRET_REQUIRES_APPROVAL", "MODEL_NOT_ALLOWED",
 	"DATA_CLASS_NOT_ALLOWED_FOR_PROVIDER", "DESTRUCTIVE_TOOL", "OPEN_WORLD_TOOL", "REQUIRES_APPROVAL",
 	"READ_ONLY_ALLOWED", "ALLOWED_BY_RULE", "LISTING_VISIBLE", "MODEL_ALLOWED", "DEFAULT_DENY",
+	"SELF_APPROVAL_FORBIDDEN", "APPROVER_NOT_PERMITTED", "APPROVER_PERMITTED",
 ]
 
 test_every_code_is_registered_with_a_message if {
@@ -249,4 +250,100 @@ test_rule_role_and_server_filters if {
 	decide(other_server).decision == "deny" with data.portcullis.settings.rules as rules
 	no_server := put(allowed, {"target": {"kind": "tool", "name": "db__q"}})
 	decide(no_server).decision == "deny" with data.portcullis.settings.rules as rules
+}
+
+# --- per-role model allowlists ---------------------------------------------------------------------
+
+model_input(name, roles) := put(base, {
+	"action": "model/call",
+	"principal": {"id": "alice", "roles": roles, "authenticated": true, "via": "api_key"},
+	"target": {"kind": "model", "name": name, "provider": {"id": "p", "local": false}},
+})
+
+test_model_allowed_by_role if {
+	d := decide(model_input("claude-x", ["user", "research"])) with data.portcullis.settings.models.roles as {"research": ["claude-*"]}
+	d.decision == "allow"
+	codes(d) == {"MODEL_ALLOWED"}
+}
+
+test_model_role_allowlist_is_per_role if {
+	roles := {"research": ["claude-*"], "user": ["small-*"]}
+	d := decide(model_input("claude-x", ["user"])) with data.portcullis.settings.models.roles as roles
+	d.decision == "deny"
+	codes(d) == {"MODEL_NOT_ALLOWED"}
+	decide(model_input("small-1", ["user"])).decision == "allow" with data.portcullis.settings.models.roles as roles
+}
+
+test_model_list_uses_role_allowlist if {
+	inp := put(model_input("claude-x", ["research"]), {"action": "model/list"})
+	decide(inp).decision == "allow" with data.portcullis.settings.models.roles as {"research": ["claude-*"]}
+	decide(inp).decision == "deny"
+}
+
+test_model_role_allowlist_absent_or_malformed if {
+	decide(model_input("claude-x", ["research"])).decision == "deny" with data.portcullis.settings.models.roles as {"research": "claude-x"}
+	decide(model_input("claude-x", [1, "research"])).decision == "deny" with data.portcullis.settings.models as {"allowed": [], "local_only_classes": []}
+}
+
+# --- approvals/resolve -----------------------------------------------------------------------------
+
+approval(approver, roles, requester) := put(base, {
+	"action": "approvals/resolve",
+	"principal": {"id": approver, "roles": roles, "authenticated": true, "via": "api_key"},
+	"target": {"kind": "tool", "name": "github__delete_repo", "server": "github"},
+	"arguments": {"approval_id": "apr-1", "requester": requester, "granted": true},
+})
+
+test_approver_permitted if {
+	d := decide(approval("bob", ["approver"], "alice"))
+	d.decision == "allow"
+	codes(d) == {"APPROVER_PERMITTED"}
+	d.cacheable == false
+	decide(approval("carol", ["user", "admin"], "alice")).decision == "allow"
+}
+
+test_self_approval_forbidden if {
+	d := decide(approval("alice", ["admin"], "alice"))
+	d.decision == "deny"
+	codes(d) == {"SELF_APPROVAL_FORBIDDEN"}
+	d.cacheable == false
+}
+
+test_approver_not_permitted if {
+	d := decide(approval("bob", ["user"], "alice"))
+	d.decision == "deny"
+	codes(d) == {"APPROVER_NOT_PERMITTED"}
+	decide(approval("bob", [], "alice")).decision == "deny"
+	decide(approval("bob", ["approver"], "alice")).decision == "deny" with data.portcullis.settings.approvals as {}
+}
+
+test_approver_roles_from_data if {
+	inp := approval("bob", ["ops"], "alice")
+	decide(inp).decision == "allow" with data.portcullis.settings.approvals.approver_roles as ["ops"]
+	decide(approval("bob", ["approver"], "alice")).decision == "deny" with data.portcullis.settings.approvals.approver_roles as ["ops"]
+}
+
+test_approval_unauthenticated if {
+	anon := put(approval("anonymous", ["approver"], "alice"), {"principal": {"id": "anonymous", "roles": ["approver"], "authenticated": false, "via": "anonymous"}})
+	d := decide(anon)
+	d.decision == "deny"
+	codes(d) == {"UNAUTHENTICATED"}
+	local := put(anon, {"context": {"time": "2026-11-24T10:00:00Z", "request_id": "r1", "transport": "stdio"}})
+	codes(decide(local)) == {"UNAUTHENTICATED"}
+}
+
+test_approval_ignores_tool_rules if {
+	rules := [{"id": "ask-all", "effect": "ask"}, {"id": "deny-github", "effect": "deny", "names": ["github__*"]}]
+	d := decide(approval("bob", ["approver"], "alice")) with data.portcullis.settings.rules as rules
+	d.decision == "allow"
+	codes(d) == {"APPROVER_PERMITTED"}
+}
+
+test_approval_arguments_required if {
+	inp := approval("bob", ["approver"], "alice")
+	codes(decide(put(inp, {"arguments": {"approval_id": "apr-1", "granted": true}}))) == {"INVALID_INPUT"}
+	codes(decide(put(inp, {"arguments": {"approval_id": "apr-1", "requester": "alice", "granted": "yes"}}))) == {"INVALID_INPUT"}
+	codes(decide(put(inp, {"arguments": {"requester": "alice", "granted": false}}))) == {"INVALID_INPUT"}
+	d := decide(put(inp, {"arguments": {"approval_id": "apr-1", "requester": "alice", "granted": false}}))
+	d.decision == "allow"
 }

@@ -33,4 +33,10 @@ message("LISTING_VISIBLE") := "The item is visible to authenticated principals."
 
 message("MODEL_ALLOWED") := "The model is on the allowlist."
 
+message("SELF_APPROVAL_FORBIDDEN") := "A principal may not approve its own request."
+
+message("APPROVER_NOT_PERMITTED") := "The principal holds no approver role."
+
+message("APPROVER_PERMITTED") := "The principal holds an approver role and did not ask."
+
 message("DEFAULT_DENY") := "No rule allows this request."

@@ -13,6 +13,25 @@ deny_codes contains "UNAUTHENTICATED" if {
 	not trusted
 }
 
+# Resolving an approval needs a principal that authenticated, whatever the transport.
+deny_codes contains "UNAUTHENTICATED" if {
+	valid_input
+	is_approval_action
+	input.principal.authenticated != true
+}
+
+deny_codes contains "SELF_APPROVAL_FORBIDDEN" if {
+	valid_input
+	is_approval_action
+	input.arguments.requester == input.principal.id
+}
+
+deny_codes contains "APPROVER_NOT_PERMITTED" if {
+	valid_input
+	is_approval_action
+	not approver_role
+}
+
 deny_codes contains "TOOL_DEFINITION_CHANGED" if {
 	valid_input
 	input.target.kind == "tool"
@@ -91,6 +110,13 @@ allow_codes contains "LISTING_VISIBLE" if {
 	settings.listing.visible_by_default == true
 }
 
+allow_codes contains "APPROVER_PERMITTED" if {
+	valid_input
+	is_approval_action
+	input.principal.authenticated == true
+	approver_role
+}
+
 allow_codes contains "MODEL_ALLOWED" if {
 	valid_input
 	trusted
@@ -110,6 +136,21 @@ model_allowed if {
 	input.target.kind == "model"
 	is_string(model_name)
 	any_matches(settings.models.allowed, model_name)
+}
+
+# Per-role allowlists: settings.models.roles maps a role to more model patterns.
+model_allowed if {
+	input.target.kind == "model"
+	is_string(model_name)
+	some r in input.principal.roles
+	is_string(r)
+	any_matches(settings.models.roles[r], model_name)
+}
+
+approver_role if {
+	some r in input.principal.roles
+	is_string(r)
+	any_matches(settings.approvals.approver_roles, r)
 }
 
 provider_local if input.target.provider.local == true

@@ -48,6 +48,13 @@ const base = {
   context,
 };
 
+const approval = {
+  ...base,
+  action: "approvals/resolve",
+  target: { kind: "tool", name: "github__delete_repo", server: "github" },
+  arguments: { approval_id: "apr-1", requester: "alice", granted: true },
+};
+
 function nest(depth: number): unknown {
   let v: unknown = { leaf: true };
   for (let i = 0; i < depth; i++) v = i % 2 ? [v] : { d: v };
@@ -147,6 +154,24 @@ function handWritten(): CorpusEntry[] {
       target: { kind: "model", name: "gpt", provider: { id: "openai", local: false } },
     }),
     e("model list", { ...base, action: "model/list", target: { kind: "model", name: "gpt" } }),
+    e("model by role", {
+      ...base,
+      action: "model/call",
+      principal: { ...alice, roles: ["user", "research"] },
+      target: { kind: "model", name: "claude-x", provider: { id: "p", local: false } },
+    }),
+    e("approval resolved", { ...approval, principal: { ...alice, id: "bob", roles: ["approver"] } }),
+    e("approval self", { ...approval, principal: { ...alice, roles: ["admin"] } }),
+    e("approval no role", { ...approval, principal: { ...alice, id: "bob" } }),
+    e("approval unauthenticated", {
+      ...approval,
+      principal: { id: "anon", roles: ["approver"], authenticated: false, via: "anonymous" },
+    }),
+    e("approval missing requester", {
+      ...approval,
+      principal: { ...alice, id: "bob", roles: ["admin"] },
+      arguments: { approval_id: "apr-1", granted: true },
+    }),
     e("prompt get", { ...base, action: "prompts/get", target: { kind: "prompt", name: "p__greet" } }),
     e("resource list", {
       ...base,
@@ -180,7 +205,7 @@ const NAMES = [
   "*",
   "a*b",
 ];
-const ROLES = ["admin", "user", "ops-admin", "", "ADMIN", "auditor"];
+const ROLES = ["admin", "user", "ops-admin", "", "ADMIN", "auditor", "approver", "research"];
 const CLASSES = ["secret", "pii", "email", "payment_card", "other", ""];
 
 function randomValue(r: () => number, depth: number): unknown {
@@ -251,6 +276,13 @@ function generated(): CorpusEntry[] {
         transport,
       },
     };
+    // approvals/resolve mostly carries its own arguments: who asked (often the caller) and the verdict.
+    if (input.action === "approvals/resolve" && maybe(r, 0.8))
+      input.arguments = {
+        approval_id: `apr-${i}`,
+        requester: maybe(r, 0.3) ? `user-${i}` : pick(r, ["alice", "", "user-0", 7]),
+        granted: maybe(r, 0.9) ? maybe(r) : "yes",
+      };
     // Drop a top-level field now and then: missing fields must still give a decision.
     if (maybe(r, 0.05)) delete input[pick(r, Object.keys(input))];
     out.push({ name: `generated #${i}`, text: toJson(input) });

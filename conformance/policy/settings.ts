@@ -19,7 +19,8 @@ export interface PolicySettings {
   secrets: { classes: string[]; action: "allow" | "deny" | "ask" };
   redact_classes: string[];
   listing: { visible_by_default: boolean };
-  models: { allowed: string[]; local_only_classes: string[] };
+  models: { allowed: string[]; roles?: Record<string, string[]>; local_only_classes: string[] };
+  approvals: { approver_roles: string[] };
   rules: PolicyRule[];
 }
 
@@ -31,6 +32,7 @@ const BASE: Omit<PolicySettings, "rules"> = {
   redact_classes: [],
   listing: { visible_by_default: true },
   models: { allowed: [], local_only_classes: [] },
+  approvals: { approver_roles: ["admin", "approver"] },
 };
 
 /** A data document with `rules` and any settings overridden; everything else as in BASE. */

@@ -28,6 +28,8 @@ pub enum PolicyAction {
     ModelCall,
     #[serde(rename = "model/list")]
     ModelList,
+    #[serde(rename = "approvals/resolve")]
+    ApprovalsResolve,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

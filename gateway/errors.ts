@@ -18,6 +18,9 @@ export type ErrorCode =
   | "GW_ERR_LIMIT"
   | "GW_ERR_AUDIT"
   | "GW_ERR_AUTH"
+  | "GW_ERR_MODEL_REQUEST"
+  | "GW_ERR_MODEL_UNSUPPORTED"
+  | "GW_ERR_MODEL_PROVIDER"
   | "GW_ERR_INTERNAL";
 
 /** Base class of every error Portcullis raises on purpose. */

@@ -46,6 +46,11 @@ export interface ChatRequest {
   top_p?: number;
   stop?: string[];
   stream: boolean;
+  /**
+   * The caller asked for a usage report at the end of a stream (OpenAI Chat
+   * `stream_options.include_usage`; Anthropic and Responses streams always carry usage).
+   */
+  include_usage?: boolean;
   /** Caller-supplied end-user id / metadata, passed on where the target format has a place for it. */
   user?: string;
   metadata?: Record<string, string>;
@@ -112,8 +117,11 @@ export interface WireCodec {
   encodeResponse(response: ChatResponse): Record<string, unknown>;
   /** A stateful decoder of this format's SSE events (one per stream). */
   streamDecoder(): StreamDecoder;
-  /** A stateful encoder into this format's SSE frames (one per stream). */
-  streamEncoder(): StreamEncoder;
+  /**
+   * A stateful encoder into this format's SSE frames (one per stream). Pass the caller's decoded
+   * request so format options such as OpenAI's `stream_options.include_usage` are honoured.
+   */
+  streamEncoder(request?: ChatRequest): StreamEncoder;
   /** This format's error body for an error (non-streamed, or as an in-stream error frame). */
   encodeError(error: ModelErrorBody): Record<string, unknown>;
 }

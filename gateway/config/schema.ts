@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import { SIGNING_ALGORITHMS } from "../../policies/bundle/signing.js";
+import { ModelsConfig } from "../models/config-schema.js";
 
 /** A reference to a secret: `env:NAME` or `file:path`. Literals are refused so they never reach logs. */
 export const SecretRef = z
@@ -229,6 +230,9 @@ export const PortcullisConfig = z
     audit: AuditConfig.prefault({}),
     workspace: WorkspaceConfig.prefault({}),
     memory: MemoryConfig.prefault({}),
+    models: ModelsConfig.prefault({}).describe(
+      "Model routing: providers, routes, redaction before egress (see docs/models.md)",
+    ),
     limits: z
       .strictObject({
         rate: z

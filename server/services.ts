@@ -1,22 +1,28 @@
 /**
  * Builds the real services a runtime needs from a loaded configuration: the policy plane (decision
  * service behind a bundle activator, with the configured bundle source, decision logs and status
- * upload live), the audit log, approvals, tool pins (`portcullis.lock` beside the config), the session
- * event bus, and the built-in capabilities with the native sanitizer. Relative paths resolve
+ * upload live), the audit log, the shared state (`store`: in-process, or Redis for several
+ * instances) holding approvals, rate-limit buckets and session events, tool pins
+ * (`portcullis.lock` beside the config), and the built-in capabilities with the native sanitizer. Relative paths resolve
  * against the config's folder. `close()` releases them in reverse order.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { createBuiltinCapabilities } from "../adapters/native/index.js";
-import { type ApprovalStore, InMemoryApprovalStore } from "../gateway/approvals/index.js";
+import { type ApprovalStore, SharedApprovalStore } from "../gateway/approvals/index.js";
 import { AuditLog } from "../gateway/audit/index.js";
 import type { PortcullisConfig } from "../gateway/config/schema.js";
 import { ConfigError } from "../gateway/errors.js";
-import { SessionEventBus } from "../gateway/events/index.js";
+import { SharedSessionEvents } from "../gateway/events/index.js";
 import { lockPathFor, PinStore } from "../gateway/pins/index.js";
 import type { AuditPort, DecisionPort, EventPort, PinPort } from "../gateway/pipeline/context.js";
-import { rateLimitedDecisions, TokenBucketLimiter } from "../gateway/ratelimit/index.js";
+import {
+  rateLimitedDecisions,
+  storeGuardedDecisions,
+  TokenBucketLimiter,
+} from "../gateway/ratelimit/index.js";
+import { openStore, type SharedStore } from "../gateway/store/index.js";
 import { core } from "../native/index.js";
 import { type PolicyPlane, startPolicyPlane } from "../policies/bundle/plane.js";
 import { keyFilePath, watchStoredKeys } from "./auth/key-store.js";
@@ -29,7 +35,10 @@ export interface ServiceOverrides {
 }
 
 export interface GatewayServices extends RuntimeServices {
-  bus: SessionEventBus;
+  /** Session events over the shared store (SSE on any instance sees events of every instance). */
+  bus: SharedSessionEvents;
+  /** Shared state: in-process, or Redis with `store` / `--store redis://…` (several instances). */
+  store: SharedStore;
   /** The approvals store itself (the pipeline sees it as its port; the REST API lists and answers). */
   approvalStore: ApprovalStore;
   auditLog: AuditLog;
@@ -69,11 +78,20 @@ export async function createServices(
   baseDir: string,
   overrides: ServiceOverrides = {},
 ): Promise<GatewayServices> {
-  const policy = await startPlane(config, baseDir, overrides.policyData);
+  const store = await openStore(config.store);
+  let policy: PolicyPlane;
+  try {
+    policy = await startPlane(config, baseDir, overrides.policyData);
+  } catch (e) {
+    await store.close();
+    throw e;
+  }
   const rate = config.limits.rate;
   // The pipeline's input type is the contract's PolicyInput with MCP's annotation type; same shape.
-  const service = policy.service as DecisionPort;
-  const decisions = rate ? rateLimitedDecisions(service, new TokenBucketLimiter(rate)) : service;
+  const service = storeGuardedDecisions(policy.service as DecisionPort, store);
+  const decisions = rate
+    ? rateLimitedDecisions(service, new TokenBucketLimiter({ ...rate, store }))
+    : service;
   const auditCfg = { ...config.audit, ...overrides.audit };
   let auditLog: AuditLog;
   try {
@@ -84,11 +102,12 @@ export async function createServices(
     });
   } catch (e) {
     await policy.close();
+    await store.close();
     throw e;
   }
-  const bus = new SessionEventBus();
+  const bus = new SharedSessionEvents(store);
   const pins = PinStore.open(lockPathFor(baseDir));
-  const approvalStore = new InMemoryApprovalStore();
+  const approvalStore = new SharedApprovalStore(store);
   return {
     decisions,
     audit: auditLog as unknown as AuditPort, // AuditEntry is the contract type; AuditRecord matches it field for field.
@@ -99,13 +118,16 @@ export async function createServices(
     pins: pins as PinPort,
     events: bus as unknown as EventPort, // the bus narrows `kind` to the contract's kinds; the pipeline sends only those.
     bus,
+    store,
     scan: (value) => core.scanValue(value),
     redact: (value, classes) => core.redactValue(value, { action: "mask", classes }).value,
     storedKeys: watchStoredKeys(keyFilePath(config, baseDir)),
     builtins: createBuiltinCapabilities(config, { baseDir }).servers,
     async close() {
+      bus.close();
       await auditLog.close();
       await policy.close();
+      await store.close();
     },
   };
 }

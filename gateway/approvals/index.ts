@@ -10,4 +10,5 @@ export {
   InMemoryApprovalStore,
   type InMemoryApprovalStoreOptions,
   MAX_APPROVAL_TTL_S,
+  SharedApprovalStore,
 } from "./store.js";

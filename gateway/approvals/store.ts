@@ -2,12 +2,16 @@
  * Approvals for ask_user decisions. An approval is bound to one principal, one tool and one
  * argument digest, and expires: a "yes" to `delete(path=a)` never authorises `delete(path=b)`, a
  * different caller, or the same call tomorrow. `ApprovalStore` is the interface the pipeline codes
- * against (async, so a shared Redis store can implement it); `InMemoryApprovalStore` is the
- * single-instance implementation.
+ * against; `SharedApprovalStore` implements it once over the shared-state port (gateway/store), so
+ * one process (`InMemoryApprovalStore`, a memory backend) and several instances sharing Redis run
+ * the same code: an approval asked on one instance can be answered and used on any other, and a
+ * one-shot grant admits exactly one call across all of them (the consume is a compare-and-swap).
  */
-import { randomUUID } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import { type Clock, systemClock } from "../clock.js";
 import { PortcullisError } from "../errors.js";
+import { MemoryStore } from "../store/memory.js";
+import type { SharedStore } from "../store/types.js";
 
 /** What an approval is bound to. `principal` is the principal's id. */
 export interface ApprovalBinding {
@@ -69,13 +73,22 @@ export const MAX_APPROVAL_TTL_S = 86_400;
 
 export interface InMemoryApprovalStoreOptions {
   clock?: Clock;
+  /** The shared state holding approvals (default: a private in-process store). */
+  store?: SharedStore;
   /** Unexpired approvals held at once; a request beyond this fails (GW_ERR_LIMIT). Default 10,000. */
   maxApprovals?: number;
 }
 
+/** Store key of a binding's index: a digest, so any principal or tool name makes a safe key. */
 function bindingKey(b: ApprovalBinding): string {
-  return `${b.principal}\u0000${b.tool}\u0000${b.args_digest}`;
+  const h = createHash("sha256").update(`${b.principal}\u0000${b.tool}\u0000${b.args_digest}`).digest("hex");
+  return `approvals:binding:${h}`;
 }
+
+const PENDING = "approvals:pending";
+const recordKey = (id: string) => `approval:${id}`;
+/** Ids are UUIDs; anything else is unknown without asking the store. */
+const ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 function requireText(value: unknown, field: string, max = 4096): string {
   if (typeof value !== "string" || value.length === 0 || value.length > max) {
@@ -87,15 +100,14 @@ function requireText(value: unknown, field: string, max = 4096): string {
   return value;
 }
 
-/** Approvals held in this process; lost on restart (an unanswered ask simply asks again). */
-export class InMemoryApprovalStore implements ApprovalStore {
+/** Approvals kept in a `SharedStore`: in this process, or in Redis for several instances. */
+export class SharedApprovalStore implements ApprovalStore {
   private readonly clock: Clock;
   private readonly maxApprovals: number;
-  /** Insertion order = request order, which `check` relies on to find the latest answer. */
-  private readonly byId = new Map<string, Approval>();
-  private readonly byBinding = new Map<string, Approval[]>();
+  private readonly store: SharedStore;
 
-  constructor(opts: InMemoryApprovalStoreOptions = {}) {
+  constructor(store: SharedStore, opts: Omit<InMemoryApprovalStoreOptions, "store"> = {}) {
+    this.store = store;
     this.clock = opts.clock ?? systemClock;
     this.maxApprovals = opts.maxApprovals ?? 10_000;
   }
@@ -120,11 +132,12 @@ export class InMemoryApprovalStore implements ApprovalStore {
         `approval reuse must be 'once' or 'ttl', got '${String(reuse)}'`,
       );
     }
-    this.sweep();
-    if (this.byId.size >= this.maxApprovals) {
+    if ((await this.store.indexSize(PENDING)) >= this.maxApprovals) await this.pending();
+    if ((await this.store.indexSize(PENDING)) >= this.maxApprovals) {
       throw new PortcullisError("GW_ERR_LIMIT", `too many open approvals (${this.maxApprovals})`);
     }
     const now = this.clock.now();
+    const ttlMs = Math.round(req.ttl_s * 1000);
     const approval: Approval = {
       ...binding,
       id: randomUUID(),
@@ -132,82 +145,103 @@ export class InMemoryApprovalStore implements ApprovalStore {
       reuse,
       state: "pending",
       created_at: now.toISOString(),
-      expires_at: new Date(now.getTime() + Math.round(req.ttl_s * 1000)).toISOString(),
+      expires_at: new Date(now.getTime() + ttlMs).toISOString(),
     };
-    this.byId.set(approval.id, approval);
-    const key = bindingKey(binding);
-    const list = this.byBinding.get(key);
-    if (list) list.push(approval);
-    else this.byBinding.set(key, [approval]);
+    await this.store.set(recordKey(approval.id), JSON.stringify(approval), ttlMs);
+    await this.store.indexAdd(bindingKey(binding), approval.id, now.getTime(), ttlMs);
+    await this.store.indexAdd(PENDING, approval.id, now.getTime(), MAX_APPROVAL_TTL_S * 1000);
     return { id: approval.id, expires_at: approval.expires_at };
   }
 
   async resolve(id: string, granted: boolean, by: string): Promise<Approval> {
     requireText(by, "resolver", 256);
-    const approval = this.live(id);
-    if (!approval)
-      throw new PortcullisError("GW_ERR_NOT_FOUND", `no open approval '${id}' (unknown or expired)`);
     const state: ApprovalState = granted ? "granted" : "denied";
-    if (approval.state !== "pending") {
-      if (approval.state === state) return { ...approval };
-      throw new PortcullisError("GW_ERR_NOT_FOUND", `approval '${id}' was already ${approval.state}`);
+    // Compare-and-swap: when another instance answers at the same moment, look again.
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const held = await this.load(id);
+      if (!held)
+        throw new PortcullisError("GW_ERR_NOT_FOUND", `no open approval '${id}' (unknown or expired)`);
+      const { raw, approval } = held;
+      if (approval.state !== "pending") {
+        if (approval.state === state) return approval;
+        throw new PortcullisError("GW_ERR_NOT_FOUND", `approval '${id}' was already ${approval.state}`);
+      }
+      const next: Approval = {
+        ...approval,
+        state,
+        resolved_at: this.clock.now().toISOString(),
+        resolved_by: by,
+      };
+      if (await this.store.swap(recordKey(id), raw, JSON.stringify(next), this.ttlOf(next))) {
+        await this.store.indexRemove(PENDING, [id]);
+        return next;
+      }
     }
-    approval.state = state;
-    approval.resolved_at = this.clock.now().toISOString();
-    approval.resolved_by = by;
-    return { ...approval };
+    throw new PortcullisError("GW_ERR_INTERNAL", `approval '${id}' kept changing; try again`);
   }
 
   async check(binding: ApprovalBinding): Promise<ApprovalStatus> {
-    const list = this.byBinding.get(bindingKey(binding));
-    if (!list) return "none";
-    const now = this.clock.now().getTime();
-    let latest: Approval | undefined;
-    for (const a of list) {
-      if (Date.parse(a.expires_at) <= now || a.state === "pending") continue;
-      if (!latest || (a.resolved_at ?? "") >= (latest.resolved_at ?? "")) latest = a;
+    const index = bindingKey(binding);
+    for (let attempt = 0; attempt < 5; attempt++) {
+      let latest: { raw: string; approval: Approval } | undefined;
+      const gone: string[] = [];
+      for (const id of await this.store.indexMembers(index)) {
+        const held = await this.load(id);
+        if (!held) {
+          gone.push(id);
+          continue;
+        }
+        const a = held.approval;
+        if (a.state === "pending") continue;
+        if (!latest || (a.resolved_at ?? "") >= (latest.approval.resolved_at ?? "")) latest = held;
+      }
+      if (gone.length > 0) await this.store.indexRemove(index, gone);
+      // A used one-shot grant answers nothing: the next identical call asks again.
+      if (!latest || latest.approval.consumed) return "none";
+      if (latest.approval.state === "denied") return "denied";
+      if (latest.approval.reuse === "ttl") return "granted";
+      const used = { ...latest.approval, consumed: true };
+      if (await this.store.swap(recordKey(used.id), latest.raw, JSON.stringify(used), this.ttlOf(used)))
+        return "granted";
+      // Another call (perhaps on another instance) consumed it first: look again.
     }
-    // A used one-shot grant answers nothing: the next identical call asks again.
-    if (!latest || latest.consumed) return "none";
-    if (latest.state === "granted" && latest.reuse === "once") latest.consumed = true;
-    return latest.state === "granted" ? "granted" : "denied";
+    return "none";
   }
 
   async get(id: string): Promise<Approval | undefined> {
-    const a = this.live(id);
-    return a ? { ...a } : undefined;
+    return (await this.load(id))?.approval;
   }
 
   async pending(principal?: string): Promise<Approval[]> {
-    this.sweep();
-    return [...this.byId.values()]
-      .filter((a) => a.state === "pending" && (principal === undefined || a.principal === principal))
-      .map((a) => ({ ...a }));
-  }
-
-  private live(id: string): Approval | undefined {
-    const a = this.byId.get(id);
-    if (!a) return undefined;
-    if (Date.parse(a.expires_at) <= this.clock.now().getTime()) {
-      this.forget(a);
-      return undefined;
+    const out: Approval[] = [];
+    const gone: string[] = [];
+    for (const id of await this.store.indexMembers(PENDING)) {
+      const a = (await this.load(id))?.approval;
+      if (a?.state !== "pending") gone.push(id);
+      else if (principal === undefined || a.principal === principal) out.push(a);
     }
-    return a;
+    if (gone.length > 0) await this.store.indexRemove(PENDING, gone);
+    return out;
   }
 
-  /** Drops expired approvals (and consumed one-shot grants, which can never answer again). */
-  private sweep(): void {
-    const now = this.clock.now().getTime();
-    for (const a of this.byId.values()) {
-      if (a.consumed || Date.parse(a.expires_at) <= now) this.forget(a);
-    }
+  private ttlOf(a: Approval): number {
+    return Math.max(1, Date.parse(a.expires_at) - this.clock.now().getTime());
   }
 
-  private forget(a: Approval): void {
-    this.byId.delete(a.id);
-    const key = bindingKey(a);
-    const list = this.byBinding.get(key)?.filter((x) => x !== a);
-    if (list && list.length > 0) this.byBinding.set(key, list);
-    else this.byBinding.delete(key);
+  /** The unexpired record of `id` with its raw text (the compare-and-swap operand). */
+  private async load(id: string): Promise<{ raw: string; approval: Approval } | undefined> {
+    if (typeof id !== "string" || !ID.test(id)) return undefined;
+    const raw = await this.store.get(recordKey(id));
+    if (raw === undefined) return undefined;
+    const approval = JSON.parse(raw) as Approval;
+    if (Date.parse(approval.expires_at) <= this.clock.now().getTime()) return undefined;
+    return { raw, approval };
+  }
+}
+
+/** Approvals held in this process; lost on restart (an unanswered ask simply asks again). */
+export class InMemoryApprovalStore extends SharedApprovalStore {
+  constructor(opts: InMemoryApprovalStoreOptions = {}) {
+    super(opts.store ?? new MemoryStore(opts.clock ? { clock: opts.clock } : {}), opts);
   }
 }

@@ -46,6 +46,29 @@ function defaultListenerError(error: unknown, event: SessionEvent): void {
   );
 }
 
+/**
+ * Refuses what must never go on the wire: an empty or "*" session id, an unknown kind, or `data`
+ * that does not match the kind's schema in the workspace session contract (GW_ERR_CONTRACT).
+ */
+export function checkSessionEvent(session: string, kind: string, data: unknown): void {
+  if (typeof session !== "string" || session.length === 0 || session === ALL_SESSIONS) {
+    throw new PortcullisError("GW_ERR_CONTRACT", `invalid session id '${String(session)}'`);
+  }
+  if (!KINDS.has(kind)) throw new PortcullisError("GW_ERR_CONTRACT", `unknown session event kind '${kind}'`);
+  if (data === null || typeof data !== "object" || Array.isArray(data)) {
+    throw new PortcullisError("GW_ERR_CONTRACT", `data of a ${kind} event must be an object`);
+  }
+  // Callers typed against a looser port still cannot put a malformed event on the wire.
+  const checked = SessionEventData[kind as SessionEventKind].safeParse(data);
+  if (!checked.success) {
+    const issue = checked.error.issues[0]!;
+    throw new PortcullisError(
+      "GW_ERR_CONTRACT",
+      `invalid ${kind} event data at ${issue.path.join(".") || "(root)"}: ${issue.message}`,
+    );
+  }
+}
+
 export class SessionEventBus {
   private readonly clock: Clock;
   private readonly historyLimit: number;
@@ -76,23 +99,7 @@ export class SessionEventBus {
 
   /** Stamps, records and delivers one event; returns it. seq starts at 1 in every session. */
   publish<K extends SessionEventKind>(session: string, kind: K, data: SessionEventDataOf<K>): SessionEvent {
-    if (typeof session !== "string" || session.length === 0 || session === ALL_SESSIONS) {
-      throw new PortcullisError("GW_ERR_CONTRACT", `invalid session id '${String(session)}'`);
-    }
-    if (!KINDS.has(kind))
-      throw new PortcullisError("GW_ERR_CONTRACT", `unknown session event kind '${kind}'`);
-    if (data === null || typeof data !== "object" || Array.isArray(data)) {
-      throw new PortcullisError("GW_ERR_CONTRACT", `data of a ${kind} event must be an object`);
-    }
-    // Callers typed against a looser port still cannot put a malformed event on the wire.
-    const checked = SessionEventData[kind].safeParse(data);
-    if (!checked.success) {
-      const issue = checked.error.issues[0]!;
-      throw new PortcullisError(
-        "GW_ERR_CONTRACT",
-        `invalid ${kind} event data at ${issue.path.join(".") || "(root)"}: ${issue.message}`,
-      );
-    }
+    checkSessionEvent(session, kind, data);
     let state = this.sessions.get(session);
     if (state) this.sessions.delete(session);
     else state = { seq: 0, history: [] };

@@ -19,23 +19,23 @@ const scratch = mkdtempSync(join(tmpdir(), "portcullis-rate-"));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 describe("TokenBucketLimiter", () => {
-  it("allows a burst, then refills at perMinute, per principal", () => {
+  it("allows a burst, then refills at perMinute, per principal", async () => {
     let now = 0;
     const l = new TokenBucketLimiter({ perMinute: 6, burst: 2, now: () => now });
-    expect(l.take("a").ok).toBe(true);
-    expect(l.take("a").ok).toBe(true);
-    const refused = l.take("a");
+    expect((await l.take("a")).ok).toBe(true);
+    expect((await l.take("a")).ok).toBe(true);
+    const refused = await l.take("a");
     expect(refused).toEqual({ ok: false, retryAfterMs: 10_000 });
-    expect(l.take("b").ok).toBe(true);
+    expect((await l.take("b")).ok).toBe(true);
     now = 9_999;
-    expect(l.take("a").ok).toBe(false);
+    expect((await l.take("a")).ok).toBe(false);
     now = 10_000;
-    expect(l.take("a").ok).toBe(true);
-    expect(l.take("a").ok).toBe(false);
+    expect((await l.take("a")).ok).toBe(true);
+    expect((await l.take("a")).ok).toBe(false);
     now = 10 * 60_000;
-    expect(l.take("a").ok).toBe(true);
-    expect(l.take("a").ok).toBe(true);
-    expect(l.take("a").ok).toBe(false);
+    expect((await l.take("a")).ok).toBe(true);
+    expect((await l.take("a")).ok).toBe(true);
+    expect((await l.take("a")).ok).toBe(false);
   });
 
   it("refuses nonsense limits", () => {

@@ -4,78 +4,99 @@
  * call-like action (tools/call, prompts/get, resources/read, model/call) takes one token before
  * the policy is asked. An empty bucket is a deny decision with the registered reason
  * `RATE_LIMITED`, so the pipeline audits and answers it like any other denial. Listings are not
- * counted. Buckets live in memory, bounded (least recently used principals forgotten, which only
- * ever refills their bucket early); shared limits across instances need the Redis store.
+ * counted. The buckets live in the shared store (gateway/store): in this process by default
+ * (bounded, least recently used principals forgotten, which only ever refills a bucket early), or
+ * in Redis with `--store`, where one atomic script per take makes the limit hold across every
+ * instance. A store that cannot be reached denies with `STORE_UNAVAILABLE` — fail closed.
  */
+import { isPortcullisError } from "../errors.js";
 import type { Decision, DecisionPort, PolicyInputDoc } from "../pipeline/context.js";
+import { MemoryStore } from "../store/memory.js";
+import type { SharedStore, TokenTake } from "../store/types.js";
 
 export interface RateLimitOptions {
   perMinute: number;
   burst: number;
-  /** Milliseconds clock (tests); default Date.now. */
+  /** Where the buckets live (default: a private in-process store). */
+  store?: SharedStore;
+  /** Milliseconds clock of the default in-process store (tests); default Date.now. */
   now?: () => number;
-  /** Principals remembered at most; default 100,000. */
+  /** Principals remembered at most by the default in-process store; default 100,000. */
   maxPrincipals?: number;
 }
 
-interface Bucket {
-  tokens: number;
-  at: number;
-}
-
 export class TokenBucketLimiter {
-  readonly #perMs: number;
+  readonly #perMinute: number;
   readonly #burst: number;
-  readonly #now: () => number;
-  readonly #max: number;
-  readonly #buckets = new Map<string, Bucket>();
+  readonly #store: SharedStore;
 
   constructor(o: RateLimitOptions) {
     if (!(o.perMinute > 0) || !(o.burst >= 1)) throw new RangeError("perMinute must be > 0 and burst >= 1");
-    this.#perMs = o.perMinute / 60_000;
+    this.#perMinute = o.perMinute;
     this.#burst = o.burst;
-    this.#now = o.now ?? Date.now;
-    this.#max = o.maxPrincipals ?? 100_000;
+    const now = o.now;
+    this.#store =
+      o.store ??
+      new MemoryStore({
+        ...(now ? { clock: { now: () => new Date(now()) } } : {}),
+        ...(o.maxPrincipals !== undefined ? { maxBuckets: o.maxPrincipals } : {}),
+      });
   }
 
   /** Takes one token for `key`; when none is left, says how long until one is. */
-  take(key: string): { ok: true } | { ok: false; retryAfterMs: number } {
-    const now = this.#now();
-    const b = this.#buckets.get(key) ?? { tokens: this.#burst, at: now };
-    b.tokens = Math.min(this.#burst, b.tokens + Math.max(0, now - b.at) * this.#perMs);
-    b.at = now;
-    this.#buckets.delete(key);
-    this.#buckets.set(key, b);
-    if (this.#buckets.size > this.#max) this.#buckets.delete(this.#buckets.keys().next().value as string);
-    if (b.tokens >= 1) {
-      b.tokens -= 1;
-      return { ok: true };
-    }
-    return { ok: false, retryAfterMs: Math.ceil((1 - b.tokens) / this.#perMs) };
+  take(key: string): Promise<TokenTake> {
+    return this.#store.takeToken(`rate:${key}`, this.#perMinute, this.#burst);
   }
 }
 
 const COUNTED = new Set(["tools/call", "prompts/get", "resources/read", "model/call"]);
+
+function deny(code: string, message: string): Decision {
+  return { decision: "deny", reasons: [{ code, message }], obligations: {} };
+}
 
 /** The decision port with the limiter in front: a breach is a deny with RATE_LIMITED. */
 export function rateLimitedDecisions(port: DecisionPort, limiter: TokenBucketLimiter): DecisionPort {
   return {
     async decide(input: PolicyInputDoc): Promise<Decision> {
       if (COUNTED.has(input.action)) {
-        const r = limiter.take(input.principal.id);
+        let r: TokenTake;
+        try {
+          r = await limiter.take(input.principal.id);
+        } catch (e) {
+          if (isPortcullisError(e) && e.code === "GW_ERR_STORE_UNAVAILABLE")
+            return deny("STORE_UNAVAILABLE", `rate limit cannot be checked: ${e.message}`);
+          throw e;
+        }
         if (!r.ok)
-          return {
-            decision: "deny",
-            reasons: [
-              {
-                code: "RATE_LIMITED",
-                message: `rate limit exceeded for '${input.principal.id}'; retry in ${Math.ceil(r.retryAfterMs / 1000)} s`,
-              },
-            ],
-            obligations: {},
-          };
+          return deny(
+            "RATE_LIMITED",
+            `rate limit exceeded for '${input.principal.id}'; retry in ${Math.ceil(r.retryAfterMs / 1000)} s`,
+          );
       }
       return port.decide(input);
+    },
+  };
+}
+
+/**
+ * The decision port guarded for shared state: while the store cannot be reached, an `ask_user`
+ * decision (whose approval lives in the store) becomes a deny with `STORE_UNAVAILABLE` instead of
+ * a call that fails half-way. Allow and deny decisions need no shared state and pass unchanged.
+ */
+export function storeGuardedDecisions(port: DecisionPort, store: SharedStore): DecisionPort {
+  return {
+    async decide(input: PolicyInputDoc): Promise<Decision> {
+      const d = await port.decide(input);
+      if (d.decision !== "ask_user" || store.available) return d;
+      return {
+        ...d,
+        decision: "deny",
+        reasons: [
+          ...d.reasons,
+          { code: "STORE_UNAVAILABLE", message: "the shared store holding approvals cannot be reached" },
+        ],
+      };
     },
   };
 }

@@ -12,6 +12,7 @@ import { Hono } from "hono";
 import type { Command } from "../../cli.js";
 import { loadConfig } from "../../gateway/config/load.js";
 import { UsageError } from "../../gateway/errors.js";
+import { parseStoreUrl } from "../../gateway/store/index.js";
 import { createJwtVerifier } from "../auth/jwt.js";
 import { keyFilePath, readKeyFile } from "../auth/key-store.js";
 import { createProtectedResource } from "../auth/resource.js";
@@ -76,6 +77,7 @@ export function createApp(deps: AppDeps): App {
         approverRoles: runtime.config.auth.approverRoles,
         adminRoles: runtime.config.auth.adminRoles,
         policy: deps.services.policy,
+        store: deps.services.store,
         ...(runtime.config.auth.jwt ? { verifyToken: createJwtVerifier(runtime.config.auth.jwt) } : {}),
       })
     : undefined;
@@ -95,15 +97,24 @@ const LOOPBACK_BINDS = new Set(["127.0.0.1", "localhost", "::1"]);
 
 export const serveCommand: Command = {
   summary: "Serve MCP over Streamable HTTP and the HTTP gateway",
-  usage: "Usage: portcullis serve [--config FILE] [--host H] [--port P]",
+  usage: "Usage: portcullis serve [--config FILE] [--host H] [--port P] [--store redis://host:port[/db]]",
   async run(argv) {
     const { values } = parseArgs({
       args: argv,
-      options: { config: { type: "string", short: "c" }, host: { type: "string" }, port: { type: "string" } },
+      options: {
+        config: { type: "string", short: "c" },
+        host: { type: "string" },
+        port: { type: "string" },
+        store: { type: "string" },
+      },
     });
     const loaded = loadConfig(values.config);
     const { baseDir } = loaded;
-    const { config, keyFile } = withLocalApiKey(loaded.config, baseDir);
+    const local = withLocalApiKey(loaded.config, baseDir);
+    const { keyFile } = local;
+    // --store overrides the config's `store` (shared state for several instances).
+    const config = values.store !== undefined ? { ...local.config, store: values.store } : local.config;
+    if (config.store) parseStoreUrl(config.store);
     const host = values.host ?? config.server.host;
     const port = values.port ? Number(values.port) : config.server.port;
     if (!Number.isInteger(port) || port < 0 || port > 65535)

@@ -23,7 +23,7 @@ export interface ApprovalDeps {
   gate: GateOptions;
   approverRoles: readonly string[];
   /** Session of a pending approval asked through REST, if any. */
-  sessionOf(approvalId: string): string | undefined;
+  sessionOf(approvalId: string): Promise<string | undefined>;
   /** Poll interval of the long-polls (ms). */
   pollMs: number;
 }
@@ -125,13 +125,14 @@ export async function answerApprovalRoute(c: Context<Env>, d: ApprovalDeps): Pro
   const granted = parsed.data.decision === "approve";
   if (a.state !== "pending" && a.state !== (granted ? "granted" : "denied"))
     throw new RestError("GW_ERR_CONFLICT", `approval '${a.id}' was already ${a.state}`);
-  await d.pipeline.answerApproval(a.id, granted, principal.id, d.sessionOf(a.id));
+  const session = await d.sessionOf(a.id);
+  await d.pipeline.answerApproval(a.id, granted, principal.id, session);
   await d.auditLog.appendWritten({
     v: 1,
     id: a.id,
     kind: "admin",
     principal,
-    ...(d.sessionOf(a.id) ? { session: d.sessionOf(a.id) } : {}),
+    ...(session ? { session } : {}),
     target: { kind: "tool", name: a.tool },
     args_digest: a.args_digest,
     decision: granted ? "allow" : "deny",

@@ -12,7 +12,7 @@ import type { Context } from "hono";
 import { streamSSE } from "hono/streaming";
 import { z } from "zod";
 import type { ApprovalStore } from "../../gateway/approvals/index.js";
-import type { SessionEventBus } from "../../gateway/events/index.js";
+import type { SessionEventFeed } from "../../gateway/events/index.js";
 import type { CallContext, Principal } from "../../gateway/pipeline/context.js";
 import type { Pipeline } from "../../gateway/pipeline/pipeline.js";
 import type { ClientChannel, ProgressUpdate } from "../../gateway/registry/source.js";
@@ -50,12 +50,12 @@ const HTTP_STATUS: Record<string, number> = {
 export interface CallDeps {
   pipeline: Pipeline;
   approvals: ApprovalStore;
-  bus: SessionEventBus;
+  bus: SessionEventFeed;
   gate: GateOptions;
-  /** Claims a session for a principal; throws GW_ERR_FORBIDDEN when another owns it. */
-  claimSession(session: string, principal: string): void;
+  /** Claims a session for a principal; rejects with GW_ERR_FORBIDDEN when another owns it. */
+  claimSession(session: string, principal: string): Promise<void>;
   /** Remembers which session a pending approval belongs to (for approval.resolved events). */
-  onPending(approvalId: string, session: string | undefined): void;
+  onPending(approvalId: string, session: string | undefined): Promise<void>;
 }
 
 /**
@@ -119,7 +119,7 @@ async function runCall(
   };
   if (ctx.pendingApproval) {
     const a = await d.approvals.get(ctx.pendingApproval.id);
-    d.onPending(ctx.pendingApproval.id, body.session);
+    await d.onPending(ctx.pendingApproval.id, body.session);
     out.approval = {
       id: ctx.pendingApproval.id,
       prompt: ctx.pendingApproval.prompt,
@@ -140,6 +140,12 @@ export function httpStatusOf(status: string): number {
   return HTTP_STATUS[status] ?? 500;
 }
 
+/** A call refused because the shared store is down is a 503 (retry later), not a policy 403. */
+function httpStatusOfResult(out: RestCallResult): number {
+  if (out.status === "denied" && out.reasons?.some((r) => r.code === "STORE_UNAVAILABLE")) return 503;
+  return httpStatusOf(out.status);
+}
+
 export async function listToolsRoute(c: Context<Env>, d: CallDeps): Promise<Response> {
   const tools = await d.pipeline.listTools({
     credentials: { kind: "http" },
@@ -158,11 +164,11 @@ export async function callToolRoute(c: Context<Env>, d: CallDeps): Promise<Respo
   }
   const body = parsed.data;
   const principal = c.get("principal");
-  if (body.session) d.claimSession(body.session, principal.id);
+  if (body.session) await d.claimSession(body.session, principal.id);
   const signal = c.req.raw.signal;
   if (!(c.req.header("accept") ?? "").includes("text/event-stream")) {
     const out = await runCall(d, principal, name, body, signal);
-    return c.json(out, httpStatusOf(out.status) as 200);
+    return c.json(out, httpStatusOfResult(out) as 200);
   }
   return streamSSE(c, async (stream) => {
     let id = 0;

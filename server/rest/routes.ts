@@ -11,8 +11,9 @@ import { Hono } from "hono";
 import { streamSSE } from "hono/streaming";
 import type { ApprovalStore } from "../../gateway/approvals/index.js";
 import { type AuditLog, verifyAudit } from "../../gateway/audit/index.js";
-import type { SessionEventBus } from "../../gateway/events/index.js";
+import type { SessionEventFeed } from "../../gateway/events/index.js";
 import type { DecisionPort } from "../../gateway/pipeline/context.js";
+import { MemoryStore, type SharedStore } from "../../gateway/store/index.js";
 import type { BundleActivator } from "../../policies/bundle/activator.js";
 import type { DecisionLogger } from "../../policies/bundle/decision-log.js";
 import { createPolicyAdminRoutes } from "../../policies/bundle/http.js";
@@ -24,11 +25,12 @@ import { authenticateRequest, type Env, type GateOptions } from "./gate.js";
 import { createMetrics, type Metrics } from "./metrics.js";
 import { mountOpenApi } from "./openapi.js";
 import { problem, problemOf, problemResponse, RestError } from "./problem.js";
+import { SessionDirectory } from "./sessions.js";
 
 export interface RestDeps {
   runtime: Runtime;
   approvals: ApprovalStore;
-  bus: SessionEventBus;
+  bus: SessionEventFeed;
   auditLog: AuditLog;
   decisions: DecisionPort;
   /** Roles whose holders may answer approvals and read every session and the whole audit log. */
@@ -41,8 +43,11 @@ export interface RestDeps {
   challenge?: GateOptions["challenge"];
   /** Long-poll interval (ms); default 100. */
   pollMs?: number;
-  /** Sessions remembered for ownership and approval events; default 10,000. */
-  maxSessions?: number;
+  /**
+   * Shared state for session ownership and approval sessions, checked by `/readyz` (the services'
+   * store; default: a private in-process one).
+   */
+  store?: SharedStore;
 }
 
 export interface RestRoutes {
@@ -67,15 +72,8 @@ export function createRestRoutes(deps: RestDeps): RestRoutes {
     ...(deps.challenge ? { challenge: deps.challenge } : {}),
   };
   const metrics = createMetrics({ auditDir: deps.auditLog.dir, upstreams: () => runtime.pool.health() });
-  const maxSessions = deps.maxSessions ?? 10_000;
-  /** session → owning principal id (first REST caller to use it); bounded, oldest forgotten. */
-  const sessionOwner = new Map<string, string>();
-  const approvalSession = new Map<string, string>();
-  const remember = <V>(m: Map<string, V>, k: string, v: V) => {
-    m.delete(k);
-    m.set(k, v);
-    if (m.size > maxSessions) m.delete(m.keys().next().value as string);
-  };
+  const store = deps.store ?? new MemoryStore();
+  const sessions = new SessionDirectory(store);
   const isApprover = (roles: string[]) => roles.some((r) => approverRoles.includes(r));
 
   const app = new Hono<Env>();
@@ -98,8 +96,12 @@ export function createRestRoutes(deps: RestDeps): RestRoutes {
       policy = false;
     }
     const audit = metrics.auditErrors() === 0;
-    const ready = policy && audit;
-    return c.json({ ready, checks: { policy, audit, upstreams: runtime.pool.health() } }, ready ? 200 : 503);
+    const shared = await store.status();
+    const ready = policy && audit && shared.ok;
+    return c.json(
+      { ready, checks: { policy, audit, store: shared, upstreams: runtime.pool.health() } },
+      ready ? 200 : 503,
+    );
   });
 
   mountOpenApi(app);
@@ -144,14 +146,9 @@ export function createRestRoutes(deps: RestDeps): RestRoutes {
     approvals: deps.approvals,
     bus: deps.bus,
     gate,
-    claimSession: (session: string, principal: string) => {
-      const owner = sessionOwner.get(session);
-      if (owner !== undefined && owner !== principal)
-        throw new RestError("GW_ERR_FORBIDDEN", `session '${session}' belongs to another principal`);
-      remember(sessionOwner, session, principal);
-    },
-    onPending: (id: string, session: string | undefined) => {
-      if (session) remember(approvalSession, id, session);
+    claimSession: (session: string, principal: string) => sessions.claim(session, principal),
+    onPending: async (id: string, session: string | undefined) => {
+      if (session) await sessions.rememberApproval(id, session);
     },
   };
   app.get("/v1/tools", (c) => listToolsRoute(c, callDeps));
@@ -163,30 +160,38 @@ export function createRestRoutes(deps: RestDeps): RestRoutes {
     auditLog: deps.auditLog,
     gate,
     approverRoles,
-    sessionOf: (id: string) => approvalSession.get(id),
+    sessionOf: (id: string) => sessions.sessionOfApproval(id),
     pollMs: deps.pollMs ?? 100,
   };
   app.get("/v1/approvals", (c) => listApprovalsRoute(c, approvalDeps));
   app.get("/v1/approvals/:id", (c) => getApprovalRoute(c, approvalDeps));
   app.post("/v1/approvals/:id", (c) => answerApprovalRoute(c, approvalDeps));
 
-  app.get("/v1/sessions/:id/events", (c) => {
+  app.get("/v1/sessions/:id/events", async (c) => {
     const session = c.req.param("id");
     const me = c.get("principal");
-    if (sessionOwner.get(session) !== me.id && !isApprover(me.roles))
+    if (!isApprover(me.roles) && (await sessions.ownerOf(session)) !== me.id)
       return problemResponse(problem("GW_ERR_NOT_FOUND", `no session '${session}' of yours`));
     const raw = c.req.header("last-event-id") ?? c.req.query("after") ?? "0";
     const last = Number(raw);
     if (!Number.isSafeInteger(last) || last < 0 || last > MAX_LAST_EVENT_ID)
       return problemResponse(problem("GW_ERR_USAGE", "Last-Event-ID must be a non-negative integer"));
     const follow = c.req.query("follow") !== "false";
+    // Subscribe first, then replay: events published in between are buffered, not lost. The
+    // replay is read before the stream opens, so a store that is down is a 503 problem.
+    const buffered: import("../../contracts/index.js").SessionEvent[] = [];
+    let live: ((e: (typeof buffered)[number]) => void) | undefined;
+    const unsubscribe = follow
+      ? deps.bus.subscribe(session, (e) => (live ? live(e) : buffered.push(e)))
+      : () => {};
+    let replay: typeof buffered;
+    try {
+      replay = await deps.bus.since(session, last);
+    } catch (e) {
+      unsubscribe();
+      throw e;
+    }
     return streamSSE(c, async (stream) => {
-      // Subscribe first, then replay: events published in between are buffered, not lost.
-      const buffered: import("../../contracts/index.js").SessionEvent[] = [];
-      let live: ((e: (typeof buffered)[number]) => void) | undefined;
-      const unsubscribe = follow
-        ? deps.bus.subscribe(session, (e) => (live ? live(e) : buffered.push(e)))
-        : () => {};
       let sent = last;
       const send = async (e: (typeof buffered)[number]) => {
         if (e.seq <= sent) return;
@@ -194,7 +199,7 @@ export function createRestRoutes(deps: RestDeps): RestRoutes {
         await stream.writeSSE({ id: String(e.seq), event: e.kind, data: JSON.stringify(e) });
       };
       try {
-        for (const e of deps.bus.since(session, last)) await send(e);
+        for (const e of replay) await send(e);
         if (!follow) return;
         for (const e of buffered.splice(0)) await send(e);
         live = (e) => void send(e).catch(() => {});

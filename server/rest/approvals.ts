@@ -2,24 +2,30 @@
  * Approval routes. `GET /v1/approvals` lists pending approvals (an approver sees all, anyone else
  * only their own) and long-polls with `wait_s` until one newer than `after` (an RFC 3339 time) is
  * there; `GET /v1/approvals/{id}` shows one and long-polls with `wait_s` until it is answered;
- * `POST /v1/approvals/{id}` `{ "decision": "approve" | "deny" }` answers it. Who may answer: a
- * principal holding one of `auth.approverRoles`, never the principal who asked (four eyes). The
- * answer goes through `pipeline.answerApproval` (store + `approval.resolved` session event) and is
- * recorded in the audit log as an `admin` record with APPROVAL_GRANTED / APPROVAL_DENIED.
+ * `POST /v1/approvals/{id}` `{ "decision": "approve" | "deny" }` answers it. Who may answer is the
+ * policy's decision (action `approvals/resolve`: an authenticated holder of one of
+ * `settings.approvals.approver_roles`, never the principal who asked); a refusal is a 403 problem
+ * carrying the policy's reason codes (SELF_APPROVAL_FORBIDDEN, APPROVER_NOT_PERMITTED, ...). Either
+ * way the approver decision is audited as an `admin` record; an accepted answer goes through
+ * `pipeline.answerApproval` (store + `approval.resolved` session event) and its record carries
+ * APPROVAL_GRANTED / APPROVAL_DENIED beside the policy's reasons.
  */
+import { randomUUID } from "node:crypto";
 import type { Context } from "hono";
 import { z } from "zod";
 import type { Approval, ApprovalStore } from "../../gateway/approvals/index.js";
 import type { AuditLog } from "../../gateway/audit/index.js";
-import type { Principal } from "../../gateway/pipeline/context.js";
+import type { DecisionPort, PolicyInputDoc, Principal } from "../../gateway/pipeline/context.js";
 import type { Pipeline } from "../../gateway/pipeline/pipeline.js";
 import { type Env, type GateOptions, readJsonBody } from "./gate.js";
-import { RestError } from "./problem.js";
+import { problem, problemResponse, RestError } from "./problem.js";
 
 export interface ApprovalDeps {
   pipeline: Pipeline;
   approvals: ApprovalStore;
   auditLog: AuditLog;
+  /** The decision service that decides `approvals/resolve` (who may answer). */
+  decisions: DecisionPort;
   gate: GateOptions;
   approverRoles: readonly string[];
   /** Session of a pending approval asked through REST, if any. */
@@ -106,37 +112,60 @@ export async function getApprovalRoute(c: Context<Env>, d: ApprovalDeps): Promis
   return c.json(view(done ?? (await d.approvals.get(a.id)) ?? a));
 }
 
+/** The policy input of an approver's answer (contract action `approvals/resolve`). */
+function resolveInput(approver: Principal, a: Approval, granted: boolean): PolicyInputDoc {
+  return {
+    v: 1,
+    // The pipeline's action type lists the call and list actions; the contract has this one too.
+    action: "approvals/resolve" as PolicyInputDoc["action"],
+    principal: approver,
+    target: { kind: "tool", name: a.tool },
+    arguments: { approval_id: a.id, requester: a.principal, granted },
+    data_classes: [],
+    context: { time: new Date().toISOString(), request_id: randomUUID(), transport: "http" },
+  };
+}
+
 export async function answerApprovalRoute(c: Context<Env>, d: ApprovalDeps): Promise<Response> {
   const principal = c.get("principal");
   const parsed = AnswerBody.safeParse(await readJsonBody(c, d.gate));
   if (!parsed.success)
     throw new RestError("GW_ERR_USAGE", 'answer with {"decision": "approve"} or {"decision": "deny"}');
-  const a = await visibleApproval(c, d);
-  if (!isApprover(principal, d.approverRoles))
-    throw new RestError(
-      "GW_ERR_FORBIDDEN",
-      `${principal.id} may not answer approvals (needs one of the roles ${d.approverRoles.join(", ")})`,
-    );
-  if (a.principal === principal.id)
-    throw new RestError(
-      "GW_ERR_FORBIDDEN",
-      "an approval is answered by someone other than the caller who asked",
-    );
+  const id = c.req.param("id") ?? "";
+  const a = await d.approvals.get(id);
+  if (!a) throw new RestError("GW_ERR_NOT_FOUND", `no open approval '${id}' (unknown or expired)`);
   const granted = parsed.data.decision === "approve";
-  if (a.state !== "pending" && a.state !== (granted ? "granted" : "denied"))
-    throw new RestError("GW_ERR_CONFLICT", `approval '${a.id}' was already ${a.state}`);
+  const decision = await d.decisions.decide(resolveInput(principal, a, granted));
   const session = await d.sessionOf(a.id);
-  await d.pipeline.answerApproval(a.id, granted, principal.id, session);
-  await d.auditLog.appendWritten({
-    v: 1,
+  const record = {
+    v: 1 as const,
     id: a.id,
-    kind: "admin",
+    kind: "admin" as const,
     principal,
     ...(session ? { session } : {}),
-    target: { kind: "tool", name: a.tool },
+    target: { kind: "tool" as const, name: a.tool },
     args_digest: a.args_digest,
+    ...(decision.revision ? { policy_revision: decision.revision } : {}),
+    ...(decision.policy_hash ? { policy_hash: decision.policy_hash } : {}),
+  };
+  const reasons = decision.reasons.map((r) => ({ code: r.code, message: r.message }));
+  if (decision.decision !== "allow") {
+    await d.auditLog.appendWritten({ ...record, decision: "deny", reasons });
+    const codes = reasons.map((r) => r.code).join(", ") || "DEFAULT_DENY";
+    return problemResponse(
+      problem("GW_ERR_FORBIDDEN", `${principal.id} may not answer approval '${a.id}' (${codes})`, {
+        reasons,
+      }),
+    );
+  }
+  if (a.state !== "pending" && a.state !== (granted ? "granted" : "denied"))
+    throw new RestError("GW_ERR_CONFLICT", `approval '${a.id}' was already ${a.state}`);
+  await d.pipeline.answerApproval(a.id, granted, principal.id, session);
+  await d.auditLog.appendWritten({
+    ...record,
     decision: granted ? "allow" : "deny",
     reasons: [
+      ...reasons,
       granted
         ? { code: "APPROVAL_GRANTED", message: `approved by ${principal.id} for ${a.principal}` }
         : { code: "APPROVAL_DENIED", message: `declined by ${principal.id} for ${a.principal}` },

@@ -176,17 +176,30 @@ describe("REST API", () => {
 
     const listed = (await (await req("/v1/approvals", "boss")).json()) as { approvals: { id: string }[] };
     expect(listed.approvals.map((a) => a.id)).toContain(pending.approval.id);
-    // eve (no approver role) neither sees nor answers it; the agent cannot approve its own request
+    // eve (no approver role) does not see it, and the policy refuses her answer and the agent's
+    // own (four eyes), each a 403 problem with the policy's reason code, audited
     expect(
       ((await (await req("/v1/approvals", "eve")).json()) as { approvals: unknown[] }).approvals,
     ).toEqual([]);
     const byEve = await req(pending.approval.url, "eve", { method: "POST", json: { decision: "approve" } });
-    expect(byEve.status).toBe(404);
+    expect(byEve.status).toBe(403);
+    expect(byEve.headers.get("content-type")).toContain("application/problem+json");
+    const eveProblem = (await byEve.json()) as { code: string; reasons: { code: string }[] };
+    expect(eveProblem.code).toBe("GW_ERR_FORBIDDEN");
+    expect(eveProblem.reasons.map((r) => r.code)).toContain("APPROVER_NOT_PERMITTED");
     const bySelf = await req(pending.approval.url, "agent", {
       method: "POST",
       json: { decision: "approve" },
     });
     expect(bySelf.status).toBe(403);
+    const selfProblem = (await bySelf.json()) as { reasons: { code: string }[] };
+    expect(selfProblem.reasons.map((r) => r.code)).toContain("SELF_APPROVAL_FORBIDDEN");
+    expect((await req(`/v1/approvals/${pending.approval.id}`, "agent").then((r) => r.json())).state).toBe(
+      "pending",
+    );
+    const refusals = await (await req(`/v1/audit?kind=admin&id=${pending.approval.id}`, "boss")).text();
+    expect(refusals).toContain("APPROVER_NOT_PERMITTED");
+    expect(refusals).toContain("SELF_APPROVAL_FORBIDDEN");
 
     // the agent long-polls its approval while the approver answers
     const waiting = req(`${pending.approval.url}?wait_s=5`, "agent");
@@ -293,8 +306,9 @@ describe("REST API", () => {
     const admin = (await (await req("/v1/audit?kind=admin", "boss")).json()) as {
       records: { reasons: { code: string }[] }[];
     };
-    expect(admin.records.map((r) => r.reasons[0]!.code)).toEqual(
-      expect.arrayContaining(["APPROVAL_GRANTED", "APPROVAL_DENIED"]),
+    // each answer carries the policy's verdict on the approver, then the answer itself
+    expect(admin.records.flatMap((r) => r.reasons.map((x) => x.code))).toEqual(
+      expect.arrayContaining(["APPROVER_PERMITTED", "APPROVAL_GRANTED", "APPROVAL_DENIED"]),
     );
     // a non-approver sees only its own records
     const mine = (await (await req("/v1/audit", "eve")).json()) as {

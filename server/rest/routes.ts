@@ -158,6 +158,7 @@ export function createRestRoutes(deps: RestDeps): RestRoutes {
     pipeline: runtime.pipeline,
     approvals: deps.approvals,
     auditLog: deps.auditLog,
+    decisions: deps.decisions,
     gate,
     approverRoles,
     sessionOf: (id: string) => sessions.sessionOfApproval(id),

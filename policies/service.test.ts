@@ -12,6 +12,8 @@ import {
   createDecisionService,
   type DecisionMessage,
   nextDecisionId,
+  RESULT_MEMO_SIZE,
+  ResultMemo,
   type StampedDecision,
 } from "./service.js";
 
@@ -188,5 +190,41 @@ describe("decision ids", () => {
     for (const id of [...ids].slice(0, 10)) {
       expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     }
+  });
+});
+
+describe("result memo", () => {
+  const allowText =
+    '[{"result":{"v":1,"decision":"allow","reasons":[{"code":"READ_ONLY_ALLOWED","message":"m"}],"obligations":{}}}]';
+
+  it("returns the same frozen decision for the same result text, and parses each new text", () => {
+    const memo = new ResultMemo();
+    const a = memo.decision(allowText);
+    expect(a.decision).toBe("allow");
+    expect(Object.isFrozen(a) && Object.isFrozen(a.reasons)).toBe(true);
+    expect(memo.decision(allowText)).toBe(a);
+    const deny = memo.decision(allowText.replace('"allow"', '"deny"'));
+    expect(deny.decision).toBe("deny");
+    expect(deny).not.toBe(a);
+  });
+
+  it("never remembers a fail-closed decision and fails closed on bad results", () => {
+    const memo = new ResultMemo();
+    expect(memo.decision("[]").reasons[0]?.code).toBe("POLICY_UNDEFINED");
+    const bad = memo.decision(
+      '[{"result":{"v":1,"decision":"allow","reasons":[{"code":"NOPE","message":"m"}],"obligations":{}}}]',
+    );
+    expect(bad.decision).toBe("deny");
+    expect(bad.reasons[0]?.code).toBe("POLICY_ERROR");
+    expect(Object.isFrozen(memo.decision("[]"))).toBe(false);
+  });
+
+  it("starts over when full instead of growing", () => {
+    const memo = new ResultMemo();
+    const first = memo.decision(allowText);
+    for (let i = 0; i < RESULT_MEMO_SIZE; i++) memo.decision(allowText.replace('"m"', `"m${i}"`));
+    const again = memo.decision(allowText);
+    expect(again).toEqual(first);
+    expect(again).not.toBe(first);
   });
 });

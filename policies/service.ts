@@ -66,6 +66,7 @@ interface ActiveBundle {
   /** Set when there is nothing to evaluate: every decision is this deny. */
   failure?: PolicyDecision;
   cache?: DecisionCache;
+  results?: ResultMemo;
 }
 
 /** A deny carrying one registered code: what the service answers whenever the policy cannot. */
@@ -152,9 +153,20 @@ const PROBE: PolicyInput = {
 
 /** Runs one evaluation on JSON text and turns every failure into a fail-closed decision. */
 export function evaluateDecision(evaluator: PolicyEvaluator, text: string): PolicyDecision {
+  let resultSet: string;
+  try {
+    resultSet = evaluator.evaluate(text);
+  } catch (e) {
+    return failClosed("POLICY_ERROR", `policy evaluation failed: ${errorMessage(e)}`);
+  }
+  return decisionOf(resultSet);
+}
+
+/** The decision in a result-set JSON text, checked; anything else fails closed. */
+export function decisionOf(resultSet: string): PolicyDecision {
   let set: unknown;
   try {
-    set = JSON.parse(evaluator.evaluate(text));
+    set = JSON.parse(resultSet);
   } catch (e) {
     return failClosed("POLICY_ERROR", `policy evaluation failed: ${errorMessage(e)}`);
   }
@@ -165,6 +177,28 @@ export function evaluateDecision(evaluator: PolicyEvaluator, text: string): Poli
   return typeof checked === "string"
     ? failClosed("POLICY_ERROR", `policy decision rejected: ${checked}`)
     : checked;
+}
+
+/** Distinct result texts remembered per bundle; past this the memo starts over. */
+export const RESULT_MEMO_SIZE = 512;
+
+/**
+ * Parsed, checked and frozen decisions by the exact result-set text the module returned. Most
+ * inputs lead to one of a few decisions, and a Map lookup of the text costs a fraction of
+ * JSON.parse plus the check; equal text means an equal decision, so a hit is never wrong.
+ */
+export class ResultMemo {
+  readonly #decisions = new Map<string, PolicyDecision>();
+
+  decision(resultSet: string): PolicyDecision {
+    const known = this.#decisions.get(resultSet);
+    if (known !== undefined) return known;
+    const d = decisionOf(resultSet);
+    if (d.reasons[0]?.code.startsWith("POLICY_")) return d;
+    if (this.#decisions.size >= RESULT_MEMO_SIZE) this.#decisions.clear();
+    this.#decisions.set(resultSet, deepFreeze(d));
+    return d;
+  }
 }
 
 async function loadActive(
@@ -188,7 +222,7 @@ async function loadActive(
     return { ...stamp, failure: failClosed("POLICY_ERROR", errorMessage(e)) };
   }
   const cache = cacheSize > 0 ? new DecisionCache(cacheSize) : undefined;
-  return { ...stamp, evaluator, ...(cache ? { cache } : {}) };
+  return { ...stamp, evaluator, results: new ResultMemo(), ...(cache ? { cache } : {}) };
 }
 
 /**
@@ -245,7 +279,13 @@ export async function createDecisionService(opts: DecisionServiceOptions = {}): 
     } catch (e) {
       return stamp(a, failClosed("POLICY_ERROR", `input cannot be serialised: ${errorMessage(e)}`), false);
     }
-    const decision = evaluateDecision(a.evaluator, text);
+    let resultSet: string;
+    try {
+      resultSet = a.evaluator.evaluate(text);
+    } catch (e) {
+      return stamp(a, failClosed("POLICY_ERROR", `policy evaluation failed: ${errorMessage(e)}`), false);
+    }
+    const decision = a.results ? a.results.decision(resultSet) : decisionOf(resultSet);
     if (a.cache && decision.cacheable === true) a.cache.set(input, deepFreeze(decision));
     return stamp(a, decision, false);
   };

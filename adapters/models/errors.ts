@@ -21,10 +21,11 @@ export class ModelRequestError extends PortcullisError {
 export class UnsupportedFeatureError extends PortcullisError {
   readonly feature: string;
 
+  /** `target` is the wire format that cannot carry it, or "any" when the gateway carries it nowhere. */
   constructor(feature: string, target: string, reason?: string) {
     super(
       "GW_ERR_MODEL_UNSUPPORTED",
-      `${feature} cannot be sent to a ${target} target${reason ? `: ${reason}` : ""}`,
+      `${target === "any" ? `${feature} is not supported by the gateway` : `${feature} cannot be sent to a ${target} target`}${reason ? `: ${reason}` : ""}`,
       { details: { feature, target } },
     );
     this.name = "UnsupportedFeatureError";

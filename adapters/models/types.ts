@@ -28,6 +28,8 @@ export interface ToolDefinition {
   description?: string;
   /** JSON Schema of the arguments object. */
   parameters: Record<string, unknown>;
+  /** OpenAI strict schema adherence; refused by formats that cannot promise it. */
+  strict?: boolean;
 }
 
 export type ToolChoice = "auto" | "none" | "required" | { name: string };

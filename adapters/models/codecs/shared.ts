@@ -1,0 +1,190 @@
+/**
+ * Small pieces every codec shares: reading untrusted JSON with errors that name the offending
+ * path (`ModelRequestError` for a caller's request, a protocol error for a provider's answer),
+ * the passthrough rules (an unmodelled field is carried to a same-format target and refused for
+ * any other), data-URL images, and the neutral error for a stream that ended without its
+ * terminal event.
+ */
+import { ModelRequestError, UnsupportedFeatureError } from "../errors.js";
+import type { ChatRequest, ChatStreamEvent, ModelErrorBody, WireFormat } from "../types.js";
+
+export type Json = Record<string, unknown>;
+
+/** A reader of untrusted JSON that throws `make(message)` with the path on bad shapes. */
+export class Reader {
+  constructor(private readonly make: (message: string) => Error) {}
+
+  fail(path: string, expected: string): never {
+    throw this.make(`${path}: expected ${expected}`);
+  }
+
+  object(value: unknown, path: string): Json {
+    if (value === null || typeof value !== "object" || Array.isArray(value)) this.fail(path, "an object");
+    return value as Json;
+  }
+
+  array(value: unknown, path: string): unknown[] {
+    if (!Array.isArray(value)) this.fail(path, "an array");
+    return value;
+  }
+
+  string(value: unknown, path: string): string {
+    if (typeof value !== "string") this.fail(path, "a string");
+    return value;
+  }
+
+  optString(value: unknown, path: string): string | undefined {
+    return value === undefined || value === null ? undefined : this.string(value, path);
+  }
+
+  optNumber(
+    value: unknown,
+    path: string,
+    min = Number.NEGATIVE_INFINITY,
+    max = Number.POSITIVE_INFINITY,
+  ): number | undefined {
+    if (value === undefined || value === null) return undefined;
+    if (typeof value !== "number" || !Number.isFinite(value) || value < min || value > max) {
+      this.fail(path, `a number in [${min}, ${max}]`);
+    }
+    return value;
+  }
+
+  optInt(value: unknown, path: string, min = 0): number | undefined {
+    const n = this.optNumber(value, path, min);
+    if (n !== undefined && !Number.isSafeInteger(n)) this.fail(path, "an integer");
+    return n;
+  }
+
+  optBool(value: unknown, path: string): boolean | undefined {
+    if (value === undefined || value === null) return undefined;
+    if (typeof value !== "boolean") this.fail(path, "a boolean");
+    return value;
+  }
+
+  /** A string or an array of strings, as `stop` fields allow. */
+  optStrings(value: unknown, path: string): string[] | undefined {
+    if (value === undefined || value === null) return undefined;
+    if (typeof value === "string") return [value];
+    return this.array(value, path).map((s, i) => this.string(s, `${path}[${i}]`));
+  }
+
+  /** A string-to-string map (metadata). */
+  optStringMap(value: unknown, path: string): Record<string, string> | undefined {
+    if (value === undefined || value === null) return undefined;
+    const o = this.object(value, path);
+    const out: Record<string, string> = {};
+    for (const [k, v] of Object.entries(o)) out[k] = this.string(v, `${path}.${k}`);
+    return out;
+  }
+}
+
+/** Reads a caller's request: errors are `ModelRequestError` (400). */
+export const requestReader = new Reader((m) => new ModelRequestError(m));
+
+/** An error in a provider's answer: the provider broke its own protocol. */
+export class ProtocolViolation extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ProtocolViolation";
+  }
+}
+
+/** Reads a provider's answer: errors are `ProtocolViolation` (the adapter maps them). */
+export const responseReader = new Reader((m) => new ProtocolViolation(m));
+
+/**
+ * Splits a request body into modelled fields and the rest. `noops` lists fields whose given
+ * value changes nothing (e.g. `n: 1`) so they are not carried as features.
+ */
+export function collectPassthrough(
+  body: Json,
+  modelled: ReadonlySet<string>,
+  format: WireFormat,
+  noops: Readonly<Record<string, unknown>> = {},
+): ChatRequest["passthrough"] {
+  const fields: Json = {};
+  for (const [key, value] of Object.entries(body)) {
+    if (modelled.has(key) || value === undefined) continue;
+    if (key in noops && noops[key] === value) continue;
+    fields[key] = value;
+  }
+  return Object.keys(fields).length > 0 ? { format, fields } : undefined;
+}
+
+/**
+ * The passthrough fields to merge into a request for `format`: all of them when the request came
+ * in that format, else an `UnsupportedFeatureError` naming the first one.
+ */
+export function passthroughFor(request: ChatRequest, format: WireFormat): Json {
+  const pass = request.passthrough;
+  if (!pass) return {};
+  if (pass.format === format) return pass.fields;
+  const first = Object.keys(pass.fields)[0];
+  if (first === undefined) return {};
+  throw new UnsupportedFeatureError(`${pass.format} field "${first}"`, format);
+}
+
+/** `data:<media>;base64,<data>` → its parts; other URLs → undefined. */
+export function parseDataUrl(url: string): { media_type: string; data: string } | undefined {
+  const m = /^data:([^;,]+);base64,(.*)$/s.exec(url);
+  return m ? { media_type: m[1] as string, data: m[2] as string } : undefined;
+}
+
+export function dataUrl(media_type: string | undefined, data: string): string {
+  return `data:${media_type ?? "application/octet-stream"};base64,${data}`;
+}
+
+/** The neutral error for a stream that ended without its terminal event. */
+export function streamCut(format: WireFormat): ChatStreamEvent {
+  return {
+    type: "error",
+    error: {
+      code: "stream_cut",
+      message: `the ${format} stream ended before its terminal event`,
+      status: 502,
+    },
+  };
+}
+
+/** The neutral error for a provider event that breaks its own protocol. */
+export function protocolError(message: string): ChatStreamEvent {
+  return { type: "error", error: { code: "protocol_error", message, status: 502 } };
+}
+
+/** Parses one SSE data payload as a JSON object; undefined when it is not one. */
+export function parseEventJson(data: string): Json | undefined {
+  try {
+    const parsed: unknown = JSON.parse(data);
+    if (parsed && typeof parsed === "object" && !Array.isArray(parsed)) return parsed as Json;
+  } catch {
+    // not JSON: the caller reports a protocol error
+  }
+  return undefined;
+}
+
+/** The error message inside an OpenAI- or Anthropic-shaped error body (`{error:{message}}`). */
+export function providerErrorMessage(body: unknown): string | undefined {
+  if (!body || typeof body !== "object") return undefined;
+  const error = (body as { error?: unknown }).error;
+  if (typeof error === "string") return error;
+  if (error && typeof error === "object") {
+    const message = (error as { message?: unknown }).message;
+    if (typeof message === "string") return message;
+  }
+  const message = (body as { message?: unknown }).message;
+  return typeof message === "string" ? message : undefined;
+}
+
+/** Neutral error code → the provider-style error type word used in OpenAI bodies. */
+export function openaiErrorType(error: ModelErrorBody): string {
+  if (error.status === 429) return "rate_limit_exceeded";
+  if (error.status >= 500) return "server_error";
+  if (error.status === 401) return "authentication_error";
+  return "invalid_request_error";
+}
+
+/** A JSON object's tool arguments as a string ("{}" for none). */
+export function argumentsText(input: unknown): string {
+  return input === undefined ? "{}" : JSON.stringify(input);
+}

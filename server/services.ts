@@ -25,7 +25,7 @@ import {
 import { openStore, type SharedStore } from "../gateway/store/index.js";
 import { core } from "../native/index.js";
 import { type PolicyPlane, startPolicyPlane } from "../policies/bundle/plane.js";
-import { keyFilePath, watchStoredKeys } from "./auth/key-store.js";
+import { keyFilePath, storedKeyScopes, watchStoredKeys } from "./auth/key-store.js";
 import type { RuntimeServices } from "./runtime.js";
 
 export interface ServiceOverrides {
@@ -42,6 +42,8 @@ export interface GatewayServices extends RuntimeServices {
   /** The approvals store itself (the pipeline sees it as its port; the REST API lists and answers). */
   approvalStore: ApprovalStore;
   auditLog: AuditLog;
+  /** Scopes of the stored API key a bearer token is (undefined: not a stored key, unrestricted). */
+  keyScopes: (bearer: string) => string[] | undefined;
   /** Bundle activation, status and decision logs (the REST app mounts the policy admin routes). */
   policy: PolicyPlane;
 }
@@ -108,6 +110,7 @@ export async function createServices(
   const bus = new SharedSessionEvents(store);
   const pins = PinStore.open(lockPathFor(baseDir));
   const approvalStore = new SharedApprovalStore(store);
+  const storedKeys = watchStoredKeys(keyFilePath(config, baseDir));
   return {
     decisions,
     audit: auditLog as unknown as AuditPort, // AuditEntry is the contract type; AuditRecord matches it field for field.
@@ -121,7 +124,8 @@ export async function createServices(
     store,
     scan: (value) => core.scanValue(value),
     redact: (value, classes) => core.redactValue(value, { action: "mask", classes }).value,
-    storedKeys: watchStoredKeys(keyFilePath(config, baseDir)),
+    storedKeys,
+    keyScopes: storedKeyScopes(storedKeys),
     builtins: createBuiltinCapabilities(config, { baseDir }).servers,
     async close() {
       bus.close();

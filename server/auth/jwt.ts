@@ -7,6 +7,7 @@
  */
 import { createRemoteJWKSet, errors, jwtVerify } from "jose";
 import type { Principal } from "../../gateway/pipeline/context.js";
+import { scopesOfClaims } from "./scopes.js";
 
 export interface JwtOptions {
   jwksUrl: string;
@@ -23,7 +24,8 @@ export interface JwtOptions {
 
 const DEFAULT_ALGS = ["RS256", "PS256", "ES256", "ES384", "EdDSA"];
 
-export type TokenVerifier = (token: string) => Promise<Principal>;
+/** The token's principal, and its scopes when the token carries a `scope` (or `scp`) claim. */
+export type TokenVerifier = (token: string) => Promise<Principal & { scopes?: string[] }>;
 
 /** A verifier that resolves to the token's principal or rejects with a reason. */
 export function createJwtVerifier(o: JwtOptions): TokenVerifier {
@@ -52,7 +54,8 @@ export function createJwtVerifier(o: JwtOptions): TokenVerifier {
         : typeof raw === "string"
           ? raw.split(" ").filter(Boolean)
           : [];
-      return { id: payload.sub!, roles, authenticated: true, via: "jwt" };
+      const scopes = scopesOfClaims(payload);
+      return { id: payload.sub!, roles, authenticated: true, via: "jwt", ...(scopes ? { scopes } : {}) };
     } catch (e) {
       if (e instanceof errors.JOSEError) throw new Error(`${e.code}: ${e.message}`);
       throw e;

@@ -105,7 +105,7 @@ describe("portcullis keys (CLI)", () => {
   it("creates (key printed once), lists without secrets and revokes", () => {
     const dir = mkdtempSync(join(scratch, "cli-"));
     writeFileSync(join(dir, "portcullis.yaml"), "dataDir: state\n");
-    const created = run(["create", "--id", "ops", "--role", "admin", "--scope", "policy:push"], dir);
+    const created = run(["create", "--id", "ops", "--role", "admin", "--scope", "policy:admin"], dir);
     expect(created.stderr).toContain("shown only now");
     expect(created.status).toBe(0);
     const key = created.stdout.trim();
@@ -113,7 +113,11 @@ describe("portcullis keys (CLI)", () => {
     const listed = run(["list", "--json"], dir);
     expect(listed.status).toBe(0);
     expect(listed.stdout).not.toContain(key);
-    expect(JSON.parse(listed.stdout)).toMatchObject({ id: "ops", roles: ["admin"], scopes: ["policy:push"] });
+    expect(JSON.parse(listed.stdout)).toMatchObject({
+      id: "ops",
+      roles: ["admin"],
+      scopes: ["policy:admin"],
+    });
     expect(JSON.parse(listed.stdout).sha256).toBeUndefined();
     expect(run(["revoke", "--id", "ops"], dir).status).toBe(0);
     expect(run(["revoke", "--id", "ops"], dir).status).toBe(1);

@@ -9,7 +9,7 @@
  * `StoredKeys` re-reads the file when its size or mtime changes, so a running gateway sees
  * created and revoked keys without a restart.
  */
-import { createHash, randomBytes } from "node:crypto";
+import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import {
   closeSync,
   fsyncSync,
@@ -25,6 +25,7 @@ import { z } from "zod";
 import type { PortcullisConfig } from "../../gateway/config/schema.js";
 import { ConfigError, UsageError } from "../../gateway/errors.js";
 import type { StoredKeyDigest } from "../../gateway/pipeline/authenticate.js";
+import { isScope, SCOPES } from "./scopes.js";
 
 const Name = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$/);
 
@@ -85,6 +86,9 @@ export function createKey(
   path: string,
   opts: { id: string; roles?: string[]; scopes?: string[]; now?: Date },
 ): { key: string; record: StoredKey } {
+  const unknown = (opts.scopes ?? []).filter((s) => !isScope(s));
+  if (unknown.length > 0)
+    throw new UsageError(`unknown scope ${unknown.join(", ")} (known: ${Object.keys(SCOPES).join(", ")})`);
   const keys = readKeyFile(path);
   if (keys.some((k) => k.id === opts.id && !k.revoked_at))
     throw new UsageError(`a key for '${opts.id}' exists; revoke it first`);
@@ -117,10 +121,10 @@ export function revokeKey(path: string, id: string, now = new Date()): boolean {
  * (checked by `stat` at most every `recheckMs`, default 200 ms). A file that becomes unreadable
  * or malformed yields no keys (fail closed) until it is fixed.
  */
-export function watchStoredKeys(path: string, recheckMs = 200): () => readonly StoredKeyDigest[] {
+export function watchStoredKeys(path: string, recheckMs = 200): () => readonly ScopedKeyDigest[] {
   let stamp = "";
   let checkedAt = 0;
-  let current: StoredKeyDigest[] = [];
+  let current: ScopedKeyDigest[] = [];
   const load = () => {
     let next = "absent";
     try {
@@ -134,7 +138,7 @@ export function watchStoredKeys(path: string, recheckMs = 200): () => readonly S
     try {
       current = readKeyFile(path)
         .filter((k) => !k.revoked_at)
-        .map((k) => ({ id: k.id, roles: k.roles, digest: Buffer.from(k.sha256, "hex") }));
+        .map((k) => ({ id: k.id, roles: k.roles, scopes: k.scopes, digest: Buffer.from(k.sha256, "hex") }));
     } catch {
       current = [];
     }
@@ -146,5 +150,25 @@ export function watchStoredKeys(path: string, recheckMs = 200): () => readonly S
       load();
     }
     return current;
+  };
+}
+
+/** A stored key's digest with its scopes (empty: unrestricted). */
+export interface ScopedKeyDigest extends StoredKeyDigest {
+  scopes: string[];
+}
+
+/**
+ * The scopes of the stored key a bearer token is, or undefined when it is not a stored key
+ * (configured `auth.apiKeys` carry no scopes: unrestricted).
+ */
+export function storedKeyScopes(
+  keys: () => readonly ScopedKeyDigest[],
+): (bearer: string) => string[] | undefined {
+  return (bearer) => {
+    const digest = createHash("sha256").update(bearer).digest();
+    for (const k of keys())
+      if (k.digest.length === digest.length && timingSafeEqual(k.digest, digest)) return k.scopes;
+    return undefined;
   };
 }

@@ -12,6 +12,8 @@ import type { PortcullisConfig } from "../../gateway/config/schema.js";
 import type { Principal } from "../../gateway/pipeline/context.js";
 import type { Pipeline } from "../../gateway/pipeline/pipeline.js";
 import { authenticateRequest, type Env } from "../rest/gate.js";
+import { problem, problemResponse } from "../rest/problem.js";
+import { missingScope } from "./scopes.js";
 
 export const METADATA_PATH = "/.well-known/oauth-protected-resource";
 
@@ -21,7 +23,9 @@ export interface ProtectedResourceOptions {
   /** True while some credential is configured (checked per request: stored keys come and go). */
   authConfigured: () => boolean;
   /** JWT verifier whose audience is the gateway's resource; undefined without `auth.jwt`. */
-  verifyToken?: (token: string) => Promise<Principal>;
+  verifyToken?: (token: string) => Promise<Principal & { scopes?: string[] }>;
+  /** Scopes of a stored API key; a restricted credential needs the `mcp` scope here. */
+  keyScopes?: (bearer: string) => readonly string[] | undefined;
 }
 
 export interface ProtectedResource {
@@ -73,8 +77,13 @@ export function createProtectedResource(o: ProtectedResourceOptions): ProtectedR
       allowedHosts: s.allowedHosts,
       challenge,
       ...(o.verifyToken ? { verifyToken: o.verifyToken } : {}),
+      ...(o.keyScopes ? { keyScopes: o.keyScopes } : {}),
     });
     if (p instanceof Response) return p;
+    if (missingScope(c.get("scopes"), "mcp"))
+      return problemResponse(
+        problem("GW_ERR_FORBIDDEN", "this credential lacks the scope 'mcp'", { scope: "mcp" }),
+      );
     principals.set(c.req.raw, p);
     await next();
   };

@@ -10,11 +10,13 @@ import type { Command } from "../../cli.js";
 import { loadConfig } from "../../gateway/config/load.js";
 import { UsageError } from "../../gateway/errors.js";
 import { createKey, keyFilePath, readKeyFile, revokeKey } from "../auth/key-store.js";
+import { SCOPES } from "../auth/scopes.js";
 
 const USAGE = `Usage:
   portcullis keys create --id ID [--role R]... [--scope S]... [--config FILE]
   portcullis keys list [--json] [--all] [--config FILE]
-  portcullis keys revoke --id ID [--config FILE]`;
+  portcullis keys revoke --id ID [--config FILE]
+Scopes restrict a key to some routes (none: full access): ${Object.keys(SCOPES).join(", ")}`;
 
 export const keysCommand: Command = {
   summary: "Create, list and revoke API keys (stored hashed under dataDir)",

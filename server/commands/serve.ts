@@ -51,6 +51,7 @@ export function createApp(deps: AppDeps): App {
     ...(auth.jwt
       ? { verifyToken: createJwtVerifier({ ...auth.jwt, audience: auth.resource ?? auth.jwt.audience }) }
       : {}),
+    ...(deps.services ? { keyScopes: deps.services.keyScopes } : {}),
   });
   const mcp = createMcpHttp({
     pipeline: runtime.pipeline,
@@ -78,6 +79,7 @@ export function createApp(deps: AppDeps): App {
         adminRoles: runtime.config.auth.adminRoles,
         policy: deps.services.policy,
         store: deps.services.store,
+        keyScopes: deps.services.keyScopes,
         ...(runtime.config.auth.jwt ? { verifyToken: createJwtVerifier(runtime.config.auth.jwt) } : {}),
       })
     : undefined;

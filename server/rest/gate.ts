@@ -1,8 +1,8 @@
 /**
  * Request checks shared by every REST route: Host/Origin allow-lists (DNS-rebinding defence, the
  * same lists as `/mcp`), authentication of `Authorization: Bearer …` through the pipeline's
- * authenticator (API keys; a JWT verifier when configured), and bounded JSON bodies (size and
- * nesting depth). Anonymous callers are refused here with 401: the REST API has no anonymous use.
+ * authenticator (API keys; a JWT verifier when configured) with the credential's scopes (kept in
+ * the context as `scopes`), and bounded JSON bodies (size and nesting depth). Anonymous callers are refused here with 401: the REST API has no anonymous use.
  */
 import type { HttpBindings } from "@hono/node-server";
 import type { Context } from "hono";
@@ -18,13 +18,22 @@ export interface GateOptions {
   maxJsonDepth: number;
   allowedOrigins: readonly string[];
   allowedHosts: readonly string[];
-  /** Verifies a bearer token that is not an API key (JWT); undefined when JWTs are not configured. */
-  verifyToken?: (token: string) => Promise<Principal | undefined>;
+  /**
+   * Verifies a bearer token that is not an API key (JWT); undefined when JWTs are not configured.
+   * `scopes` (the token's scope claim) restricts what the token may do.
+   */
+  verifyToken?: (token: string) => Promise<(Principal & { scopes?: string[] }) | undefined>;
+  /** Scopes of an API key (stored keys made with `--scope`); undefined or empty = unrestricted. */
+  keyScopes?: (bearer: string) => readonly string[] | undefined;
   /** Extra response headers on a 401 (e.g. `WWW-Authenticate`). */
   challenge?: () => Record<string, string>;
 }
 
-export type Env = { Bindings: Partial<HttpBindings>; Variables: { principal: Principal } };
+export type Env = {
+  Bindings: Partial<HttpBindings>;
+  /** `scopes`: what the credential is restricted to (server/auth/scopes.ts); unset = unrestricted. */
+  Variables: { principal: Principal; scopes?: readonly string[] };
+};
 
 function isLoopback(a: string | undefined): boolean {
   return a === "127.0.0.1" || a === "::1" || a === "::ffff:127.0.0.1";
@@ -47,6 +56,7 @@ export async function authenticateRequest(c: Context<Env>, o: GateOptions): Prom
     bearer = m[1];
   }
   let principal: Principal;
+  let scopes: readonly string[] | undefined;
   try {
     principal = o.pipeline.authenticate(
       bearer === undefined
@@ -59,7 +69,7 @@ export async function authenticateRequest(c: Context<Env>, o: GateOptions): Prom
         problem("GW_ERR_AUTH", isPortcullisError(e) ? e.message : "invalid credentials"),
         challenge,
       );
-    let verified: Principal | undefined;
+    let verified: (Principal & { scopes?: string[] }) | undefined;
     try {
       verified = await o.verifyToken(bearer);
     } catch (err) {
@@ -69,8 +79,14 @@ export async function authenticateRequest(c: Context<Env>, o: GateOptions): Prom
       );
     }
     if (!verified) return problemResponse(problem("GW_ERR_AUTH", "invalid credentials"), challenge);
-    principal = verified;
+    // Scopes never reach the policy input: the principal stays the contract's shape.
+    const { scopes: tokenScopes, ...p } = verified;
+    principal = p;
+    scopes = tokenScopes;
   }
+  if (scopes === undefined && bearer !== undefined && principal.via === "api_key")
+    scopes = o.keyScopes?.(bearer);
+  if (scopes !== undefined) c.set("scopes", scopes);
   if (!principal.authenticated)
     return problemResponse(problem("GW_ERR_AUTH", "authentication required"), challenge);
   return principal;

@@ -194,9 +194,10 @@ describe("REST API", () => {
     expect(bySelf.status).toBe(403);
     const selfProblem = (await bySelf.json()) as { reasons: { code: string }[] };
     expect(selfProblem.reasons.map((r) => r.code)).toContain("SELF_APPROVAL_FORBIDDEN");
-    expect((await req(`/v1/approvals/${pending.approval.id}`, "agent").then((r) => r.json())).state).toBe(
-      "pending",
-    );
+    const still = (await (await req(`/v1/approvals/${pending.approval.id}`, "agent")).json()) as {
+      state: string;
+    };
+    expect(still.state).toBe("pending");
     const refusals = await (await req(`/v1/audit?kind=admin&id=${pending.approval.id}`, "boss")).text();
     expect(refusals).toContain("APPROVER_NOT_PERMITTED");
     expect(refusals).toContain("SELF_APPROVAL_FORBIDDEN");

@@ -17,6 +17,7 @@ import { MemoryStore, type SharedStore } from "../../gateway/store/index.js";
 import type { BundleActivator } from "../../policies/bundle/activator.js";
 import type { DecisionLogger } from "../../policies/bundle/decision-log.js";
 import { createPolicyAdminRoutes } from "../../policies/bundle/http.js";
+import { missingScope, scopeFor } from "../auth/scopes.js";
 import type { Runtime } from "../runtime.js";
 import { answerApprovalRoute, getApprovalRoute, listApprovalsRoute } from "./approvals.js";
 import { parseAuditQuery, queryAudit } from "./audit-query.js";
@@ -40,6 +41,8 @@ export interface RestDeps {
   /** Roles whose holders may administer policy (push bundles, read status); default `admin`. */
   adminRoles?: readonly string[];
   verifyToken?: GateOptions["verifyToken"];
+  /** Scopes of stored API keys (server/auth/scopes.ts); without it every key is unrestricted. */
+  keyScopes?: GateOptions["keyScopes"];
   challenge?: GateOptions["challenge"];
   /** Long-poll interval (ms); default 100. */
   pollMs?: number;
@@ -69,6 +72,7 @@ export function createRestRoutes(deps: RestDeps): RestRoutes {
     allowedOrigins: s.allowedOrigins,
     allowedHosts: s.allowedHosts,
     ...(deps.verifyToken ? { verifyToken: deps.verifyToken } : {}),
+    ...(deps.keyScopes ? { keyScopes: deps.keyScopes } : {}),
     ...(deps.challenge ? { challenge: deps.challenge } : {}),
   };
   const metrics = createMetrics({ auditDir: deps.auditLog.dir, upstreams: () => runtime.pool.health() });
@@ -114,6 +118,11 @@ export function createRestRoutes(deps: RestDeps): RestRoutes {
     const p = await authenticateRequest(c, gate);
     if (p instanceof Response) return p;
     c.set("principal", p);
+    const missing = missingScope(c.get("scopes"), scopeFor(c.req.method, c.req.path));
+    if (missing)
+      return problemResponse(
+        problem("GW_ERR_FORBIDDEN", `this credential lacks the scope '${missing}'`, { scope: missing }),
+      );
     await next();
   });
 

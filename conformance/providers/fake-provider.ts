@@ -73,6 +73,8 @@ export interface FakeProvider {
   setScript(script: FakeScript): void;
   /** Number of connections currently open (keep-alive reuse shows as a steady count). */
   openConnections(): number;
+  /** Requests whose connection closed before the fake finished answering (client aborts). */
+  abortedRequests(): number;
   close(): Promise<void>;
 }
 
@@ -108,6 +110,7 @@ export async function startFakeProvider(options: {
   const sockets = new Set<Socket>();
   const hanging = new Set<ServerResponse>();
   let serial = 0;
+  let aborted = 0;
 
   const server = createServer((req, res) => {
     handle(req, res).catch((e: unknown) => {
@@ -125,6 +128,10 @@ export async function startFakeProvider(options: {
   });
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    let cutByScript = false;
+    res.on("close", () => {
+      if (!res.writableFinished && !cutByScript) aborted++;
+    });
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const raw = Buffer.concat(chunks).toString("utf8");
@@ -198,6 +205,7 @@ export async function startFakeProvider(options: {
     let sent = 0;
     for (const text of frames) {
       if (shape.cutAfter !== undefined && sent >= shape.cutAfter) {
+        cutByScript = true;
         if (shape.cutMode === "end") res.end();
         else res.destroy();
         return;
@@ -212,6 +220,7 @@ export async function startFakeProvider(options: {
       sent++;
       if (shape.pings && sent === 1) await write(res, `${wire.pingFrame()}: comment line\n\n`, shape);
       if (shape.frameDelayMs) await sleep(shape.frameDelayMs);
+      if (shape.stallAfter === sent && shape.stallMs) await sleep(shape.stallMs);
     }
     res.end();
   }
@@ -230,6 +239,7 @@ export async function startFakeProvider(options: {
       script = next;
     },
     openConnections: () => sockets.size,
+    abortedRequests: () => aborted,
     async close() {
       for (const res of hanging) res.destroy();
       for (const socket of sockets) socket.destroy();

@@ -36,6 +36,9 @@ export interface FakeStreamShape {
   firstEventDelayMs?: number;
   /** Delay between frames. */
   frameDelayMs?: number;
+  /** After this many events, one pause of `stallMs` (an idle stream, for idle timeouts). */
+  stallAfter?: number;
+  stallMs?: number;
   /** After this many events, an in-stream error event (the HTTP status was already 200). */
   errorAfter?: number;
   /** After this many events the stream stops: `destroy` kills the socket, `end` ends the body cleanly. */

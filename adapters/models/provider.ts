@@ -1,0 +1,398 @@
+/**
+ * Outbound provider adapters on undici: one keep-alive `Pool` per provider origin, the provider's
+ * wire codec picked from its `api` (or its kind's default), the credential sent the way the
+ * provider expects (`Authorization: Bearer` for OpenAI-style APIs, `x-api-key` +
+ * `anthropic-version` for Anthropic), and every failure turned into a `ProviderError` whose
+ * `kind` the router's retries and breakers read. Timeouts: `connect_ms` bounds the TCP/TLS
+ * connect, `first_token_ms` the wait for the first streamed token, `idle_ms` the gap between body
+ * chunks, `request_ms` the whole call. Aborting `options.signal` (a client that went away)
+ * destroys the upstream request. No retries here: the router owns them.
+ *
+ * URL rule: `base_url` is the server root or its `/v1` (a trailing `/` is ignored); the API path
+ * is appended after `/v1` — `https://api.openai.com/v1` and `https://api.openai.com` both give
+ * `https://api.openai.com/v1/chat/completions`, `http://127.0.0.1:11434` gives
+ * `http://127.0.0.1:11434/v1/chat/completions`.
+ */
+import type { Readable } from "node:stream";
+import { Pool } from "undici";
+import { type ProviderConfig, providerApi } from "../../contracts/index.js";
+import { ConfigError } from "../../gateway/errors.js";
+import { anthropicMessagesCodec, createOpenAIChatCodec, openaiResponsesCodec } from "./codecs/index.js";
+import { ProtocolViolation, providerErrorMessage } from "./codecs/shared.js";
+import { ProviderError } from "./errors.js";
+import { SseParser } from "./sse.js";
+import type {
+  CallOptions,
+  ChatRequest,
+  ChatResponse,
+  ChatStreamEvent,
+  ProviderAdapter,
+  ProviderTarget,
+  WireCodec,
+} from "./types.js";
+
+/** The Anthropic API version the Messages codec speaks. */
+export const ANTHROPIC_VERSION = "2023-06-01";
+
+const MAX_RESPONSE_BYTES = 32 * 1024 * 1024;
+const MAX_ERROR_BYTES = 64 * 1024;
+const DEFAULTS = { connect_ms: 10_000, first_token_ms: 120_000, idle_ms: 120_000, request_ms: 600_000 };
+
+const PATHS = {
+  chat_completions: "/chat/completions",
+  responses: "/responses",
+  messages: "/messages",
+} as const;
+
+/** The endpoint URL of a provider's API, by the rule in the module header. */
+export function providerEndpoint(config: Pick<ProviderConfig, "base_url" | "kind" | "api">): URL {
+  let base: URL;
+  try {
+    base = new URL(config.base_url);
+  } catch {
+    throw new ConfigError(`provider base_url is not a URL: ${config.base_url}`);
+  }
+  if (base.search !== "" || base.hash !== "")
+    throw new ConfigError("provider base_url must not carry a query or fragment");
+  const root = base.pathname.replace(/\/+$/, "");
+  const v1 = /\/v1$/.test(root) ? root : `${root}/v1`;
+  return new URL(`${v1}${PATHS[providerApi(config)]}`, base.origin);
+}
+
+function codecOf(config: ProviderConfig): WireCodec {
+  const api = providerApi(config);
+  if (api === "messages") return anthropicMessagesCodec;
+  if (api === "responses") return openaiResponsesCodec;
+  return createOpenAIChatCodec({
+    maxTokensField: config.kind === "openai" ? "max_completion_tokens" : "max_tokens",
+  });
+}
+
+/** `Retry-After` (delta-seconds or an HTTP-date) in milliseconds from `now`. */
+export function parseRetryAfter(value: string | undefined, now = Date.now()): number | undefined {
+  if (value === undefined) return undefined;
+  const text = value.trim();
+  if (/^\d+$/.test(text)) return Number(text) * 1000;
+  const at = Date.parse(text);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+}
+
+/** One upstream call: its abort controller, its deadline, and why it was aborted (if it was). */
+class Call {
+  readonly controller = new AbortController();
+  cause: unknown;
+  private readonly timers: NodeJS.Timeout[] = [];
+  private readonly onClientAbort = () => this.abort(this.client.reason ?? new Error("the client went away"));
+
+  constructor(
+    private readonly client: AbortSignal,
+    requestMs: number,
+    provider: string,
+  ) {
+    if (client.aborted) this.abort(client.reason);
+    else client.addEventListener("abort", this.onClientAbort, { once: true });
+    this.after(
+      requestMs,
+      () =>
+        new ProviderError("timeout", `${provider}: no complete answer within ${requestMs} ms`, { provider }),
+    );
+  }
+
+  /** Aborts with `make()` after `ms` unless cleared; a `make` that returns undefined re-arms instead. */
+  after(ms: number, make: () => unknown): NodeJS.Timeout {
+    const timer = setTimeout(() => {
+      const cause = make();
+      if (cause === undefined) timer.refresh();
+      else this.abort(cause);
+    }, ms);
+    this.timers.push(timer);
+    return timer;
+  }
+
+  abort(cause: unknown): void {
+    if (this.cause === undefined) this.cause = cause;
+    this.controller.abort(cause);
+  }
+
+  finish(): void {
+    for (const t of this.timers) clearTimeout(t);
+    this.client.removeEventListener("abort", this.onClientAbort);
+  }
+}
+
+export function createProviderAdapter(config: ProviderConfig): ProviderAdapter {
+  const endpoint = providerEndpoint(config);
+  const codec = codecOf(config);
+  const t = { ...DEFAULTS, ...config.timeouts };
+  const pool = new Pool(endpoint.origin, {
+    connections: 256,
+    keepAliveTimeout: 30_000,
+    connect: { timeout: t.connect_ms },
+  });
+  const id = config.id;
+  const anthropic = providerApi(config) === "messages";
+
+  function headers(target: ProviderTarget, stream: boolean): Record<string, string> {
+    const h: Record<string, string> = {
+      "content-type": "application/json",
+      accept: stream ? "text/event-stream" : "application/json",
+      "user-agent": "portcullis",
+    };
+    if (anthropic) {
+      h["anthropic-version"] = ANTHROPIC_VERSION;
+      if (target.credential !== undefined) h["x-api-key"] = target.credential;
+    } else if (target.credential !== undefined) {
+      h.authorization = `Bearer ${target.credential}`;
+    }
+    return h;
+  }
+
+  /** Sends the request; resolves with a 2xx body stream or throws a `ProviderError`. */
+  async function send(
+    request: ChatRequest,
+    target: ProviderTarget,
+    call: Call,
+    stream: boolean,
+  ): Promise<Readable> {
+    const body = JSON.stringify(codec.encodeRequest({ ...request, stream }, target.model));
+    let res: Awaited<ReturnType<Pool["request"]>>;
+    try {
+      res = await pool.request({
+        origin: endpoint.origin,
+        path: endpoint.pathname,
+        method: "POST",
+        headers: headers(target, stream),
+        body,
+        signal: call.controller.signal,
+        headersTimeout: stream ? t.first_token_ms : t.request_ms,
+        bodyTimeout: t.idle_ms,
+      });
+    } catch (e) {
+      throw transportError(e, call, id, false);
+    }
+    if (res.statusCode >= 200 && res.statusCode < 300) return res.body;
+    const text = await readLimited(res.body, MAX_ERROR_BYTES).catch(() => "");
+    throw statusError(res.statusCode, text, header(res.headers["retry-after"]), id);
+  }
+
+  return {
+    target: { provider: config },
+
+    async complete(
+      request: ChatRequest,
+      target: ProviderTarget,
+      options: CallOptions,
+    ): Promise<ChatResponse> {
+      const call = new Call(options.signal, t.request_ms, id);
+      try {
+        const body = await send(request, target, call, false);
+        let text: string;
+        try {
+          text = await readLimited(body, MAX_RESPONSE_BYTES);
+        } catch (e) {
+          throw transportError(e, call, id, false);
+        }
+        let json: unknown;
+        try {
+          json = JSON.parse(text);
+        } catch {
+          throw new ProviderError("protocol_error", `${id}: the answer is not JSON: ${text.slice(0, 200)}`, {
+            provider: id,
+          });
+        }
+        try {
+          return codec.decodeResponse(json);
+        } catch (e) {
+          if (e instanceof ProtocolViolation) {
+            throw new ProviderError("protocol_error", `${id}: ${e.message}`, { provider: id });
+          }
+          throw e;
+        }
+      } finally {
+        call.finish();
+      }
+    },
+
+    stream(
+      request: ChatRequest,
+      target: ProviderTarget,
+      options: CallOptions,
+    ): AsyncIterable<ChatStreamEvent> {
+      return streamCall(request, target, options);
+    },
+
+    async close(): Promise<void> {
+      await pool.destroy();
+    },
+  };
+
+  async function* streamCall(
+    request: ChatRequest,
+    target: ProviderTarget,
+    options: CallOptions,
+  ): AsyncGenerator<ChatStreamEvent> {
+    const call = new Call(options.signal, t.request_ms, id);
+    const firstToken = call.after(
+      t.first_token_ms,
+      () =>
+        new ProviderError("timeout", `${id}: no first token within ${t.first_token_ms} ms`, { provider: id }),
+    );
+    let body: Readable | undefined;
+    try {
+      body = await send(request, target, call, true);
+      // undici's own body timeout has a coarse (about 1 s) clock; this one is exact, and it does
+      // not count the time the consumer takes between two events.
+      let suspended = false;
+      const idle = call.after(t.idle_ms, () =>
+        suspended
+          ? undefined
+          : new ProviderError("timeout", `${id}: no data for ${t.idle_ms} ms`, { provider: id }),
+      );
+      const parser = new SseParser();
+      const decoder = codec.streamDecoder();
+      // Events before the first token are held back: a failure then rejects instead (the router
+      // may still fall back, since the client has seen nothing).
+      let held: ChatStreamEvent[] | undefined = [];
+      const deliver = function* (events: ChatStreamEvent[]): Generator<ChatStreamEvent, boolean> {
+        for (const event of events) {
+          let out: ChatStreamEvent[];
+          if (held) {
+            if (event.type === "error") throw inStreamFailure(event, id);
+            held.push(event);
+            if (!isToken(event)) continue;
+            clearTimeout(firstToken);
+            out = held;
+            held = undefined;
+          } else {
+            out = [event];
+          }
+          for (const e of out) {
+            suspended = true;
+            yield e;
+            suspended = false;
+            idle.refresh();
+            if (e.type === "error" || e.type === "done") return true;
+          }
+        }
+        return false;
+      };
+      try {
+        for await (const chunk of body as AsyncIterable<Uint8Array>) {
+          idle.refresh();
+          for (const sse of parser.push(chunk)) {
+            if (yield* deliver(decoder.push(sse))) return;
+          }
+        }
+      } catch (e) {
+        const error = transportError(e, call, id, held === undefined);
+        if (held || !(error instanceof ProviderError)) throw error;
+        yield { type: "error", error: { code: error.kind, message: error.message, status: 502 } };
+        return;
+      }
+      for (const sse of parser.end()) if (yield* deliver(decoder.push(sse))) return;
+      if (yield* deliver(decoder.end())) return;
+      if (held)
+        throw new ProviderError("stream_cut", `${id}: the stream ended before any token`, { provider: id });
+    } finally {
+      call.finish();
+      if (body && !body.readableEnded) body.destroy();
+    }
+  }
+}
+
+function isToken(event: ChatStreamEvent): boolean {
+  return (
+    event.type === "text_delta" ||
+    event.type === "tool_arguments_delta" ||
+    event.type === "finish" ||
+    event.type === "done"
+  );
+}
+
+function inStreamFailure(
+  event: Extract<ChatStreamEvent, { type: "error" }>,
+  provider: string,
+): ProviderError {
+  const kind =
+    event.error.code === "rate_limited"
+      ? "rate_limited"
+      : event.error.code === "client_error"
+        ? "client_error"
+        : event.error.code === "stream_cut"
+          ? "stream_cut"
+          : event.error.code === "protocol_error"
+            ? "protocol_error"
+            : "server_error";
+  return new ProviderError(kind, `${provider}: ${event.error.message}`, {
+    provider,
+    retriable: kind === "server_error" || kind === "rate_limited" || kind === "stream_cut",
+  });
+}
+
+function header(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+async function readLimited(body: Readable, limit: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) {
+      body.destroy();
+      throw new ProviderError("protocol_error", `the answer exceeds ${limit} bytes`);
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+function statusError(
+  status: number,
+  text: string,
+  retryAfter: string | undefined,
+  provider: string,
+): ProviderError {
+  let message: string | undefined;
+  try {
+    message = providerErrorMessage(JSON.parse(text));
+  } catch {
+    message = text.trim().slice(0, 500) || undefined;
+  }
+  const full = `${provider}: HTTP ${status}${message ? `: ${message}` : ""}`;
+  const retryAfterMs = parseRetryAfter(retryAfter);
+  const extra = { status, provider, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) };
+  if (status === 429) return new ProviderError("rate_limited", full, extra);
+  if (status >= 500) return new ProviderError("server_error", full, extra);
+  if (status === 408) return new ProviderError("timeout", full, extra);
+  return new ProviderError("client_error", full, extra);
+}
+
+const CONNECT_CODES = new Set([
+  "UND_ERR_CONNECT_TIMEOUT",
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+]);
+
+/** A thrown transport error → `ProviderError` (or the client's own abort reason, rethrown). */
+function transportError(e: unknown, call: Call, provider: string, afterFirstToken: boolean): unknown {
+  if (call.cause !== undefined) return call.cause;
+  if (e instanceof ProviderError) return e;
+  const code = (e as { code?: unknown })?.code;
+  const message = e instanceof Error ? e.message : String(e);
+  if (code === "UND_ERR_HEADERS_TIMEOUT" || code === "UND_ERR_BODY_TIMEOUT") {
+    return new ProviderError("timeout", `${provider}: ${message}`, { provider, cause: e });
+  }
+  if (typeof code === "string" && CONNECT_CODES.has(code) && !afterFirstToken) {
+    return new ProviderError("connect_error", `${provider}: ${message}`, { provider, cause: e });
+  }
+  return new ProviderError("stream_cut", `${provider}: the connection broke: ${message}`, {
+    provider,
+    cause: e,
+    retriable: !afterFirstToken,
+  });
+}

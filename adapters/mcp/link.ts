@@ -41,7 +41,8 @@ import {
   type ServerNotification,
   ToolListChangedNotificationSchema,
 } from "@modelcontextprotocol/sdk/types.js";
-import type { ListKind } from "../../gateway/registry/source.js";
+import type { ListKind, TaskMethod } from "../../gateway/registry/source.js";
+import { TaskResultCapture } from "./tasks.js";
 
 export type UpstreamEra = "2025-11-25" | "2026-07-28";
 
@@ -87,6 +88,12 @@ export interface UpstreamLink {
   capabilities(): ServerCapabilities;
   /** One request; a 2026 upstream's `input_required` result is returned as is. */
   send(method: LinkMethod, params: Record<string, unknown>, options: SendOptions): Promise<unknown>;
+  /** Tasks extension (2026 links only): one tasks/* request, its raw result. */
+  task?(
+    method: TaskMethod,
+    params: Record<string, unknown>,
+    options: SendOptions,
+  ): Promise<Record<string, unknown>>;
   /** One page of a list. */
   list(
     method: ListMethod,
@@ -95,6 +102,18 @@ export interface UpstreamLink {
   ): Promise<{ items: unknown[]; nextCursor?: string }>;
   close(): Promise<void>;
 }
+
+/** tasks/* results are relayed as the upstream sent them (a Standard Schema that accepts objects). */
+const ANY_RESULT = {
+  "~standard": {
+    version: 1,
+    vendor: "portcullis",
+    validate: (value: unknown) =>
+      typeof value === "object" && value !== null && !Array.isArray(value)
+        ? { value }
+        : { issues: [{ message: "the result is not an object" }] },
+  },
+} as const;
 
 const LIST_SCHEMA = {
   "tools/list": ListToolsResultSchema,
@@ -240,15 +259,26 @@ async function openModern(
     await transport.close().catch(() => {});
     throw e;
   }
+  // CreateTaskResults are taken off the wire before the client decodes them (see tasks.ts).
+  const tasks = new TaskResultCapture(transport);
   return {
     era: client.getProtocolEra() === "modern" ? "2026-07-28" : "2025-11-25",
     get pid() {
       return transport instanceof ModernStdioTransport ? transport.pid : null;
     },
     capabilities: () => (client.getServerCapabilities() ?? {}) as ServerCapabilities,
-    send: (method, params, options) =>
+    send: async (method, params, options) =>
       // The v2 client's method-typed overload validates the result for the method.
-      client.request({ method, params } as never, { ...options, allowInputRequired: true }),
+      tasks.restore(
+        await client.request({ method, params } as never, { ...options, allowInputRequired: true }),
+      ),
+    task: async (method, params, options) => ({
+      resultType: "complete",
+      ...((await client.request({ method, params } as never, ANY_RESULT, options)) as Record<
+        string,
+        unknown
+      >),
+    }),
     list: async (method, cursor, options) => {
       const page = (await client.request(
         { method, params: cursor ? { cursor } : {} } as never,

@@ -25,12 +25,14 @@ import {
 import type { UpstreamServerConfig } from "../../gateway/config/schema.js";
 import { resolveMaybeSecret } from "../../gateway/config/secrets.js";
 import { PortcullisError } from "../../gateway/errors.js";
-import type {
-  CapabilitySource,
-  ClientChannel,
-  ProgressUpdate,
-  SourceCallOptions,
-  SourceEvents,
+import {
+  type CapabilitySource,
+  type ClientChannel,
+  isTaskHandle,
+  type ProgressUpdate,
+  type SourceCallOptions,
+  type SourceEvents,
+  type TaskMethod,
 } from "../../gateway/registry/source.js";
 import {
   isConnectionClosed,
@@ -44,6 +46,7 @@ import {
   type UpstreamLink,
 } from "./link.js";
 import { fulfilInputs, isInputRequired, MAX_INPUT_ROUNDS, modernEnvelope } from "./rounds.js";
+import { awaitTask, type TaskSend, taskEnvelope } from "./tasks.js";
 
 export type UpstreamState = "idle" | "starting" | "ready" | "backoff" | "closed";
 
@@ -90,10 +93,16 @@ export class Upstream implements CapabilitySource {
   private readonly progress = new Map<string, (p: ProgressUpdate) => void>();
   private progressSeq = 0;
 
+  /** Tasks extension: tasks/* for this upstream's tasks; absent when it is pinned to 2025-11-25. */
+  readonly taskRequest?: CapabilitySource["taskRequest"];
+
   constructor(opts: UpstreamOptions) {
     this.opts = opts;
     this.name = opts.name;
     this.prefix = opts.prefix;
+    if (opts.config.protocol !== "2025-11-25")
+      this.taskRequest = (method, params, callOpts) =>
+        this.run(callOpts, (c, { meta, options }) => this.sendTask(c, method, params, meta, options));
   }
 
   setEvents(events: SourceEvents): void {
@@ -306,7 +315,8 @@ export class Upstream implements CapabilitySource {
         if (awaiting === 0) timer = setTimeout(timedOut, timeoutMs);
         onProgress(p);
       });
-    const envelope = client.era === "2026-07-28" && channel ? modernEnvelope(channel) : undefined;
+    const envelope =
+      client.era === "2026-07-28" && channel ? taskEnvelope(modernEnvelope(channel), channel) : undefined;
     const meta =
       token || opts?.meta || envelope
         ? { ...opts?.meta, ...envelope, ...(token ? { progressToken: token } : {}) }
@@ -379,11 +389,18 @@ export class Upstream implements CapabilitySource {
     opts: SourceCallOptions,
   ): Promise<T> {
     return this.run(opts, async (c, { meta, options, waitForClient }) => {
+      const signal = options.signal;
       const base = { ...params, ...(meta ? { _meta: meta } : {}) };
       const first = c.era === "2026-07-28" ? opts.client?.inputResponses : undefined;
       let next: Record<string, unknown> = first ? { ...base, inputResponses: first } : base;
       for (let round = 0; ; round++) {
         const result = await c.send(method, next, options);
+        // A task handle for a client that cannot take one: follow the task to its end here.
+        if (isTaskHandle(result) && !opts.client?.adoptTask) {
+          const send: TaskSend = (m, p, s) =>
+            this.sendTask(c, m, p, meta, { ...options, signal: s ?? signal });
+          return (await awaitTask(result, send, opts.client, options.signal, waitForClient)) as T;
+        }
         if (!isInputRequired(result)) return result as T;
         if (round >= MAX_INPUT_ROUNDS)
           throw new PortcullisError(
@@ -400,6 +417,21 @@ export class Upstream implements CapabilitySource {
         };
       }
     });
+  }
+
+  /** One tasks/* request on the live link (2026 links only). */
+  private sendTask(
+    c: UpstreamLink,
+    method: TaskMethod,
+    params: Record<string, unknown>,
+    meta: Record<string, unknown> | undefined,
+    options: SendOptions,
+  ): Promise<Record<string, unknown>> {
+    if (!c.task)
+      return Promise.reject(
+        new PortcullisError("GW_ERR_UPSTREAM", `upstream '${this.name}' speaks an era without tasks`),
+      );
+    return c.task(method, { ...params, ...(meta ? { _meta: meta } : {}) }, options);
   }
 
   async listTools(): Promise<Tool[]> {

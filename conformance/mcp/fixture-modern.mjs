@@ -5,7 +5,7 @@
  * upstream. It exposes what the era's core scenarios call (test_* tools, test:// resources and
  * template, test_* prompts, completions, caching hints), the input-required (multi-round-trip)
  * tools and prompt with HMAC-signed requestState, and the diagnostic tools of the server-stateless
- * and custom-header scenarios. The tasks extension is outside this fixture (see expected-failures.2026.yml).
+ * and custom-header scenarios, and the tasks extension (SEP-2663) from fixture-tasks.mjs.
  */
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import { createServer } from "node:http";
@@ -33,6 +33,7 @@ import {
   staticToolResult,
   text,
 } from "./fixture-content.mjs";
+import { registerTaskHandlers, TASK_TOOLS, TASKS_EXTENSION, taskToolCall } from "./fixture-tasks.mjs";
 
 const cache = { ttlMs: 60_000, cacheScope: "public" };
 
@@ -83,6 +84,7 @@ const TOOLS = [
     ["test_trigger_tool_change", "Adds a tool and announces tools/list_changed"],
     ["test_trigger_prompt_change", "Adds a prompt and announces prompts/list_changed"],
   ].map(([name, description]) => ({ name, description, inputSchema: noArgs })),
+  ...TASK_TOOLS,
   {
     name: "test_custom_headers",
     description: "Echoes a parameter mirrored in the Mcp-Param-Region header",
@@ -284,9 +286,11 @@ function createFixture() {
         resources: {},
         completions: {},
         logging: {},
+        extensions: { [TASKS_EXTENSION]: {} },
       },
     },
   );
+  registerTaskHandlers(server);
   server.setRequestHandler("tools/list", async () => ({ tools: [...TOOLS, ...added.tools], ...cache }));
   server.setRequestHandler("tools/call", async (req, ctx) => {
     if (req.params.name === "test_tool_with_progress")
@@ -309,7 +313,9 @@ function createFixture() {
       return { content: [{ type: "text", text: "logged two messages" }] };
     }
     return (
-      inputRequiredTool(server, req.params.name, ctx) ?? callTool(req.params.name, req.params.arguments ?? {})
+      taskToolCall(req.params.name, req.params.arguments ?? {}, ctx) ??
+      inputRequiredTool(server, req.params.name, ctx) ??
+      callTool(req.params.name, req.params.arguments ?? {})
     );
   });
   server.setRequestHandler("resources/list", async () => ({

@@ -73,26 +73,38 @@ export function recordOutcome(opts: AuditOptions): Stage {
       ctx.status = statusOfError(e, ctx.signal);
       throw e;
     } finally {
-      if (ctx.decisionRecorded) {
-        const status = ctx.status ?? "error";
-        const total_ms = performance.now() - ctx.startedAt;
-        await opts.audit.appendWritten({
-          ...base(ctx, "outcome"),
-          outcome: {
-            status,
-            ...(ctx.error !== undefined ? { error: errorOf(ctx.error) } : {}),
-            ...(ctx.outcome ? { result_digest: digest(ctx.outcome.result) } : {}),
-          },
-          timings: {
-            total_ms,
-            ...(ctx.policyMs !== undefined ? { policy_ms: ctx.policyMs } : {}),
-            ...(ctx.upstreamMs !== undefined ? { upstream_ms: ctx.upstreamMs } : {}),
-          },
-        });
-        publish(opts, ctx, "call.completed", { call_id: ctx.id, tool: ctx.name, status, total_ms });
-      }
+      if (ctx.decisionRecorded && ctx.taskEnd && ctx.error === undefined) {
+        // A task the client adopted: the outcome is how the task ends, recorded when it does.
+        void ctx.taskEnd
+          .then((end) => {
+            ctx.status = end.status;
+            if (end.result) ctx.outcome = { kind: "tool", result: end.result };
+            if (end.error !== undefined) ctx.error = end.error;
+            return writeOutcome(opts, ctx);
+          })
+          .catch((e: unknown) => process.emitWarning(`task outcome not recorded: ${errorMessage(e)}`));
+      } else if (ctx.decisionRecorded) await writeOutcome(opts, ctx);
     }
   };
+}
+
+async function writeOutcome(opts: AuditOptions, ctx: CallContext): Promise<void> {
+  const status = ctx.status ?? "error";
+  const total_ms = performance.now() - ctx.startedAt;
+  await opts.audit.appendWritten({
+    ...base(ctx, "outcome"),
+    outcome: {
+      status,
+      ...(ctx.error !== undefined ? { error: errorOf(ctx.error) } : {}),
+      ...(ctx.outcome ? { result_digest: digest(ctx.outcome.result) } : {}),
+    },
+    timings: {
+      total_ms,
+      ...(ctx.policyMs !== undefined ? { policy_ms: ctx.policyMs } : {}),
+      ...(ctx.upstreamMs !== undefined ? { upstream_ms: ctx.upstreamMs } : {}),
+    },
+  });
+  publish(opts, ctx, "call.completed", { call_id: ctx.id, tool: ctx.name, status, total_ms });
 }
 
 function errorOf(e: unknown): { code: string; message: string } {

@@ -11,7 +11,7 @@ import type {
   ReadResourceResult,
   Tool,
 } from "@modelcontextprotocol/sdk/types.js";
-import type { CapabilitySource, ClientChannel, ProgressUpdate } from "../registry/source.js";
+import type { CapabilitySource, ClientChannel, ProgressUpdate, TaskEnd } from "../registry/source.js";
 
 export type Via = "stdio" | "api_key" | "jwt" | "anonymous";
 
@@ -186,6 +186,8 @@ export interface CallContext {
   outcome?: CallOutcome;
   error?: unknown;
   decisionRecorded?: boolean;
+  /** Set when the result is a task handle the client adopted: the outcome record waits for it. */
+  taskEnd?: Promise<TaskEnd>;
   /** Set by ask_user for 2026-era clients: the transport answers with an input-required result. */
   pendingApproval?: { id: string; prompt: string; form: ElicitRequest["params"] };
   /** Digest of the policy input, stored in the audit record. */

@@ -7,6 +7,7 @@
  */
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { PortcullisError } from "../errors.js";
+import { isTaskHandle } from "../registry/source.js";
 import type { CallContext, Decision, Stage } from "./context.js";
 
 /** A prompt or resource read the policy refused. */
@@ -66,6 +67,14 @@ export function execute(): Stage {
         const result = await source.callTool(ctx.sourceName!, ctx.arguments, opts);
         ctx.outcome = { kind: "tool", result };
         ctx.status = result.isError ? "error" : "ok";
+        // A task handle the client adopts: the gateway tracks the task; its end is the outcome.
+        if (ctx.client?.adoptTask && isTaskHandle(result))
+          ctx.taskEnd = ctx.client.adoptTask(result, {
+            callId: ctx.id,
+            principal: ctx.principal!.id,
+            tool: ctx.name,
+            source,
+          });
       } else if (ctx.action === "prompts/get") {
         const args = Object.fromEntries(Object.entries(ctx.arguments).map(([k, v]) => [k, String(v)]));
         ctx.outcome = { kind: "prompt", result: await source.getPrompt(ctx.sourceName!, args, opts) };

@@ -45,9 +45,50 @@ export interface ClientChannel {
   readonly inputResponses?: Record<string, unknown>;
   /** The log level the client asked for (2025: logging/setLevel; 2026: the request's `_meta`). */
   readonly logLevel?: string;
+  /**
+   * Present when the client takes task handles (a 2026 client that declared the tasks extension):
+   * the gateway remembers the task and the call's outcome is recorded when the task ends. Without
+   * it a source that gets a task handle polls the task to its end and answers synchronously.
+   */
+  adoptTask?(task: TaskHandle, call: TaskCall): Promise<TaskEnd>;
   /** A notification tied to this call (progress, logging); dropped when the call is over. */
   notify(notification: ServerNotification): Promise<void>;
 }
+
+/** The tasks extension (SEP-2663): a `tools/call` may answer with a task handle instead. */
+export const TASKS_EXTENSION = "io.modelcontextprotocol/tasks";
+
+/** A CreateTaskResult: `resultType: "task"` and the task's fields at the top level. */
+export interface TaskHandle {
+  resultType: "task";
+  taskId: string;
+  status: string;
+  ttlMs?: number | null;
+  pollIntervalMs?: number;
+  [key: string]: unknown;
+}
+
+export function isTaskHandle(result: unknown): result is TaskHandle {
+  const r = result as { resultType?: unknown; taskId?: unknown } | null;
+  return typeof r === "object" && r !== null && r.resultType === "task" && typeof r.taskId === "string";
+}
+
+/** The call a task handle answered. */
+export interface TaskCall {
+  callId: string;
+  principal: string;
+  tool: string;
+  source: CapabilitySource;
+}
+
+/** How a task ended, as the gateway saw it. */
+export interface TaskEnd {
+  status: "ok" | "error" | "cancelled" | "timeout";
+  result?: CallToolResult;
+  error?: unknown;
+}
+
+export type TaskMethod = "tasks/get" | "tasks/update" | "tasks/cancel";
 
 /** One request a 2026-era server embeds in an input-required result. */
 export interface InputRequest {
@@ -95,6 +136,15 @@ export interface CapabilitySource {
   setLogLevel?(level: string): Promise<void>;
   subscribe?(uri: string): Promise<void>;
   unsubscribe?(uri: string): Promise<void>;
+  /**
+   * Tasks extension: sends `tasks/get`, `tasks/update` or `tasks/cancel` for one of this source's
+   * tasks and resolves with the raw result. Absent on sources that never create tasks.
+   */
+  taskRequest?(
+    method: TaskMethod,
+    params: Record<string, unknown>,
+    opts: SourceCallOptions,
+  ): Promise<Record<string, unknown>>;
   /** Registers the registry's listener; one per source. */
   setEvents(events: SourceEvents): void;
   close(): Promise<void>;

@@ -23,11 +23,12 @@ import { isApproval } from "../../gateway/pipeline/ask-user.js";
 import type { Principal } from "../../gateway/pipeline/context.js";
 import { PolicyDeniedError } from "../../gateway/pipeline/execute.js";
 import type { CallRequest, Pipeline } from "../../gateway/pipeline/pipeline.js";
-import type { ClientChannel } from "../../gateway/registry/source.js";
+import { type ClientChannel, TASKS_EXTENSION } from "../../gateway/registry/source.js";
 import type { ModernHandler } from "./http.js";
 import { HEADER_MISMATCH, paramHeaderMismatch } from "./param-headers.js";
 import { CallMailbox, ParkedCalls } from "./parked.js";
 import { POLICY_DENIED_CODE, SERVER_INFO } from "./session.js";
+import { registerTaskMethods, TaskTable, taskAdoption, tasksServable } from "./tasks.js";
 
 const APPROVAL_KEY = "portcullis_approval";
 
@@ -89,6 +90,7 @@ function createModernServer(
   principal: Principal,
   states: ApprovalState,
   parked: ParkedCalls,
+  tasks: TaskTable | undefined,
 ): Server {
   const server = new Server(SERVER_INFO, {
     capabilities: {
@@ -96,8 +98,10 @@ function createModernServer(
       prompts: { listChanged: true },
       resources: {},
       completions: {},
+      ...(tasks ? { extensions: { [TASKS_EXTENSION]: {} } } : {}),
     },
   });
+  if (tasks) registerTaskMethods(server, tasks, principal);
   const list = { credentials: { kind: "http" as const }, principal, transport: "http" as const };
 
   const request = (
@@ -112,6 +116,7 @@ function createModernServer(
       era: "2026-07-28",
       capabilities: clientCapabilities(ctx),
       ...(typeof logLevel === "string" ? { logLevel } : {}),
+      ...taskAdoption(tasks, ctx),
       notify: async (n) => {
         await ctx.mcpReq.notify(n).catch(() => {});
       },
@@ -284,11 +289,13 @@ function createModernServer(
 export function createModernHandler(pipeline: Pipeline): { handle: ModernHandler; close(): Promise<void> } {
   const states = new ApprovalState();
   const parked = new ParkedCalls();
+  // The tasks extension is served (and advertised) when some upstream can create tasks.
+  const tasks = tasksServable(pipeline.registry) ? new TaskTable() : undefined;
   const handler: McpHttpHandler = createMcpHandler(
     (rc) => {
       const principal = rc.authInfo?.extra?.principal as Principal | undefined;
       if (!principal) throw new Error("request reached the 2026 handler without a principal");
-      return createModernServer(pipeline, principal, states, parked);
+      return createModernServer(pipeline, principal, states, parked, tasks);
     },
     { legacy: "reject", onerror: (e) => process.emitWarning(`mcp 2026: ${errorMessage(e)}`) },
   );
@@ -325,6 +332,7 @@ export function createModernHandler(pipeline: Pipeline): { handle: ModernHandler
     close: async () => {
       offList();
       parked.close();
+      tasks?.close();
       await handler.close();
     },
   };

@@ -6,6 +6,9 @@
  *
  *   node conformance/mcp/run.mjs [--era 2025|2026|all] [--json FILE]
  *
+ * The 2026 fixture (fixture-modern.mjs + fixture-tasks.mjs) passes every scenario of its suite,
+ * the tasks extension included, so expected-failures.2026.yml lists none.
+ *
  * Exit 0 when, for every era run, each scenario has the same outcome through the gateway as
  * directly and the direct run matches the era's expected-failures file.
  */

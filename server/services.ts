@@ -15,8 +15,8 @@ import { AuditLog } from "../gateway/audit/index.js";
 import type { PortcullisConfig } from "../gateway/config/schema.js";
 import { ConfigError } from "../gateway/errors.js";
 import { SharedSessionEvents } from "../gateway/events/index.js";
-import { lockPathFor, PinStore } from "../gateway/pins/index.js";
-import type { AuditPort, DecisionPort, EventPort, PinPort } from "../gateway/pipeline/context.js";
+import { lockPathFor, PinStore, SharedPins } from "../gateway/pins/index.js";
+import type { AuditPort, DecisionPort, EventPort } from "../gateway/pipeline/context.js";
 import {
   rateLimitedDecisions,
   storeGuardedDecisions,
@@ -108,7 +108,15 @@ export async function createServices(
     throw e;
   }
   const bus = new SharedSessionEvents(store);
-  const pins = PinStore.open(lockPathFor(baseDir));
+  let pins: SharedPins;
+  try {
+    pins = await SharedPins.open(PinStore.open(lockPathFor(baseDir)), store);
+  } catch (e) {
+    await auditLog.close();
+    await policy.close();
+    await store.close();
+    throw e;
+  }
   const approvalStore = new SharedApprovalStore(store);
   const storedKeys = watchStoredKeys(keyFilePath(config, baseDir));
   return {
@@ -118,7 +126,7 @@ export async function createServices(
     policy,
     approvals: approvalStore,
     approvalStore,
-    pins: pins as PinPort,
+    pins,
     events: bus as unknown as EventPort, // the bus narrows `kind` to the contract's kinds; the pipeline sends only those.
     bus,
     store,
@@ -129,6 +137,7 @@ export async function createServices(
     builtins: createBuiltinCapabilities(config, { baseDir }).servers,
     async close() {
       bus.close();
+      pins.close();
       await auditLog.close();
       await policy.close();
       await store.close();

@@ -9,15 +9,18 @@ import { parseArgs } from "node:util";
 import type { Command } from "../../cli.js";
 import { loadConfig } from "../config/load.js";
 import { UsageError } from "../errors.js";
+import { RedisStore } from "../store/redis.js";
+import { SharedPins } from "./shared.js";
 import { lockPathFor, PinStore } from "./store.js";
 
 const USAGE = `Usage:
   portcullis pin --list [--lock FILE] [--config FILE] [--json]
-  portcullis pin --approve <tool> [--by NAME] [--lock FILE] [--config FILE]
+  portcullis pin --approve <tool> [--by NAME] [--lock FILE] [--config FILE] [--store redis://…]
 
   --lock FILE    lock file (default: portcullis.lock beside the config file, else in the current folder)
   --approve T    accept the changed definition of tool T that the gateway last saw
   --by NAME      who approves (default: cli:<user name>)
+  --store URL    also approve it for every instance sharing this store (default: the config's store)
   --list         print every pin and whether its tool changed`;
 
 function who(): string {
@@ -41,6 +44,7 @@ export const pinCommand: Command = {
         lock: { type: "string" },
         config: { type: "string", short: "c" },
         json: { type: "boolean" },
+        store: { type: "string" },
       },
       allowPositionals: true,
     });
@@ -48,9 +52,23 @@ export const pinCommand: Command = {
     if (Boolean(values.list) === Boolean(values.approve)) {
       throw new UsageError(`give exactly one of --list or --approve <tool>\n\n${USAGE}`);
     }
-    const store = PinStore.open(
-      values.lock ? resolve(values.lock) : lockPathFor(loadConfig(values.config).baseDir),
-    );
+    const loaded = values.lock ? undefined : loadConfig(values.config);
+    const store = PinStore.open(values.lock ? resolve(values.lock) : lockPathFor(loaded!.baseDir));
+    const storeUrl = values.store ?? loaded?.config.store;
+    if (values.approve && storeUrl) {
+      const shared = await RedisStore.open({ url: storeUrl, onStateChange: () => {} });
+      try {
+        const pins = await SharedPins.open(store, shared, { syncMs: 0 });
+        const pin = await pins.approvePending(values.approve, values.by ?? who());
+        pins.close();
+        console.log(
+          `${values.approve}: approved ${pin.hash} for every instance (by ${pin.approved_by} at ${pin.approved_at})`,
+        );
+      } finally {
+        await shared.close();
+      }
+      return 0;
+    }
     if (values.approve) {
       const pin = store.approvePending(values.approve, values.by ?? who());
       console.log(`${values.approve}: approved ${pin.hash} (by ${pin.approved_by} at ${pin.approved_at})`);

@@ -204,7 +204,8 @@ export class PinStore {
       .map((tool) => ({ tool, ...pinOf(this.doc, tool)! }));
   }
 
-  private approveHash(tool: string, hash: string, by: string): PinEntry {
+  /** Makes `hash` the approved pin of `tool` (a hash the caller already holds). */
+  approveHash(tool: string, hash: string, by: string): PinEntry {
     let entry: PinEntry | undefined;
     this.mutate((doc, now) => {
       const pin = pinOf(doc, tool);

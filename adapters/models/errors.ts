@@ -25,7 +25,7 @@ export class UnsupportedFeatureError extends PortcullisError {
   constructor(feature: string, target: string, reason?: string) {
     super(
       "GW_ERR_MODEL_UNSUPPORTED",
-      `${target === "any" ? `${feature} is not supported by the gateway` : `${feature} cannot be sent to a ${target} target`}${reason ? `: ${reason}` : ""}`,
+      `${target === "any" ? `${feature} is not supported by the gateway` : `${feature} is not supported by ${target} targets`}${reason ? `: ${reason}` : ""}`,
       { details: { feature, target } },
     );
     this.name = "UnsupportedFeatureError";

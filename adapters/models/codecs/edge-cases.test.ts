@@ -144,6 +144,34 @@ describe("OpenAI Chat streams", () => {
     }
   });
 
+  it("reports the last running usage of servers that send it on every chunk, once, before done", () => {
+    const u = (n: number) => ({ usage: { prompt_tokens: 3, completion_tokens: n } });
+    const text =
+      chunk({ role: "assistant", content: "" }, null, u(0)) +
+      chunk({ content: "a" }, null, u(1)) +
+      chunk({ content: "b" }, null, u(2)) +
+      chunk({}, "stop", u(2)) +
+      "data: [DONE]\n\n";
+    const events = decodeWire(openaiChatCodec, text);
+    expect(events.filter((e) => e.type === "usage")).toEqual([
+      { type: "usage", usage: { input_tokens: 3, output_tokens: 2 } },
+    ]);
+    expect(events.slice(-2).map((e) => e.type)).toEqual(["usage", "done"]);
+  });
+
+  it("reads tool calls of servers that send each call whole, without an index", () => {
+    const text =
+      chunk({ role: "assistant", content: "" }) +
+      chunk({ tool_calls: [{ id: "a", type: "function", function: { name: "f", arguments: '{"x":1}' } }] }) +
+      chunk({ tool_calls: [{ id: "b", type: "function", function: { name: "g", arguments: "{}" } }] }) +
+      chunk({}, "tool_calls") +
+      "data: [DONE]\n\n";
+    expect(assembleStream(decodeWire(openaiChatCodec, text)).result().content).toEqual([
+      { type: "tool_call", id: "a", name: "f", arguments: '{"x":1}' },
+      { type: "tool_call", id: "b", name: "g", arguments: "{}" },
+    ]);
+  });
+
   it("assembles interleaved parallel tool calls whose id and name come only in the first fragment", () => {
     const text =
       chunk({ role: "assistant", content: null }) +

@@ -3,11 +3,13 @@
  * frames become neutral events — text deltas open a text part, tool-call deltas are keyed by
  * their `index` (id and name arrive only in a call's first fragment; parallel calls may
  * interleave, so several tool parts can be open at once), `finish_reason` closes every open part,
- * usage may arrive in a final chunk with empty or null `choices`, `[DONE]` ends the stream, and a
+ * usage may arrive in a final chunk with empty or null `choices` (or, from some compatible servers,
+ * as a running figure on every chunk: the last one is reported just before `done`), `[DONE]` ends
+ * the stream, and a
  * `{"error":…}` payload after the 200 is an error. A stream that stops before `[DONE]` is a
  * `stream_cut` error, never a success. Encoding writes the same frames back.
  */
-import type { ChatStreamEvent, SseEvent, StopReason, StreamDecoder, StreamEncoder } from "../types.js";
+import type { ChatStreamEvent, SseEvent, StopReason, StreamDecoder, StreamEncoder, Usage } from "../types.js";
 import { type Json, openaiErrorType, parseEventJson, protocolError, streamCut } from "./shared.js";
 
 const FORMAT = "openai_chat" as const;
@@ -33,7 +35,8 @@ export class OpenAIChatStreamDecoder implements StreamDecoder {
   /** done or error seen: nothing more is emitted. */
   private over = false;
   private finished = false;
-  private usageSeen = false;
+  /** The latest usage seen: some servers repeat a running figure on every chunk; the last one counts. */
+  private usage: Usage | undefined;
   private nextIndex = 0;
   private textIndex: number | undefined;
   /** OpenAI tool-call index → neutral part index, for calls still open. */
@@ -43,9 +46,8 @@ export class OpenAIChatStreamDecoder implements StreamDecoder {
     if (this.over) return [];
     if (event.data === "[DONE]") {
       this.over = true;
-      return this.finished
-        ? [{ type: "done" }]
-        : [protocolError("the stream ended with [DONE] but without a finish_reason")];
+      if (!this.finished) return [protocolError("the stream ended with [DONE] but without a finish_reason")];
+      return this.usage ? [{ type: "usage", usage: this.usage }, { type: "done" }] : [{ type: "done" }];
     }
     const json = parseEventJson(event.data);
     if (!json)
@@ -65,13 +67,9 @@ export class OpenAIChatStreamDecoder implements StreamDecoder {
       const problem = this.choice(choice as Json, out);
       if (problem) return this.fail(problem, out);
     }
-    if (json.usage && typeof json.usage === "object" && !this.usageSeen) {
-      this.usageSeen = true;
+    if (json.usage && typeof json.usage === "object") {
       const u = json.usage as Json;
-      out.push({
-        type: "usage",
-        usage: { input_tokens: count(u.prompt_tokens), output_tokens: count(u.completion_tokens) },
-      });
+      this.usage = { input_tokens: count(u.prompt_tokens), output_tokens: count(u.completion_tokens) };
     }
     return out;
   }

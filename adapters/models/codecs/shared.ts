@@ -173,7 +173,11 @@ export function providerErrorMessage(body: unknown): string | undefined {
     if (typeof message === "string") return message;
   }
   const message = (body as { message?: unknown }).message;
-  return typeof message === "string" ? message : undefined;
+  if (typeof message === "string") return message;
+  // FastAPI-based servers (vLLM) answer validation failures with `detail`.
+  const detail = (body as { detail?: unknown }).detail;
+  if (typeof detail === "string") return detail;
+  return detail === undefined ? undefined : JSON.stringify(detail).slice(0, 500);
 }
 
 /** Neutral error code → the provider-style error type word used in OpenAI bodies. */

@@ -106,6 +106,26 @@ describe("policy admin routes in the gateway app", () => {
   it("rejects unsigned and tampered bundles and keeps serving the last good one", async () => {
     const unsigned = await push(makeBundle({ revision: "admin-unsigned" }));
     expect(unsigned.status).toBe(422);
+    expect(unsigned.headers.get("content-type")).toContain("application/problem+json");
+    const refused = (await unsigned.json()) as {
+      code: string;
+      status: number;
+      reason: string;
+      detail: string;
+      bundle_status?: unknown;
+    };
+    expect(refused).toMatchObject({ code: "GW_ERR_BUNDLE", status: 422 });
+    expect(refused.reason).toMatch(/^[a-z_]+$/);
+    expect(refused.detail.length).toBeGreaterThan(0);
+    expect(JSON.stringify(refused.bundle_status)).toContain("admin-2");
+    const wrongType = await req("/v1/policy/bundle", "root", {
+      method: "PUT",
+      headers: { "content-type": "text/plain" },
+      body: "not a bundle",
+    });
+    expect(wrongType.status).toBe(415);
+    expect(wrongType.headers.get("content-type")).toContain("application/problem+json");
+    expect(((await wrongType.json()) as { code: string }).code).toBe("GW_ERR_UNSUPPORTED_MEDIA_TYPE");
     const tampered = await push(
       makeBundle({
         revision: "admin-tampered",

@@ -31,6 +31,7 @@ const STATUS: Record<string, number> = {
   GW_ERR_STORE_UNAVAILABLE: 503,
   GW_ERR_PAYLOAD_TOO_LARGE: 413,
   GW_ERR_UNSUPPORTED_MEDIA_TYPE: 415,
+  GW_ERR_BUNDLE: 422,
 };
 
 const TITLE: Record<number, string> = {
@@ -41,6 +42,7 @@ const TITLE: Record<number, string> = {
   409: "Conflict",
   413: "Payload too large",
   415: "Unsupported media type",
+  422: "Unprocessable content",
   429: "Too many requests",
   500: "Internal error",
   502: "Upstream error",
@@ -84,4 +86,42 @@ export class RestError extends Error {
     this.name = "RestError";
     this.code = code;
   }
+}
+
+/** Stable codes for the statuses of routes that answer `{error: {code, message}}` (policy admin). */
+const CODE_OF_STATUS: Record<number, string> = {
+  400: "GW_ERR_USAGE",
+  401: "GW_ERR_AUTH",
+  403: "GW_ERR_FORBIDDEN",
+  404: "GW_ERR_NOT_FOUND",
+  413: "GW_ERR_PAYLOAD_TOO_LARGE",
+  415: "GW_ERR_UNSUPPORTED_MEDIA_TYPE",
+  422: "GW_ERR_BUNDLE",
+};
+
+/**
+ * Rewrites an error response of the form `{error: {code, message}, ...rest}` as a problem: the
+ * stable code from the status, the original code as `reason`, the message as `detail`, and the
+ * other members kept (the policy admin routes' bundle `status` becomes `bundle_status`, since
+ * `status` is the problem's HTTP status). Anything else passes.
+ */
+export async function asProblem(res: Response): Promise<Response> {
+  const type = res.headers.get("content-type") ?? "";
+  if (res.status < 400 || !type.startsWith("application/json")) return res;
+  let body: unknown;
+  try {
+    body = await res.clone().json();
+  } catch {
+    return res;
+  }
+  const err = (body as { error?: { code?: unknown; message?: unknown } } | null)?.error;
+  if (!err || typeof err !== "object") return res;
+  const { error: _error, status: bundleStatus, ...rest } = body as Record<string, unknown>;
+  const code = CODE_OF_STATUS[res.status] ?? (res.status >= 500 ? "GW_ERR_INTERNAL" : "GW_ERR_USAGE");
+  const p = problem(code, typeof err.message === "string" ? err.message : `request failed (${res.status})`, {
+    ...(typeof err.code === "string" ? { reason: err.code } : {}),
+    ...rest,
+    ...(bundleStatus !== undefined ? { bundle_status: bundleStatus } : {}),
+  });
+  return problemResponse({ ...p, status: res.status });
 }

@@ -25,7 +25,7 @@ import { callToolRoute, listToolsRoute } from "./calls.js";
 import { authenticateRequest, type Env, type GateOptions } from "./gate.js";
 import { createMetrics, type Metrics } from "./metrics.js";
 import { mountOpenApi } from "./openapi.js";
-import { problem, problemOf, problemResponse, RestError } from "./problem.js";
+import { asProblem, problem, problemOf, problemResponse, RestError } from "./problem.js";
 import { SessionDirectory } from "./sessions.js";
 
 export interface RestDeps {
@@ -136,6 +136,8 @@ export function createRestRoutes(deps: RestDeps): RestRoutes {
         throw new RestError("GW_ERR_FORBIDDEN", "policy administration needs one of the admin roles");
       admitted.add(c.req.raw);
       await next();
+      // The admin routes answer `{error: {code, message}}`; every REST error is a problem.
+      c.res = await asProblem(c.res);
     });
     app.route(
       "/",

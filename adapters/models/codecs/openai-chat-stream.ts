@@ -181,6 +181,7 @@ export class OpenAIChatStreamEncoder implements StreamEncoder {
       case "start":
         this.id = event.id || this.id;
         this.model = event.model;
+        this.prefix = undefined;
         return [this.chunk({ role: "assistant", content: "" })];
       case "part_start": {
         if (event.part.type !== "tool_call") return [];
@@ -200,7 +201,10 @@ export class OpenAIChatStreamEncoder implements StreamEncoder {
         ];
       }
       case "text_delta":
-        return [this.chunk({ content: event.text })];
+        // The hot path: only the text is serialised per event.
+        return [
+          `${this.head()}"choices":[{"index":0,"delta":{"content":${JSON.stringify(event.text)}},${this.tail}`,
+        ];
       case "tool_arguments_delta":
         return [
           this.chunk({
@@ -216,15 +220,11 @@ export class OpenAIChatStreamEncoder implements StreamEncoder {
       case "usage":
         if (!this.includeUsage) return [];
         return [
-          data({
-            ...this.head(),
-            choices: [],
-            usage: {
-              prompt_tokens: event.usage.input_tokens,
-              completion_tokens: event.usage.output_tokens,
-              total_tokens: event.usage.input_tokens + event.usage.output_tokens,
-            },
-          }),
+          `${this.head()}"choices":[],"usage":${JSON.stringify({
+            prompt_tokens: event.usage.input_tokens,
+            completion_tokens: event.usage.output_tokens,
+            total_tokens: event.usage.input_tokens + event.usage.output_tokens,
+          })}}\n\n`,
         ];
       case "done":
         return ["data: [DONE]\n\n"];
@@ -242,16 +242,21 @@ export class OpenAIChatStreamEncoder implements StreamEncoder {
     }
   }
 
-  private head(): Json {
-    return { id: this.id, object: "chat.completion.chunk", created: this.created, model: this.model };
+  /** `data: {"id":…,"object":…,"created":…,"model":…,` — the same for every chunk of the stream. */
+  private prefix: string | undefined;
+
+  private head(): string {
+    this.prefix ??= `data: ${JSON.stringify({ id: this.id, object: "chat.completion.chunk", created: this.created, model: this.model }).slice(0, -1)},`;
+    return this.prefix;
+  }
+
+  private get tail(): string {
+    return `"logprobs":null,"finish_reason":null}]${this.includeUsage ? ',"usage":null' : ""}}\n\n`;
   }
 
   private chunk(delta: Json, finish: string | null = null): string {
-    return data({
-      ...this.head(),
-      choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }],
-      ...(this.includeUsage ? { usage: null } : {}),
-    });
+    const choices = JSON.stringify([{ index: 0, delta, logprobs: null, finish_reason: finish }]);
+    return `${this.head()}"choices":${choices}${this.includeUsage ? ',"usage":null' : ""}}\n\n`;
   }
 }
 

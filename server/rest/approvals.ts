@@ -19,6 +19,7 @@ import type { DecisionPort, PolicyInputDoc, Principal } from "../../gateway/pipe
 import type { Pipeline } from "../../gateway/pipeline/pipeline.js";
 import { type Env, type GateOptions, readJsonBody } from "./gate.js";
 import { problem, problemResponse, RestError } from "./problem.js";
+import { ApprovalList, approvalView } from "./responses.js";
 
 export interface ApprovalDeps {
   pipeline: Pipeline;
@@ -63,19 +64,7 @@ async function poll<T>(
   }
 }
 
-function view(a: Approval) {
-  return {
-    id: a.id,
-    state: a.state,
-    principal: a.principal,
-    tool: a.tool,
-    args_digest: a.args_digest,
-    prompt: a.prompt,
-    created_at: a.created_at,
-    expires_at: a.expires_at,
-    ...(a.resolved_at ? { resolved_at: a.resolved_at, resolved_by: a.resolved_by } : {}),
-  };
-}
+const view = approvalView;
 
 export async function listApprovalsRoute(c: Context<Env>, d: ApprovalDeps): Promise<Response> {
   const principal = c.get("principal");
@@ -89,7 +78,7 @@ export async function listApprovalsRoute(c: Context<Env>, d: ApprovalDeps): Prom
     return list.length > 0 ? list : undefined;
   };
   const list = (await poll(fresh, waitS, d.pollMs, c.req.raw.signal)) ?? [];
-  return c.json({ approvals: list.map(view) });
+  return c.json(ApprovalList.parse({ approvals: list.map(view) }));
 }
 
 async function visibleApproval(c: Context<Env>, d: ApprovalDeps): Promise<Approval> {

@@ -12,6 +12,7 @@ import { z } from "zod";
 import type { AuditEnvelope } from "../../gateway/audit/index.js";
 import { listSegments } from "../../gateway/audit/index.js";
 import { PortcullisError } from "../../gateway/errors.js";
+import type { AuditPage } from "./responses.js";
 
 const Rfc3339 = z.iso.datetime({ offset: true });
 
@@ -28,12 +29,6 @@ export const AuditQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(1000).default(100),
 });
 export type AuditQuery = z.infer<typeof AuditQuery>;
-
-export interface AuditPage {
-  records: AuditEnvelope[];
-  /** Pass as `after` for the next page; absent on the last page. */
-  next?: string;
-}
 
 /** Validates query-string parameters; throws GW_ERR_USAGE naming the first bad one. */
 export function parseAuditQuery(params: Record<string, string>): AuditQuery {

@@ -18,6 +18,7 @@ import type { Pipeline } from "../../gateway/pipeline/pipeline.js";
 import type { ClientChannel, ProgressUpdate } from "../../gateway/registry/source.js";
 import { type Env, type GateOptions, readJsonBody } from "./gate.js";
 import { problemOf, RestError } from "./problem.js";
+import { toolList } from "./responses.js";
 
 export const CallBody = z.strictObject({
   arguments: z.record(z.string(), z.unknown()).default({}),
@@ -152,7 +153,7 @@ export async function listToolsRoute(c: Context<Env>, d: CallDeps): Promise<Resp
     principal: c.get("principal"),
     transport: "http",
   });
-  return c.json({ tools });
+  return c.json(toolList(tools));
 }
 
 export async function callToolRoute(c: Context<Env>, d: CallDeps): Promise<Response> {

@@ -12,6 +12,7 @@ import { createApp } from "../commands/serve.js";
 import { createRuntime, type Runtime } from "../runtime.js";
 import { createServices } from "../services.js";
 import type { OpenApiDocument } from "./openapi.js";
+import { ApprovalList, AuditPage, ToolList, toolList } from "./responses.js";
 
 let dir: string;
 let runtime: Runtime;
@@ -146,5 +147,40 @@ describe("/docs", () => {
       expect(html, op).toContain(`<code>${method} ${path}</code>`);
     }
     expect(html).not.toMatch(/<script|https?:\/\/|<link/i);
+  });
+});
+
+describe("response schemas", () => {
+  const authed = (path: string) =>
+    app.app.request(`http://127.0.0.1${path}`, {
+      headers: { authorization: `Bearer ${process.env.PC_OPENAPI_KEY}` },
+    });
+
+  it("the routes send what the document's component schemas describe", async () => {
+    const doc = (await (await get("/openapi.json")).json()) as OpenApiDocument;
+    const tools = await (await authed("/v1/tools")).json();
+    expect(ToolList.parse(tools).tools.length).toBeGreaterThan(0);
+    expect(ApprovalList.parse(await (await authed("/v1/approvals")).json())).toBeDefined();
+    // a call (allowed or not, it is audited) so the audit page has records to check
+    await app.app.request("http://127.0.0.1/v1/tools/workspace__list/call", {
+      method: "POST",
+      headers: { authorization: `Bearer ${process.env.PC_OPENAPI_KEY}`, "content-type": "application/json" },
+      body: JSON.stringify({ arguments: {} }),
+    });
+    expect(AuditPage.parse(await (await authed("/v1/audit?limit=5")).json()).records.length).toBeGreaterThan(
+      0,
+    );
+    // the document carries the same schemas: strict lists with typed items, not loose objects
+    const list = doc.components.schemas.ToolList as { properties: { tools: { items: unknown } } };
+    expect(list.properties.tools.items).toEqual({ $ref: "#/components/schemas/Tool" });
+    expect(doc.components.schemas.Tool).toMatchObject({
+      required: expect.arrayContaining(["name", "inputSchema"]),
+    });
+    expect(doc.components.schemas.ApprovalList).toMatchObject({ additionalProperties: false });
+  });
+
+  it("refuses to send a tool the schema does not describe", () => {
+    expect(() => toolList([{ name: "t", inputSchema: { type: "array" } }])).toThrow();
+    expect(toolList([{ name: "t", inputSchema: { type: "object" }, _meta: { x: 1 } }]).tools).toHaveLength(1);
   });
 });

@@ -4,7 +4,7 @@
  * come from the zod sources through `z.toJSONSchema` (JSON Schema 2020-12, the dialect of OpenAPI
  * 3.1): the contracts (ToolCallResult, SessionEvent, AuditEnvelope, PolicyDecision, ...) and the
  * request bodies and query parameters the routes validate (calls.ts, approvals.ts,
- * audit-query.ts). The document is built once per process; `openapi.test.ts` fails when a route
+ * audit-query.ts) and the response bodies the routes build through (responses.ts). The document is built once per process; `openapi.test.ts` fails when a route
  * of the app is not described here.
  */
 import type { Hono } from "hono";
@@ -21,6 +21,7 @@ import { AnswerBody } from "./approvals.js";
 import { AuditQuery } from "./audit-query.js";
 import { CallBody } from "./calls.js";
 import type { Env } from "./gate.js";
+import { ApprovalList, ApprovalView, AuditPage, ToolList, ToolView } from "./responses.js";
 
 type Json = Record<string, unknown>;
 
@@ -50,19 +51,6 @@ const json = (schema: Json, description: string) => ({
 });
 const problemRef = (name: string) => ({ $ref: `#/components/responses/${name}` });
 
-const Approval = z.strictObject({
-  id: z.string(),
-  state: z.enum(["pending", "granted", "denied"]),
-  principal: z.string(),
-  tool: z.string(),
-  args_digest: z.string(),
-  prompt: z.string(),
-  created_at: z.string(),
-  expires_at: z.string(),
-  resolved_at: z.string().optional(),
-  resolved_by: z.string().optional(),
-});
-
 const Problem = z.looseObject({
   type: z.string().describe("urn:portcullis:error:<code>"),
   title: z.string(),
@@ -81,11 +69,12 @@ const SCHEMAS: Record<string, z.ZodType> = {
   PolicyDecision,
   CallBody,
   AnswerBody,
-  Approval,
+  Approval: ApprovalView,
   Problem,
-  ToolList: z.looseObject({ tools: z.array(z.looseObject({ name: z.string() })) }),
-  ApprovalList: z.strictObject({ approvals: z.array(Approval) }),
-  AuditPage: z.strictObject({ records: z.array(AuditEnvelope), next: z.string().optional() }),
+  Tool: ToolView,
+  ToolList,
+  ApprovalList,
+  AuditPage,
   AuditVerification: z.looseObject({ ok: z.boolean() }),
   Readiness: z.looseObject({
     ready: z.boolean(),

@@ -42,6 +42,7 @@ import {
   ToolListChangedNotificationSchema,
 } from "@modelcontextprotocol/sdk/types.js";
 import type { ListKind, TaskMethod } from "../../gateway/registry/source.js";
+import { DirectToolCalls } from "./direct-call.js";
 import { TaskResultCapture } from "./tasks.js";
 
 export type UpstreamEra = "2025-11-25" | "2026-07-28";
@@ -183,6 +184,8 @@ async function openLegacy(target: LinkTarget, hooks: LinkHooks): Promise<Upstrea
     "resources/subscribe": EmptyResultSchema,
     "resources/unsubscribe": EmptyResultSchema,
   } as const;
+  // Tool calls over stdio skip the client's request machinery (see direct-call.ts).
+  const direct = transport instanceof StdioClientTransport ? new DirectToolCalls(transport) : undefined;
   return {
     era: "2025-11-25",
     get pid() {
@@ -190,8 +193,10 @@ async function openLegacy(target: LinkTarget, hooks: LinkHooks): Promise<Upstrea
     },
     capabilities: () => client.getServerCapabilities() ?? {},
     send: (method, params, options) =>
-      // The v1 client types each method's params; the shapes are built by Upstream for that method.
-      client.request({ method, params } as never, schemas[method], options),
+      direct && method === "tools/call"
+        ? direct.call(params, options.signal)
+        : // The v1 client types each method's params; the shapes are built by Upstream for that method.
+          client.request({ method, params } as never, schemas[method], options),
     list: async (method, cursor, options) => {
       const page = (await client.request(
         { method, params: cursor ? { cursor } : {} } as never,

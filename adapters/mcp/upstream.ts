@@ -321,7 +321,12 @@ export class Upstream implements CapabilitySource {
       token || opts?.meta || envelope
         ? { ...opts?.meta, ...envelope, ...(token ? { progressToken: token } : {}) }
         : undefined;
-    const signal = opts?.signal ? AbortSignal.any([opts.signal, idle.signal]) : idle.signal;
+    // The call's own signal aborts the inactivity controller (cheaper than AbortSignal.any per call).
+    const outer = opts?.signal;
+    const onOuterAbort = () => idle.abort(outer!.reason);
+    if (outer?.aborted) onOuterAbort();
+    else outer?.addEventListener("abort", onOuterAbort, { once: true });
+    const signal = idle.signal;
     // Time the person takes to answer (an input round, a relayed elicitation or sampling request)
     // is not upstream inactivity: the timer stops while any answer is awaited.
     const waitForClient = async <R>(p: Promise<R>): Promise<R> => {
@@ -351,6 +356,7 @@ export class Upstream implements CapabilitySource {
       throw e;
     } finally {
       clearTimeout(timer);
+      outer?.removeEventListener("abort", onOuterAbort);
       if (token) this.progress.delete(token);
       if (channel) {
         const i = this.active.lastIndexOf(channel);

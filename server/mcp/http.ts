@@ -25,7 +25,8 @@ import type { Principal } from "../../gateway/pipeline/context.js";
 import type { Pipeline } from "../../gateway/pipeline/pipeline.js";
 import { MemoryEventStore } from "./event-store.js";
 import { isAllowedHost, isAllowedOrigin, jsonDepthExceeds, readBounded } from "./limits.js";
-import { createSessionServer } from "./session.js";
+import { isPlainToolCall, type PlainCalls, type PlainToolCall } from "./plain-call.js";
+import { createSession } from "./session.js";
 
 export interface HttpLimits {
   maxBodyBytes: number;
@@ -56,6 +57,8 @@ type RequestId = string | number;
 interface LiveSession {
   transport: WebStandardStreamableHTTPServerTransport;
   server: Server;
+  /** The session's fast path for plain tool calls. */
+  plain: PlainCalls;
   principal: string;
   lastSeen: number;
   /** Requests being answered with a JSON body: their reply is handed here instead of a stream. */
@@ -87,15 +90,12 @@ function routeReplies(transport: Transport, replies: LiveSession["replies"]): vo
   };
 }
 
-/** A tools/call that can produce no request or notification of its own before its result. */
-function isPlainToolCall(body: unknown, server: Server): body is { id: RequestId; params: object } {
-  const m = body as { id?: unknown; method?: unknown; params?: unknown };
-  if (m.method !== "tools/call" || (typeof m.id !== "string" && typeof m.id !== "number")) return false;
-  if (!m.params || typeof m.params !== "object" || Array.isArray(m.params)) return false;
-  const meta = (m.params as { _meta?: unknown })._meta;
-  if (meta !== undefined && (!meta || typeof meta !== "object" || "progressToken" in meta)) return false;
-  const caps = server.getClientCapabilities();
-  return !caps?.elicitation && !caps?.sampling;
+/** The request id a `notifications/cancelled` names, if the body is one. */
+function cancelledId(body: unknown): RequestId | undefined {
+  const m = body as { method?: unknown; params?: { requestId?: unknown } };
+  if (m.method !== "notifications/cancelled") return undefined;
+  const id = m.params?.requestId;
+  return typeof id === "string" || typeof id === "number" ? id : undefined;
 }
 
 export const MODERN_VERSION = "2026-07-28";
@@ -227,14 +227,21 @@ export function createMcpHttp(opts: McpHttpOptions): McpHttp {
           sessionIdGenerator: () => randomUUID(),
           eventStore: new MemoryEventStore(),
           onsessioninitialized: (id) => {
-            sessions.set(id, { transport, server, principal: principal.id, lastSeen: Date.now(), replies });
+            sessions.set(id, {
+              transport,
+              server,
+              plain,
+              principal: principal.id,
+              lastSeen: Date.now(),
+              replies,
+            });
           },
           onsessionclosed: (id) => {
             sessions.delete(id);
           },
         });
       const session = randomUUID();
-      const server = createSessionServer({
+      const { server, plain } = createSession({
         pipeline,
         transport: "http",
         session,
@@ -254,9 +261,15 @@ export function createMcpHttp(opts: McpHttpOptions): McpHttp {
     }
     const s = sessionFor(req, principal);
     if (s instanceof Response) return s;
+    const cancelled = cancelledId(body);
+    if (
+      cancelled !== undefined &&
+      s.plain.cancel(cancelled, (body as { params?: { reason?: unknown } }).params?.reason)
+    )
+      return new Response(null, { status: 202 });
     if (
       opts.jsonResponses !== false &&
-      isPlainToolCall(body, s.server) &&
+      isPlainToolCall(body, s.server.getClientCapabilities()) &&
       !s.replies.has(body.id) &&
       req.headers.get("accept")?.includes("application/json") &&
       req.headers.get("accept")?.includes("text/event-stream") &&
@@ -265,7 +278,7 @@ export function createMcpHttp(opts: McpHttpOptions): McpHttp {
       const version = req.headers.get("mcp-protocol-version");
       if (version !== null && !SUPPORTED_PROTOCOL_VERSIONS.includes(version))
         return rpcError(400, -32000, `Bad Request: Unsupported protocol version: ${version}`);
-      return jsonReply(s, body, req, authInfo(principal, token));
+      return jsonReply(s, body, principal, token);
     }
     return s.transport.handleRequest(forward, { parsedBody: body, authInfo: authInfo(principal, token) });
   });
@@ -293,19 +306,26 @@ export function createMcpHttp(opts: McpHttpOptions): McpHttp {
     return res;
   });
 
-  /** Hands a plain call to the session's server and answers with its reply as one JSON body. */
-  const jsonReply = (s: LiveSession, body: { id: RequestId }, req: Request, info: AuthInfo) =>
+  /**
+   * Answers a plain call through the session's fast path with one JSON body. The id stays in
+   * `replies` while it runs so messages related to it go to the GET stream, and a closing session
+   * answers it with an error; a cancelled call is answered 202 with no body (it has no response).
+   */
+  const jsonReply = (s: LiveSession, body: PlainToolCall, principal: Principal, token: string) =>
     new Promise<Response>((resolve) => {
-      s.replies.set(body.id, (message) =>
-        resolve(
-          new Response(JSON.stringify(message), {
-            status: 200,
-            headers: { "content-type": "application/json", "mcp-session-id": s.transport.sessionId ?? "" },
-          }),
-        ),
+      const id = body.id;
+      const headers = { "content-type": "application/json", "mcp-session-id": s.transport.sessionId ?? "" };
+      s.replies.set(id, (message) =>
+        resolve(new Response(JSON.stringify(message), { status: 200, headers })),
       );
-      const requestInfo = { headers: Object.fromEntries(req.headers.entries()), url: new URL(req.url) };
-      s.transport.onmessage?.(body as JSONRPCMessage, { authInfo: info, requestInfo });
+      const notify = (n: Parameters<Server["notification"]>[0]) => s.server.notification(n);
+      void s.plain.answer(body, { principal, token, notify }).then((reply) => {
+        const pending = s.replies.get(id);
+        if (!pending) return;
+        s.replies.delete(id);
+        if (reply) pending(reply);
+        else resolve(new Response(null, { status: 202 }));
+      });
     });
 
   return {

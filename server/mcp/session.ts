@@ -8,6 +8,7 @@
 import { Server } from "@modelcontextprotocol/sdk/server/index.js";
 import type { RequestHandlerExtra } from "@modelcontextprotocol/sdk/shared/protocol.js";
 import {
+  type CallToolRequest,
   CallToolRequestSchema,
   type CallToolResult,
   CompleteRequestSchema,
@@ -34,6 +35,7 @@ import { PolicyDeniedError } from "../../gateway/pipeline/execute.js";
 import type { CallRequest, Pipeline } from "../../gateway/pipeline/pipeline.js";
 import type { ClientChannel } from "../../gateway/registry/source.js";
 import { paginate } from "./paginate.js";
+import { PlainCalls } from "./plain-call.js";
 
 export const SERVER_INFO = { name: "portcullis", version: "0.1.0" };
 
@@ -84,7 +86,17 @@ export function toMcpError(e: unknown): unknown {
   return new McpError(ErrorCode.InternalError, errorMessage(e));
 }
 
+/** A session: its SDK server, and the fast path for its plain tool calls (`plain-call.ts`). */
+export interface McpSession {
+  server: Server;
+  plain: PlainCalls;
+}
+
 export function createSessionServer(opts: SessionOptions): Server {
+  return createSession(opts).server;
+}
+
+export function createSession(opts: SessionOptions): McpSession {
   const { pipeline } = opts;
   const server = new Server(SERVER_INFO, {
     capabilities: {
@@ -188,7 +200,7 @@ export function createSessionServer(opts: SessionOptions): Server {
     }),
   );
 
-  server.setRequestHandler(CallToolRequestSchema, async (req, extra): Promise<CallToolResult> => {
+  const callTool = async (req: CallToolRequest, extra: Extra): Promise<CallToolResult> => {
     try {
       const out = outbox(extra);
       const { result } = await pipeline.callTool(
@@ -202,7 +214,8 @@ export function createSessionServer(opts: SessionOptions): Server {
         return { content: [{ type: "text", text: `${e.code}: ${e.message}` }], isError: true };
       throw toMcpError(e);
     }
-  });
+  };
+  server.setRequestHandler(CallToolRequestSchema, callTool);
 
   server.setRequestHandler(
     ListPromptsRequestSchema,
@@ -315,7 +328,9 @@ export function createSessionServer(opts: SessionOptions): Server {
   server.onclose = () => {
     offList();
     offUpdated();
+    plain.cancelAll(new McpError(ErrorCode.ConnectionClosed, "Connection closed"));
     previous?.();
   };
-  return server;
+  const plain = new PlainCalls(callTool);
+  return { server, plain };
 }

@@ -1,0 +1,103 @@
+/**
+ * `DirectToolCalls` over an in-memory transport, against what the SDK client's `request` does:
+ * own string ids, responses taken off the transport (everything else reaches the client's
+ * handler), text results as sent, other results through the schema, error responses as McpError
+ * with code and data, abort → `notifications/cancelled` + RequestTimeout McpError, close →
+ * ConnectionClosed for every pending call.
+ */
+import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
+import { ErrorCode, type JSONRPCMessage, McpError } from "@modelcontextprotocol/sdk/types.js";
+import { describe, expect, it } from "vitest";
+import { DirectToolCalls } from "./direct-call.js";
+
+function wire() {
+  const sent: JSONRPCMessage[] = [];
+  const passed: JSONRPCMessage[] = [];
+  let closed = 0;
+  const transport: Transport = {
+    start: async () => {},
+    close: async () => transport.onclose?.(),
+    send: async (m) => {
+      sent.push(m);
+    },
+    onmessage: (m) => passed.push(m),
+    onclose: () => {
+      closed++;
+    },
+  };
+  const direct = new DirectToolCalls(transport);
+  const reply = (m: object) => transport.onmessage?.({ jsonrpc: "2.0", ...m } as JSONRPCMessage);
+  return { transport, direct, sent, passed, reply, closed: () => closed };
+}
+
+describe("direct tool calls on an upstream's transport", () => {
+  it("sends tools/call with its own id and resolves with the matching response", async () => {
+    const w = wire();
+    const call = w.direct.call({ name: "echo", arguments: { m: 1 } }, new AbortController().signal);
+    const req = w.sent[0] as { id: string; method: string; params: unknown };
+    expect(req).toMatchObject({ method: "tools/call", params: { name: "echo", arguments: { m: 1 } } });
+    expect(req.id).toMatch(/^portcullis-\d+$/);
+    w.reply({ id: 7, result: {} }); // the client's own numeric id: not ours
+    w.reply({ method: "notifications/message", params: { level: "info", data: "x" } });
+    w.reply({ id: req.id, result: { content: [{ type: "text", text: "hi" }] } });
+    await expect(call).resolves.toEqual({ content: [{ type: "text", text: "hi" }] });
+    expect(w.passed).toHaveLength(2);
+  });
+
+  it("parses other results with the schema (defaults filled, bad shapes refused)", async () => {
+    const w = wire();
+    const signal = new AbortController().signal;
+    const a = w.direct.call({ name: "t" }, signal);
+    const b = w.direct.call({ name: "t" }, signal);
+    const [ida, idb] = w.sent.map((m) => (m as { id: string }).id);
+    w.reply({ id: ida, result: { structuredContent: { n: 1 } } });
+    w.reply({ id: idb, result: { content: "not an array" } });
+    await expect(a).resolves.toEqual({ content: [], structuredContent: { n: 1 } });
+    await expect(b).rejects.toBeTruthy();
+  });
+
+  it("turns an error response into an McpError with the upstream's code and data", async () => {
+    const w = wire();
+    const call = w.direct.call({ name: "t" }, new AbortController().signal);
+    w.reply({
+      id: (w.sent[0] as { id: string }).id,
+      error: { code: -32602, message: "no tool", data: { x: 1 } },
+    });
+    const e = await call.catch((err: unknown) => err);
+    expect(e).toBeInstanceOf(McpError);
+    expect(e).toMatchObject({ code: -32602, data: { x: 1 }, message: "MCP error -32602: no tool" });
+  });
+
+  it("cancels on abort and rejects like the SDK client", async () => {
+    const w = wire();
+    const ctl = new AbortController();
+    const call = w.direct.call({ name: "t" }, ctl.signal);
+    ctl.abort("user said stop");
+    const e = await call.catch((err: unknown) => err);
+    expect(e).toMatchObject({ code: ErrorCode.RequestTimeout });
+    expect(w.sent[1]).toMatchObject({
+      method: "notifications/cancelled",
+      params: { requestId: (w.sent[0] as { id: string }).id, reason: "user said stop" },
+    });
+    const timeout = new McpError(ErrorCode.InternalError, "own reason");
+    const ctl2 = new AbortController();
+    const second = w.direct.call({ name: "t" }, ctl2.signal);
+    ctl2.abort(timeout);
+    await expect(second).rejects.toBe(timeout);
+    const already = new AbortController();
+    already.abort("before");
+    await expect(w.direct.call({ name: "t" }, already.signal)).rejects.toBe("before");
+  });
+
+  it("fails every pending call when the transport closes, and later calls at once", async () => {
+    const w = wire();
+    const signal = new AbortController().signal;
+    const pending = [w.direct.call({ name: "a" }, signal), w.direct.call({ name: "b" }, signal)];
+    await w.transport.close();
+    for (const p of pending) await expect(p).rejects.toMatchObject({ code: ErrorCode.ConnectionClosed });
+    expect(w.closed()).toBe(1);
+    await expect(w.direct.call({ name: "c" }, signal)).rejects.toMatchObject({
+      code: ErrorCode.ConnectionClosed,
+    });
+  });
+});

@@ -103,6 +103,7 @@ export class RedisStore implements SharedStore {
   readonly #onState: (state: "ready" | "down", detail: string) => void;
   #lastError = "not connected yet";
   #closed = false;
+  #subscribed = false;
   #wasReady = false;
 
   private constructor(opts: RedisStoreOptions) {
@@ -143,24 +144,38 @@ export class RedisStore implements SharedStore {
    */
   static async open(opts: RedisStoreOptions & { waitMs?: number }): Promise<RedisStore> {
     const store = new RedisStore(opts);
-    const connected = Promise.all([
-      store.#client.connect(),
+    // Subscribe on the first ready connection (also when Redis only comes up later); node-redis
+    // renews the subscription by itself on every reconnect after that.
+    let firstSubscribed: () => void = () => {};
+    const subscribedOnce = new Promise<void>((done) => {
+      firstSubscribed = done;
+    });
+    store.#sub.on("ready", () => {
+      if (store.#subscribed || store.#closed) return;
       store.#sub
-        .connect()
-        .then(() => store.#sub.SUBSCRIBE(CHANNEL, (message: string) => store.#deliver(message))),
-    ]);
+        .SUBSCRIBE(CHANNEL, (message: string) => store.#deliver(message))
+        .then(() => {
+          store.#subscribed = true;
+          firstSubscribed();
+        })
+        .catch((e: unknown) => {
+          store.#lastError = errorMessage(e);
+        });
+    });
+    const connected = Promise.all([store.#client.connect(), store.#sub.connect()]);
     connected.catch((e: unknown) => {
       store.#lastError = errorMessage(e);
     });
     await Promise.race([
-      connected.catch(() => {}),
+      Promise.all([connected, subscribedOnce]).catch(() => {}),
       new Promise((done) => setTimeout(done, opts.waitMs ?? 2000).unref()),
     ]);
     return store;
   }
 
+  /** Both connections up: commands answer and appends by other instances are heard. */
   get available(): boolean {
-    return !this.#closed && this.#client.isReady;
+    return !this.#closed && this.#client.isReady && this.#subscribed && this.#sub.isReady;
   }
 
   #deliver(message: string): void {
@@ -186,7 +201,7 @@ export class RedisStore implements SharedStore {
   /** Runs one command with the availability check and the timeout; every failure is "unavailable". */
   async #run<T>(args: readonly string[]): Promise<T> {
     if (this.#closed) throw this.#unavailable("closed");
-    if (!this.#client.isReady) throw this.#unavailable(this.#lastError);
+    if (!this.available) throw this.#unavailable(this.#lastError);
     let timer: NodeJS.Timeout | undefined;
     try {
       return await Promise.race([

@@ -124,4 +124,25 @@ describe("redis store", () => {
     await expect.poll(() => seen, { timeout: 5000 }).toEqual(["after"]);
     off();
   }, 30_000);
+
+  it("starts without Redis and connects by itself once it is there", async () => {
+    const server = await startRedisServer();
+    await server.stop();
+    const store = await RedisStore.open({ url: server.url, waitMs: 300, onStateChange: () => {} });
+    try {
+      expect(store.available).toBe(false);
+      await expect(store.get("k")).rejects.toMatchObject({ code: "GW_ERR_STORE_UNAVAILABLE" });
+      await server.restart();
+      await expect.poll(() => store.available, { timeout: 10_000, interval: 100 }).toBe(true);
+      await store.set("k", "v", 1000);
+      expect(await store.get("k")).toBe("v");
+      const seen: string[] = [];
+      store.onAppend((_l, e) => seen.push(e.payload));
+      await store.appendLog("late", "hello", 5);
+      await expect.poll(() => seen, { timeout: 5000 }).toEqual(["hello"]);
+    } finally {
+      await store.close();
+      await server.stop();
+    }
+  }, 30_000);
 });

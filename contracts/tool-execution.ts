@@ -91,10 +91,17 @@ export const AuditTarget = PolicyTarget.extend({
   kind: z.enum(["tool", "prompt", "resource", "model", "bundle", "pin", "approval", "config"]),
 });
 
+/** Tokens a model call consumed, as the provider reported them. */
+export const TokenUsage = z.strictObject({
+  input_tokens: intIn(0, Number.MAX_SAFE_INTEGER),
+  output_tokens: intIn(0, Number.MAX_SAFE_INTEGER),
+});
+
 export const AuditOutcome = z.strictObject({
   status: ToolCallStatus,
   error: z.strictObject({ code: nonEmpty(128), message: z.string().max(4096) }).optional(),
   result_digest: Sha256Hex.optional().describe("digest() of the result as returned to the caller"),
+  usage: TokenUsage.optional().describe("Model calls: the tokens the provider reported"),
 });
 
 export const AuditEnvelope = z
@@ -128,6 +135,7 @@ export type ToolCallStatus = z.infer<typeof ToolCallStatus>;
 export type Timings = z.infer<typeof Timings>;
 export type ToolCallResult = z.infer<typeof ToolCallResult>;
 export type AuditTarget = z.infer<typeof AuditTarget>;
+export type TokenUsage = z.infer<typeof TokenUsage>;
 export type AuditOutcome = z.infer<typeof AuditOutcome>;
 export type AuditEnvelope = z.infer<typeof AuditEnvelope>;
 /** An envelope before the audit log assigns seq, ts and the chain hashes. */

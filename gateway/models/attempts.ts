@@ -1,8 +1,8 @@
 /**
  * The attempt loop shared by non-streamed and streamed calls: walks the planned targets, skips
  * those whose breaker is open, asks `admit` (policy + redaction) for each, sends with retries per
- * the provider's `retry` config and a per-attempt deadline (the policy's `timeout_ms` obligation
- * or the provider's `request_ms`), and moves on to the next target on failures that allow it. It
+ * the provider's `retry` config and a per-attempt deadline (the policy's `timeout_ms` obligation;
+ * the adapter enforces the provider's own timeouts), and moves on to the next target on failures that allow it. It
  * returns the first success together with the attempt's abort controller — a stream keeps using
  * it — and throws one `ModelCallError` that says why nothing succeeded: denied by policy (403),
  * every breaker open (503), or the last provider failure (429 / 502 / 504).
@@ -146,11 +146,15 @@ export async function runAttempts<T>(
       continue;
     }
     const startedAt = performance.now();
-    const timeoutMs = admission.timeoutMs ?? t.provider.config.timeouts?.request_ms;
+    // The adapter enforces the provider's own timeouts; this is the policy's `timeout_ms` obligation.
+    const timeoutMs = admission.timeoutMs;
     for (let sends = 1; ; sends++) {
       const attempt = attemptSignal(caller, timeoutMs);
+      const sentAt = performance.now();
       try {
-        const value = await send(t, admission, attempt.signal, performance.now());
+        const value = await send(t, admission, attempt.signal, sentAt).finally(() =>
+          hooks.sent?.(performance.now() - sentAt),
+        );
         breaker.success();
         return { value, target: t, admitted: admission, sends, startedAt, dispose: attempt.dispose };
       } catch (thrown) {

@@ -48,7 +48,7 @@ export interface StreamRestorer {
 /** The target may receive this request. */
 export interface Admitted {
   request: ChatRequest;
-  /** Deadline of one attempt (the policy's timeout obligation); default the provider's request_ms. */
+  /** Deadline of one attempt (the policy's timeout obligation); the adapter has the provider's own. */
   timeoutMs?: number;
   restore?: (response: ChatResponse) => ChatResponse;
   restoreStream?: () => StreamRestorer;
@@ -59,6 +59,8 @@ export type Admission = Admitted | { denied: Reason[] };
 export interface CallHooks {
   /** Decides one target before anything is sent to it; throwing refuses the whole request. */
   admit(target: PlannedTarget): Promise<Admission>;
+  /** Time spent inside one send to a provider (a stream's until its first token), for overhead figures. */
+  sent?(ms: number): void;
   /** Called once per target tried or passed over, when its part of the call ended. */
   report?(r: import("./attempts.js").AttemptReport): void;
 }

@@ -329,7 +329,7 @@ describe("ModelRouter.complete", () => {
     expect(router.breaker("a/m").state).toBe("closed");
   });
 
-  it("times out an attempt after the provider's request_ms", async () => {
+  it("times out an attempt after the policy's timeout obligation", async () => {
     const slow: ProviderAdapter = {
       target: { provider: provider("a") },
       complete: (_r, _t, o) =>
@@ -340,14 +340,14 @@ describe("ModelRouter.complete", () => {
       close: async () => {},
     };
     const router = new ModelRouter({
-      providers: [{ config: provider("a", { timeouts: { request_ms: 20 } }), adapter: slow }],
+      providers: [{ config: provider("a"), adapter: slow }],
       routes: [route("single", ["a"])],
       breaker: { failures: 5, cooldownMs: 1000 },
       maxRetryAfterMs: 0,
       latencyAlpha: 0.5,
     });
     const e = (await router
-      .complete(router.plan(q), { admit: async () => ({ request }) }, never)
+      .complete(router.plan(q), { admit: async () => ({ request, timeoutMs: 20 }) }, never)
       .catch((x: unknown) => x)) as ModelCallError;
     expect([e.status, e.code]).toEqual([504, "GW_ERR_TIMEOUT"]);
   });

@@ -145,6 +145,14 @@ pub struct AuditError {
     pub message: Message,
 }
 
+/// Tokens a model call consumed, as the provider reported them.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenUsage {
+    pub input_tokens: SafeInt<0, MAX_SAFE_INTEGER>,
+    pub output_tokens: SafeInt<0, MAX_SAFE_INTEGER>,
+}
+
 contract_struct! {
     #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
     #[serde(deny_unknown_fields)]
@@ -152,6 +160,7 @@ contract_struct! {
         pub status: ToolCallStatus,
         pub error?: AuditError,
         pub result_digest?: Sha256Hex,
+        pub usage?: TokenUsage,
     }
 }
 

@@ -137,6 +137,7 @@ describe("key scopes", () => {
 
   it("maps routes and claims to scopes", () => {
     expect(scopeFor("GET", "/v1/unknown")).toBe("policy:admin");
+    expect(scopeFor("POST", "/v1/chat/completions")).toBe("models:call");
     expect(missingScope(undefined, "audit:read")).toBeUndefined();
     expect(missingScope([], "audit:read")).toBeUndefined();
     expect(missingScope(["tools:call"], "audit:read")).toBe("audit:read");

@@ -16,6 +16,7 @@ export const SCOPES = {
   "sessions:read": "GET /v1/sessions/{id}/events",
   "audit:read": "GET /v1/audit, GET /v1/audit/verify",
   "policy:admin": "PUT /v1/policy/bundle, GET /v1/policy/status, GET /v1/policy/metrics",
+  "models:call": "the model API: GET /v1/models, POST /v1/chat/completions, /v1/responses, /v1/messages",
   mcp: "the MCP endpoint /mcp",
 } as const;
 
@@ -24,6 +25,8 @@ export type Scope = keyof typeof SCOPES;
 export function isScope(s: string): s is Scope {
   return Object.hasOwn(SCOPES, s);
 }
+
+const MODEL_PATHS = new Set(["/v1/models", "/v1/chat/completions", "/v1/responses", "/v1/messages"]);
 
 /**
  * The scope a REST request needs. Unknown `/v1` paths need `policy:admin`, the narrowest grant, so
@@ -36,6 +39,7 @@ export function scopeFor(method: string, path: string): Scope {
     return method === "POST" ? "approvals:write" : "approvals:read";
   if (/^\/v1\/sessions\/[^/]+\/events$/.test(path)) return "sessions:read";
   if (path === "/v1/audit" || path === "/v1/audit/verify") return "audit:read";
+  if (MODEL_PATHS.has(path)) return "models:call";
   return "policy:admin";
 }
 

@@ -17,6 +17,7 @@ import {
   ToolCallRequest,
   ToolCallResult,
 } from "../../contracts/index.js";
+import { SCOPES } from "../auth/scopes.js";
 import { AnswerBody } from "./approvals.js";
 import { AuditQuery } from "./audit-query.js";
 import { CallBody } from "./calls.js";
@@ -78,11 +79,17 @@ const SCHEMAS: Record<string, z.ZodType> = {
   AuditVerification: z.looseObject({ ok: z.boolean() }),
   Readiness: z.looseObject({
     ready: z.boolean(),
-    checks: z.looseObject({ policy: z.boolean(), audit: z.boolean(), upstreams: z.unknown() }),
+    checks: z.looseObject({
+      policy: z.boolean(),
+      audit: z.boolean(),
+      store: z
+        .strictObject({ ok: z.boolean(), backend: z.enum(["memory", "redis"]), detail: z.string() })
+        .describe("The shared state (in-process, or Redis with --store)"),
+      upstreams: z.unknown(),
+    }),
   }),
   Health: z.looseObject({ ok: z.boolean(), upstreams: z.unknown() }),
   BundleActivation: z.looseObject({ revision: z.string().optional(), policy_hash: z.string().optional() }),
-  BundleError: z.looseObject({ error: z.looseObject({ code: z.string(), message: z.string() }) }),
   PolicyStatus: z.looseObject({ bundles: z.record(z.string(), z.unknown()) }),
 };
 
@@ -122,6 +129,7 @@ const ERRORS = {
   "400": problemRef("Usage"),
   "401": problemRef("Unauthenticated"),
   "500": problemRef("Internal"),
+  "503": problemRef("StoreUnavailable"),
 };
 const PUBLIC: Json[] = [];
 
@@ -197,7 +205,8 @@ function paths(): OpenApiDocument["paths"] {
         summary: "Call a tool through the pipeline",
         description:
           "JSON result, or with `Accept: text/event-stream` the events `progress`, `session`, then `result`. " +
-          "Status: ok/error 200, pending_approval 202 (retry once the approval is granted), denied 403, timeout 504, cancelled 499.",
+          "Status: ok/error 200, pending_approval 202 (retry once the approval is granted), denied 403, timeout 504, cancelled 499; " +
+          "denied with STORE_UNAVAILABLE (the shared store is down) 503.",
         tags: ["tools"],
         parameters: [pathParam("name", "tool name")],
         requestBody: { required: false, content: { "application/json": { schema: ref("CallBody") } } },
@@ -223,6 +232,13 @@ function paths(): OpenApiDocument["paths"] {
           "499": json(ref("ToolCallResult"), "cancelled"),
           "504": json(ref("ToolCallResult"), "timeout"),
           ...ERRORS,
+          "503": {
+            description: "denied because the shared store cannot be reached (reason STORE_UNAVAILABLE)",
+            content: {
+              "application/json": { schema: ref("ToolCallResult") },
+              "application/problem+json": { schema: ref("Problem") },
+            },
+          },
         },
       },
     },
@@ -320,9 +336,9 @@ function paths(): OpenApiDocument["paths"] {
         responses: {
           "200": json(ref("BundleActivation"), "activated"),
           "403": problemRef("Forbidden"),
-          "413": json(ref("BundleError"), "bundle too large"),
-          "415": json(ref("BundleError"), "not application/gzip"),
-          "422": json(ref("BundleError"), "refused; the old bundle keeps serving"),
+          "413": problemRef("PayloadTooLarge"),
+          "415": problemRef("UnsupportedMediaType"),
+          "422": problemRef("BundleRefused"),
           ...ERRORS,
         },
       },
@@ -362,6 +378,14 @@ const PROBLEMS: Record<string, [string, string]> = {
   PayloadTooLarge: ["GW_ERR_PAYLOAD_TOO_LARGE", "Body over server.maxBodyBytes"],
   UnsupportedMediaType: ["GW_ERR_UNSUPPORTED_MEDIA_TYPE", "Body is not application/json"],
   Internal: ["GW_ERR_INTERNAL", "Internal error"],
+  StoreUnavailable: [
+    "GW_ERR_STORE_UNAVAILABLE",
+    "The shared store (Redis, --store) cannot be reached; retry later",
+  ],
+  BundleRefused: [
+    "GW_ERR_BUNDLE",
+    "Bundle refused (`reason`: the activation failure, `bundle_status`: the bundle status); the old bundle keeps serving",
+  ],
 };
 
 let cached: OpenApiDocument | undefined;
@@ -388,7 +412,16 @@ export function openApiDocument(version = "0.1.0"): OpenApiDocument {
     components: {
       schemas: componentSchemas(),
       securitySchemes: {
-        bearer: { type: "http", scheme: "bearer", description: "API key or JWT in Authorization: Bearer" },
+        bearer: {
+          type: "http",
+          scheme: "bearer",
+          description:
+            "API key or JWT in Authorization: Bearer. A credential with scopes (stored keys made with --scope, " +
+            "a JWT `scope` claim) may use only their routes; otherwise 403 GW_ERR_FORBIDDEN naming the scope. " +
+            `Scopes: ${Object.entries(SCOPES)
+              .map(([k, v]) => `${k} (${v})`)
+              .join("; ")}.`,
+        },
       },
       responses,
     },

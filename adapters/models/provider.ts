@@ -13,6 +13,7 @@
  * `https://api.openai.com/v1/chat/completions`, `http://127.0.0.1:11434` gives
  * `http://127.0.0.1:11434/v1/chat/completions`.
  */
+import { performance } from "node:perf_hooks";
 import type { Readable } from "node:stream";
 import { Pool } from "undici";
 import { type ProviderConfig, providerApi } from "../../contracts/index.js";
@@ -82,6 +83,7 @@ class Call {
   readonly controller = new AbortController();
   cause: unknown;
   private readonly timers: NodeJS.Timeout[] = [];
+  private readonly cleanups: (() => void)[] = [];
   private readonly onClientAbort = () => this.abort(this.client.reason ?? new Error("the client went away"));
 
   constructor(
@@ -98,15 +100,15 @@ class Call {
     );
   }
 
-  /** Aborts with `make()` after `ms` unless cleared; a `make` that returns undefined re-arms instead. */
+  /** Aborts with `make()` after `ms` unless cleared. */
   after(ms: number, make: () => unknown): NodeJS.Timeout {
-    const timer = setTimeout(() => {
-      const cause = make();
-      if (cause === undefined) timer.refresh();
-      else this.abort(cause);
-    }, ms);
+    const timer = setTimeout(() => this.abort(make()), ms);
     this.timers.push(timer);
     return timer;
+  }
+
+  onFinish(cleanup: () => void): void {
+    this.cleanups.push(cleanup);
   }
 
   abort(cause: unknown): void {
@@ -116,7 +118,43 @@ class Call {
 
   finish(): void {
     for (const t of this.timers) clearTimeout(t);
+    for (const c of this.cleanups) c();
     this.client.removeEventListener("abort", this.onClientAbort);
+  }
+}
+
+/** Calls `onIdle` when no data arrived for `ms`, not counting time the consumer holds an event. */
+class IdleWatch {
+  /** Set while the consumer holds an event (the stream is paused on purpose). */
+  holding = false;
+  private last = performance.now();
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly ms: number,
+    private readonly onIdle: () => void,
+  ) {
+    this.arm(ms);
+  }
+
+  touch(): void {
+    this.last = performance.now();
+  }
+
+  stop(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  private arm(delay: number): void {
+    this.timer = setTimeout(() => this.check(), delay);
+  }
+
+  private check(): void {
+    const quiet = performance.now() - this.last;
+    if (this.holding) this.arm(this.ms);
+    else if (quiet >= this.ms) this.onIdle();
+    else this.arm(this.ms - quiet);
   }
 }
 
@@ -242,45 +280,43 @@ export function createProviderAdapter(config: ProviderConfig): ProviderAdapter {
       body = await send(request, target, call, true);
       // undici's own body timeout has a coarse (about 1 s) clock; this one is exact, and it does
       // not count the time the consumer takes between two events.
-      let suspended = false;
-      const idle = call.after(t.idle_ms, () =>
-        suspended
-          ? undefined
-          : new ProviderError("timeout", `${id}: no data for ${t.idle_ms} ms`, { provider: id }),
+      const idle = new IdleWatch(t.idle_ms, () =>
+        call.abort(new ProviderError("timeout", `${id}: no data for ${t.idle_ms} ms`, { provider: id })),
       );
+      call.onFinish(() => idle.stop());
       const parser = new SseParser();
       const decoder = codec.streamDecoder();
       // Events before the first token are held back: a failure then rejects instead (the router
       // may still fall back, since the client has seen nothing).
       let held: ChatStreamEvent[] | undefined = [];
-      const deliver = function* (events: ChatStreamEvent[]): Generator<ChatStreamEvent, boolean> {
+      const release = (events: ChatStreamEvent[]): ChatStreamEvent[] => {
+        if (!held) return events;
+        const out: ChatStreamEvent[] = [];
         for (const event of events) {
-          let out: ChatStreamEvent[];
-          if (held) {
-            if (event.type === "error") throw inStreamFailure(event, id);
-            held.push(event);
-            if (!isToken(event)) continue;
-            clearTimeout(firstToken);
-            out = held;
-            held = undefined;
-          } else {
-            out = [event];
+          if (!held) {
+            out.push(event);
+            continue;
           }
-          for (const e of out) {
-            suspended = true;
-            yield e;
-            suspended = false;
-            idle.refresh();
-            if (e.type === "error" || e.type === "done") return true;
-          }
+          if (event.type === "error") throw inStreamFailure(event, id);
+          held.push(event);
+          if (!isToken(event)) continue;
+          clearTimeout(firstToken);
+          out.push(...held);
+          held = undefined;
         }
-        return false;
+        return out;
       };
       try {
         for await (const chunk of body as AsyncIterable<Uint8Array>) {
-          idle.refresh();
+          idle.touch();
           for (const sse of parser.push(chunk)) {
-            if (yield* deliver(decoder.push(sse))) return;
+            for (const event of release(decoder.push(sse))) {
+              idle.holding = true;
+              yield event;
+              idle.holding = false;
+              idle.touch();
+              if (event.type === "error" || event.type === "done") return;
+            }
           }
         }
       } catch (e) {
@@ -289,8 +325,13 @@ export function createProviderAdapter(config: ProviderConfig): ProviderAdapter {
         yield { type: "error", error: { code: error.kind, message: error.message, status: 502 } };
         return;
       }
-      for (const sse of parser.end()) if (yield* deliver(decoder.push(sse))) return;
-      if (yield* deliver(decoder.end())) return;
+      for (const sse of parser.end()) {
+        for (const event of release(decoder.push(sse))) {
+          yield event;
+          if (event.type === "error" || event.type === "done") return;
+        }
+      }
+      for (const event of release(decoder.end())) yield event;
       if (held)
         throw new ProviderError("stream_cut", `${id}: the stream ended before any token`, { provider: id });
     } finally {

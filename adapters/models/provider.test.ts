@@ -155,6 +155,14 @@ describe.each(FORMATS)("%s adapter against its fake", (format) => {
     expect(bad.message).toContain("max_tokens too large");
   });
 
+  it("refuses a 200 answer that is not an event stream when a stream was asked for", async () => {
+    const { fake, adapter } = await setUp(format);
+    fake.setScript({ text: "plain", stream: { jsonInsteadOfStream: true } });
+    const e = await rejection(collect(adapter.stream(ask("x", true), target(), { signal: signal() })));
+    expect(e).toMatchObject({ kind: "protocol_error", retriable: false });
+    expect(e.message).toContain("application/json");
+  });
+
   it("rejects the first next() on an error event before the first token, and yields one after it", async () => {
     const { fake, adapter } = await setUp(format);
     fake.setScript({ text: "abcdefghijkl", stream: { errorAfter: 1 } });

@@ -208,7 +208,18 @@ export function createProviderAdapter(config: ProviderConfig): ProviderAdapter {
     } catch (e) {
       throw transportError(e, call, id, false);
     }
-    if (res.statusCode >= 200 && res.statusCode < 300) return res.body;
+    if (res.statusCode >= 200 && res.statusCode < 300) {
+      const type = header(res.headers["content-type"]) ?? "";
+      if (!stream || /^text\/event-stream\b/i.test(type)) return res.body;
+      // A stream was asked for and something else came back (some servers answer errors this way).
+      const text = await readLimited(res.body, MAX_ERROR_BYTES).catch(() => "");
+      const message = errorText(text);
+      throw new ProviderError(
+        "protocol_error",
+        `${id}: asked for an event stream, got ${type || "no content type"}${message ? `: ${message}` : ""}`,
+        { provider: id, status: res.statusCode },
+      );
+    }
     const text = await readLimited(res.body, MAX_ERROR_BYTES).catch(() => "");
     throw statusError(res.statusCode, text, header(res.headers["retry-after"]), id);
   }
@@ -388,18 +399,22 @@ async function readLimited(body: Readable, limit: number): Promise<string> {
   return Buffer.concat(chunks).toString("utf8");
 }
 
+/** The provider's own message in an error body (JSON in either vendor's shape, or plain text). */
+function errorText(text: string): string | undefined {
+  try {
+    return providerErrorMessage(JSON.parse(text));
+  } catch {
+    return text.trim().slice(0, 500) || undefined;
+  }
+}
+
 function statusError(
   status: number,
   text: string,
   retryAfter: string | undefined,
   provider: string,
 ): ProviderError {
-  let message: string | undefined;
-  try {
-    message = providerErrorMessage(JSON.parse(text));
-  } catch {
-    message = text.trim().slice(0, 500) || undefined;
-  }
+  const message = errorText(text);
   const full = `${provider}: HTTP ${status}${message ? `: ${message}` : ""}`;
   const retryAfterMs = parseRetryAfter(retryAfter);
   const extra = { status, provider, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) };

@@ -196,7 +196,7 @@ export async function startFakeProvider(options: {
     };
     const shape = reply.stream ?? {};
     if (shape.headersDelayMs) await sleep(shape.headersDelayMs);
-    if (!stream) return sendJson(res, 200, wire.json(reply, wctx));
+    if (!stream || shape.jsonInsteadOfStream) return sendJson(res, 200, wire.json(reply, wctx));
 
     res.writeHead(200, { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache" });
     res.flushHeaders();

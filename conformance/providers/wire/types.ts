@@ -44,6 +44,8 @@ export interface FakeStreamShape {
   /** After this many events the stream stops: `destroy` kills the socket, `end` ends the body cleanly. */
   cutAfter?: number;
   cutMode?: "destroy" | "end";
+  /** Answers a stream request with a plain JSON body (a server that ignores `stream`). */
+  jsonInsteadOfStream?: boolean;
   /** OpenAI Chat: the final usage chunk's `choices` (`[]` as OpenAI sends it, `null` as some servers do). */
   usageChoices?: "empty" | "null";
 }

@@ -28,6 +28,7 @@ import {
 } from "./anthropic-messages-stream.js";
 import {
   collectPassthrough,
+  grammarGuarded,
   type Json,
   passthroughFor,
   type Reader,
@@ -339,7 +340,7 @@ export const anthropicMessagesCodec: WireCodec = {
     };
   },
 
-  streamDecoder: () => new AnthropicStreamDecoder(),
+  streamDecoder: () => grammarGuarded(new AnthropicStreamDecoder(), FORMAT),
   streamEncoder: () => new AnthropicStreamEncoder(),
 
   encodeError(error: ModelErrorBody): Json {

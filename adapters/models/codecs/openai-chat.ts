@@ -26,6 +26,7 @@ import {
 import {
   collectPassthrough,
   dataUrl,
+  grammarGuarded,
   type Json,
   openaiErrorType,
   parseDataUrl,
@@ -383,7 +384,7 @@ export function createOpenAIChatCodec(options: OpenAIChatCodecOptions = {}): Wir
       return body;
     },
 
-    streamDecoder: () => new OpenAIChatStreamDecoder(),
+    streamDecoder: () => grammarGuarded(new OpenAIChatStreamDecoder(), FORMAT),
     streamEncoder: (request?: ChatRequest) => new OpenAIChatStreamEncoder(request?.include_usage === true),
 
     encodeError(error: ModelErrorBody): Json {

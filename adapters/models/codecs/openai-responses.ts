@@ -27,6 +27,7 @@ import {
 import {
   collectPassthrough,
   dataUrl,
+  grammarGuarded,
   type Json,
   openaiErrorType,
   parseDataUrl,
@@ -350,7 +351,7 @@ export const openaiResponsesCodec: WireCodec = {
     };
   },
 
-  streamDecoder: () => new ResponsesStreamDecoder(),
+  streamDecoder: () => grammarGuarded(new ResponsesStreamDecoder(), FORMAT),
   streamEncoder: () => new ResponsesStreamEncoder(),
 
   encodeError(error: ModelErrorBody): Json {

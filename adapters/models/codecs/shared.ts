@@ -6,7 +6,7 @@
  * terminal event.
  */
 import { ModelRequestError, UnsupportedFeatureError } from "../errors.js";
-import type { ChatRequest, ChatStreamEvent, ModelErrorBody, WireFormat } from "../types.js";
+import type { ChatRequest, ChatStreamEvent, ModelErrorBody, StreamDecoder, WireFormat } from "../types.js";
 
 export type Json = Record<string, unknown>;
 
@@ -191,4 +191,85 @@ export function openaiErrorType(error: ModelErrorBody): string {
 /** A JSON object's tool arguments as a string ("{}" for none). */
 export function argumentsText(input: unknown): string {
   return input === undefined ? "{}" : JSON.stringify(input);
+}
+
+/**
+ * Wraps a format's stream decoder so that whatever the provider sends, the neutral stream keeps
+ * its grammar: an event that would break it (a delta for an unknown or closed part, a second
+ * start or finish, a part after the finish, `done` without a finish) becomes a `protocol_error`
+ * that ends the stream, and an `end()` without a terminal event yields `stream_cut`.
+ */
+export function grammarGuarded(inner: StreamDecoder, format: WireFormat): StreamDecoder {
+  let started = false;
+  let finished = false;
+  let over = false;
+  const parts = new Map<number, "text" | "tool_call" | "closed">();
+
+  const problem = (e: ChatStreamEvent): string | undefined => {
+    if (e.type === "error") return undefined;
+    if (e.type === "start") {
+      if (started) return "a second start";
+      started = true;
+      return undefined;
+    }
+    if (!started) return `${e.type} before start`;
+    switch (e.type) {
+      case "part_start":
+        if (finished) return "a part after the finish";
+        if (parts.has(e.index)) return `part ${e.index} started twice`;
+        parts.set(e.index, e.part.type);
+        return undefined;
+      case "text_delta":
+      case "tool_arguments_delta": {
+        const kind = parts.get(e.index);
+        const want = e.type === "text_delta" ? "text" : "tool_call";
+        return kind === want
+          ? undefined
+          : `${e.type} for ${kind === undefined ? "an unknown" : `a ${kind}`} part`;
+      }
+      case "part_stop":
+        if (parts.get(e.index) === undefined || parts.get(e.index) === "closed")
+          return `part_stop for part ${e.index}`;
+        parts.set(e.index, "closed");
+        return undefined;
+      case "finish":
+        if (finished) return "a second finish";
+        for (const kind of parts.values()) if (kind !== "closed") return "a finish while a part is open";
+        finished = true;
+        return undefined;
+      case "usage":
+        return undefined;
+      case "done":
+        return finished ? undefined : "the end of the stream without a stop reason";
+    }
+  };
+
+  const pass = (events: ChatStreamEvent[]): ChatStreamEvent[] => {
+    if (over) return [];
+    for (let i = 0; i < events.length; i++) {
+      const e = events[i] as ChatStreamEvent;
+      const wrong = problem(e);
+      if (wrong) {
+        over = true;
+        return [...events.slice(0, i), protocolError(`the ${format} stream broke its grammar: ${wrong}`)];
+      }
+      if (e.type === "done" || e.type === "error") {
+        over = true;
+        return i === events.length - 1 ? events : events.slice(0, i + 1);
+      }
+    }
+    return events;
+  };
+
+  return {
+    push: (event) => pass(inner.push(event)),
+    end: () => {
+      const out = pass(inner.end());
+      if (!over) {
+        over = true;
+        out.push(streamCut(format));
+      }
+      return out;
+    },
+  };
 }

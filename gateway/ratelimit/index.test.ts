@@ -12,8 +12,11 @@ import { createApp } from "../../server/commands/serve.js";
 import { createRuntime } from "../../server/runtime.js";
 import { createServices } from "../../server/services.js";
 import { validateConfig } from "../config/load.js";
+import { PortcullisError } from "../errors.js";
 import type { PolicyInputDoc } from "../pipeline/context.js";
-import { rateLimitedDecisions, TokenBucketLimiter } from "./index.js";
+import { MemoryStore } from "../store/memory.js";
+import type { SharedStore } from "../store/types.js";
+import { rateLimitedDecisions, storeGuardedDecisions, TokenBucketLimiter } from "./index.js";
 
 const scratch = mkdtempSync(join(tmpdir(), "portcullis-rate-"));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
@@ -73,6 +76,52 @@ describe("rateLimitedDecisions", () => {
     expect(denied.decision).toBe("deny");
     expect(denied.reasons[0]?.code).toBe("RATE_LIMITED");
     expect(asked).toBe(6);
+  });
+});
+
+describe("shared state unavailable", () => {
+  const input = (action: PolicyInputDoc["action"]) =>
+    ({
+      v: 1,
+      action,
+      principal: { id: "p", roles: [], authenticated: true, via: "api_key" },
+      target: { kind: "tool", name: "t" },
+      arguments: {},
+      data_classes: [],
+      context: { time: "2026-11-24T10:00:00Z", request_id: "r", transport: "http" },
+    }) as PolicyInputDoc;
+  const unavailable = (): SharedStore =>
+    Object.assign(Object.create(new MemoryStore()) as SharedStore, {
+      available: false,
+      takeToken: () => Promise.reject(new PortcullisError("GW_ERR_STORE_UNAVAILABLE", "store down (test)")),
+    });
+  const policy = (decision: "allow" | "ask_user") => ({
+    decide: async () => ({ decision, reasons: [{ code: "ALLOWED_BY_RULE", message: "ok" }] }),
+  });
+
+  it("a rate limit that cannot be checked denies with STORE_UNAVAILABLE; listings still pass", async () => {
+    const port = rateLimitedDecisions(
+      policy("allow"),
+      new TokenBucketLimiter({ perMinute: 60, burst: 5, store: unavailable() }),
+    );
+    const d = await port.decide(input("tools/call"));
+    expect(d.decision).toBe("deny");
+    expect(d.reasons.map((r) => r.code)).toEqual(["STORE_UNAVAILABLE"]);
+    expect((await port.decide(input("tools/list"))).decision).toBe("allow");
+  });
+
+  it("an ask_user decision becomes a deny while the store holding approvals is away", async () => {
+    const store = unavailable();
+    const asked = await storeGuardedDecisions(policy("ask_user"), store).decide(input("tools/call"));
+    expect(asked.decision).toBe("deny");
+    expect(asked.reasons.map((r) => r.code)).toEqual(["ALLOWED_BY_RULE", "STORE_UNAVAILABLE"]);
+    expect((await storeGuardedDecisions(policy("allow"), store).decide(input("tools/call"))).decision).toBe(
+      "allow",
+    );
+    expect(
+      (await storeGuardedDecisions(policy("ask_user"), new MemoryStore()).decide(input("tools/call")))
+        .decision,
+    ).toBe("ask_user");
   });
 });
 

@@ -14,6 +14,7 @@ import { type ApprovalStore, SharedApprovalStore } from "../gateway/approvals/in
 import { AuditLog } from "../gateway/audit/index.js";
 import type { PortcullisConfig } from "../gateway/config/schema.js";
 import { ConfigError } from "../gateway/errors.js";
+import { createModelPlane, type ModelPlane } from "../gateway/models/index.js";
 import { SharedSessionEvents } from "../gateway/events/index.js";
 import { lockPathFor, PinStore, SharedPins } from "../gateway/pins/index.js";
 import type { AuditPort, DecisionPort, EventPort } from "../gateway/pipeline/context.js";
@@ -46,6 +47,8 @@ export interface GatewayServices extends RuntimeServices {
   keyScopes: (bearer: string) => string[] | undefined;
   /** Bundle activation, status and decision logs (the REST app mounts the policy admin routes). */
   policy: PolicyPlane;
+  /** Model routing (`models` config): the app mounts the model API on it. */
+  models: ModelPlane;
 }
 
 /**
@@ -118,6 +121,17 @@ export async function createServices(
     throw e;
   }
   const approvalStore = new SharedApprovalStore(store);
+  let models: ModelPlane;
+  try {
+    models = createModelPlane(config.models, { decisions, audit: auditLog, baseDir });
+  } catch (e) {
+    bus.close();
+    pins.close();
+    await auditLog.close();
+    await policy.close();
+    await store.close();
+    throw e;
+  }
   const storedKeys = watchStoredKeys(keyFilePath(config, baseDir));
   return {
     decisions,
@@ -135,7 +149,9 @@ export async function createServices(
     storedKeys,
     keyScopes: storedKeyScopes(storedKeys),
     builtins: createBuiltinCapabilities(config, { baseDir }).servers,
+    models,
     async close() {
+      await models.close();
       bus.close();
       pins.close();
       await auditLog.close();

@@ -18,6 +18,7 @@ import { keyFilePath, readKeyFile } from "../auth/key-store.js";
 import { createProtectedResource } from "../auth/resource.js";
 import { createMcpHttp, type McpHttp } from "../mcp/http.js";
 import { createModernHandler } from "../mcp/modern.js";
+import { createModelRoutes } from "../models/routes.js";
 import type { Env } from "../rest/gate.js";
 import { createRestRoutes } from "../rest/routes.js";
 import { createRuntime, type Runtime } from "../runtime.js";
@@ -83,6 +84,23 @@ export function createApp(deps: AppDeps): App {
         ...(runtime.config.auth.jwt ? { verifyToken: createJwtVerifier(runtime.config.auth.jwt) } : {}),
       })
     : undefined;
+  // Before the REST API: its /v1/* gate knows only bearer tokens, the model API also x-api-key.
+  if (deps.services)
+    app.route(
+      "/",
+      createModelRoutes({
+        gateway: deps.services.models.gateway,
+        gate: {
+          pipeline: runtime.pipeline,
+          maxBodyBytes: runtime.config.models.maxBodyBytes,
+          maxJsonDepth: s.maxJsonDepth,
+          allowedOrigins: s.allowedOrigins,
+          allowedHosts: s.allowedHosts,
+          keyScopes: deps.services.keyScopes,
+          ...(auth.jwt ? { verifyToken: createJwtVerifier(auth.jwt) } : {}),
+        },
+      }),
+    );
   if (rest) app.route("/", rest.app);
   return {
     app,

@@ -18,6 +18,7 @@ import {
   ToolCallResult,
 } from "../../contracts/index.js";
 import { SCOPES } from "../auth/scopes.js";
+import { modelApiPaths } from "../models/openapi-paths.js";
 import { AnswerBody } from "./approvals.js";
 import { AuditQuery } from "./audit-query.js";
 import { CallBody } from "./calls.js";
@@ -366,6 +367,7 @@ function paths(): OpenApiDocument["paths"] {
         },
       },
     },
+    ...modelApiPaths(),
   };
 }
 

@@ -13,14 +13,15 @@
  * `https://api.openai.com/v1/chat/completions`, `http://127.0.0.1:11434` gives
  * `http://127.0.0.1:11434/v1/chat/completions`.
  */
-import { performance } from "node:perf_hooks";
 import type { Readable } from "node:stream";
 import { Pool } from "undici";
 import { type ProviderConfig, providerApi } from "../../contracts/index.js";
 import { ConfigError } from "../../gateway/errors.js";
 import { anthropicMessagesCodec, createOpenAIChatCodec, openaiResponsesCodec } from "./codecs/index.js";
-import { ProtocolViolation, providerErrorMessage } from "./codecs/shared.js";
+import { ProtocolViolation } from "./codecs/shared.js";
 import { ProviderError } from "./errors.js";
+import { Call, header, IdleWatch, readLimited } from "./http-call.js";
+import { errorText, inStreamFailure, statusError, transportError } from "./provider-failures.js";
 import { SseParser } from "./sse.js";
 import type {
   CallOptions,
@@ -34,6 +35,8 @@ import type {
 
 /** The Anthropic API version the Messages codec speaks. */
 export const ANTHROPIC_VERSION = "2023-06-01";
+
+export { parseRetryAfter } from "./provider-failures.js";
 
 const MAX_RESPONSE_BYTES = 32 * 1024 * 1024;
 const MAX_ERROR_BYTES = 64 * 1024;
@@ -67,95 +70,6 @@ function codecOf(config: ProviderConfig): WireCodec {
   return createOpenAIChatCodec({
     maxTokensField: config.kind === "openai" ? "max_completion_tokens" : "max_tokens",
   });
-}
-
-/** `Retry-After` (delta-seconds or an HTTP-date) in milliseconds from `now`. */
-export function parseRetryAfter(value: string | undefined, now = Date.now()): number | undefined {
-  if (value === undefined) return undefined;
-  const text = value.trim();
-  if (/^\d+$/.test(text)) return Number(text) * 1000;
-  const at = Date.parse(text);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
-}
-
-/** One upstream call: its abort controller, its deadline, and why it was aborted (if it was). */
-class Call {
-  readonly controller = new AbortController();
-  cause: unknown;
-  private readonly timers: NodeJS.Timeout[] = [];
-  private readonly cleanups: (() => void)[] = [];
-  private readonly onClientAbort = () => this.abort(this.client.reason ?? new Error("the client went away"));
-
-  constructor(
-    private readonly client: AbortSignal,
-    requestMs: number,
-    provider: string,
-  ) {
-    if (client.aborted) this.abort(client.reason);
-    else client.addEventListener("abort", this.onClientAbort, { once: true });
-    this.after(
-      requestMs,
-      () =>
-        new ProviderError("timeout", `${provider}: no complete answer within ${requestMs} ms`, { provider }),
-    );
-  }
-
-  /** Aborts with `make()` after `ms` unless cleared. */
-  after(ms: number, make: () => unknown): NodeJS.Timeout {
-    const timer = setTimeout(() => this.abort(make()), ms);
-    this.timers.push(timer);
-    return timer;
-  }
-
-  onFinish(cleanup: () => void): void {
-    this.cleanups.push(cleanup);
-  }
-
-  abort(cause: unknown): void {
-    if (this.cause === undefined) this.cause = cause;
-    this.controller.abort(cause);
-  }
-
-  finish(): void {
-    for (const t of this.timers) clearTimeout(t);
-    for (const c of this.cleanups) c();
-    this.client.removeEventListener("abort", this.onClientAbort);
-  }
-}
-
-/** Calls `onIdle` when no data arrived for `ms`, not counting time the consumer holds an event. */
-class IdleWatch {
-  /** Set while the consumer holds an event (the stream is paused on purpose). */
-  holding = false;
-  private last = performance.now();
-  private timer: NodeJS.Timeout | undefined;
-
-  constructor(
-    private readonly ms: number,
-    private readonly onIdle: () => void,
-  ) {
-    this.arm(ms);
-  }
-
-  touch(): void {
-    this.last = performance.now();
-  }
-
-  stop(): void {
-    clearTimeout(this.timer);
-    this.timer = undefined;
-  }
-
-  private arm(delay: number): void {
-    this.timer = setTimeout(() => this.check(), delay);
-  }
-
-  private check(): void {
-    const quiet = performance.now() - this.last;
-    if (this.holding) this.arm(this.ms);
-    else if (quiet >= this.ms) this.onIdle();
-    else this.arm(this.ms - quiet);
-  }
 }
 
 export function createProviderAdapter(config: ProviderConfig): ProviderAdapter {
@@ -359,96 +273,4 @@ function isToken(event: ChatStreamEvent): boolean {
     event.type === "finish" ||
     event.type === "done"
   );
-}
-
-function inStreamFailure(
-  event: Extract<ChatStreamEvent, { type: "error" }>,
-  provider: string,
-): ProviderError {
-  const kind =
-    event.error.code === "rate_limited"
-      ? "rate_limited"
-      : event.error.code === "client_error"
-        ? "client_error"
-        : event.error.code === "stream_cut"
-          ? "stream_cut"
-          : event.error.code === "protocol_error"
-            ? "protocol_error"
-            : "server_error";
-  return new ProviderError(kind, `${provider}: ${event.error.message}`, {
-    provider,
-    retriable: kind === "server_error" || kind === "rate_limited" || kind === "stream_cut",
-  });
-}
-
-function header(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value[0] : value;
-}
-
-async function readLimited(body: Readable, limit: number): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > limit) {
-      body.destroy();
-      throw new ProviderError("protocol_error", `the answer exceeds ${limit} bytes`);
-    }
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks).toString("utf8");
-}
-
-/** The provider's own message in an error body (JSON in either vendor's shape, or plain text). */
-function errorText(text: string): string | undefined {
-  try {
-    return providerErrorMessage(JSON.parse(text));
-  } catch {
-    return text.trim().slice(0, 500) || undefined;
-  }
-}
-
-function statusError(
-  status: number,
-  text: string,
-  retryAfter: string | undefined,
-  provider: string,
-): ProviderError {
-  const message = errorText(text);
-  const full = `${provider}: HTTP ${status}${message ? `: ${message}` : ""}`;
-  const retryAfterMs = parseRetryAfter(retryAfter);
-  const extra = { status, provider, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) };
-  if (status === 429) return new ProviderError("rate_limited", full, extra);
-  if (status >= 500) return new ProviderError("server_error", full, extra);
-  if (status === 408) return new ProviderError("timeout", full, extra);
-  return new ProviderError("client_error", full, extra);
-}
-
-const CONNECT_CODES = new Set([
-  "UND_ERR_CONNECT_TIMEOUT",
-  "ECONNREFUSED",
-  "ECONNRESET",
-  "EHOSTUNREACH",
-  "ENETUNREACH",
-  "ENOTFOUND",
-  "EAI_AGAIN",
-]);
-
-/** A thrown transport error → `ProviderError` (or the client's own abort reason, rethrown). */
-function transportError(e: unknown, call: Call, provider: string, afterFirstToken: boolean): unknown {
-  if (call.cause !== undefined) return call.cause;
-  if (e instanceof ProviderError) return e;
-  const code = (e as { code?: unknown })?.code;
-  const message = e instanceof Error ? e.message : String(e);
-  if (code === "UND_ERR_HEADERS_TIMEOUT" || code === "UND_ERR_BODY_TIMEOUT") {
-    return new ProviderError("timeout", `${provider}: ${message}`, { provider, cause: e });
-  }
-  if (typeof code === "string" && CONNECT_CODES.has(code) && !afterFirstToken) {
-    return new ProviderError("connect_error", `${provider}: ${message}`, { provider, cause: e });
-  }
-  return new ProviderError("stream_cut", `${provider}: the connection broke: ${message}`, {
-    provider,
-    cause: e,
-    retriable: !afterFirstToken,
-  });
 }

@@ -10,6 +10,14 @@ import { ToolCallStatus } from "./tool-execution.js";
 
 const PathString = nonEmpty(4096);
 
+/**
+ * What a gateway call event is about (added in v1, optional): a tool, a prompt, or a resource.
+ * For prompts and resources `tool` names the MCP method (`prompts/get`, `resources/read`), since
+ * a prompt name or resource URI need not be a tool name; `target` carries the name or URI.
+ */
+export const CallTargetKind = z.enum(["tool", "prompt", "resource"]);
+const CallTarget = { target_kind: CallTargetKind.optional(), target: nonEmpty(8192).optional() };
+
 /** `data` shape for each event kind. */
 export const SessionEventData = {
   "terminal.input": z.looseObject({ text: z.string() }),
@@ -23,14 +31,20 @@ export const SessionEventData = {
     root: PathString.optional(),
     matches: intIn(0, Number.MAX_SAFE_INTEGER).optional(),
   }),
-  "call.started": z.looseObject({ call_id: Id, tool: ToolName }),
+  "call.started": z.looseObject({ call_id: Id, tool: ToolName, ...CallTarget }),
   "call.completed": z.looseObject({
     call_id: Id,
     tool: ToolName,
     status: ToolCallStatus,
     total_ms: Millis.optional(),
+    ...CallTarget,
   }),
-  "approval.requested": z.looseObject({ approval_id: Id, tool: ToolName, expires_at: Timestamp }),
+  "approval.requested": z.looseObject({
+    approval_id: Id,
+    tool: ToolName,
+    expires_at: Timestamp,
+    ...CallTarget,
+  }),
   "approval.resolved": z.looseObject({ approval_id: Id, granted: z.boolean(), by: Id }),
 } as const;
 

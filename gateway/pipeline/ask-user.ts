@@ -7,6 +7,7 @@
  * naming the approval that is needed.
  */
 import type { ElicitRequest } from "@modelcontextprotocol/sdk/types.js";
+import { callTarget } from "./audit.js";
 import type { ApprovalPort, CallContext, Decision, EventPort, Reason, Stage } from "./context.js";
 
 export interface AskUserOptions {
@@ -74,7 +75,7 @@ export function askUser(opts: AskUserOptions): Stage {
     const request = await opts.approvals.request({ ...binding, prompt, ttl_s });
     publish(opts, ctx, "approval.requested", {
       approval_id: request.id,
-      tool: ctx.name,
+      ...callTarget(ctx),
       expires_at: request.expires_at,
     });
     if (canInputRequired) {

@@ -51,7 +51,11 @@ export function recordDecision(opts: AuditOptions): Stage {
       ...(args !== undefined ? { args_redacted: args } : {}),
     });
     ctx.decisionRecorded = true;
-    publish(opts, ctx, "call.started", { call_id: ctx.id, tool: ctx.name, decision: ctx.decision!.decision });
+    publish(opts, ctx, "call.started", {
+      call_id: ctx.id,
+      ...callTarget(ctx),
+      decision: ctx.decision!.decision,
+    });
     await next();
   };
 }
@@ -104,7 +108,7 @@ async function writeOutcome(opts: AuditOptions, ctx: CallContext): Promise<void>
       ...(ctx.upstreamMs !== undefined ? { upstream_ms: ctx.upstreamMs } : {}),
     },
   });
-  publish(opts, ctx, "call.completed", { call_id: ctx.id, tool: ctx.name, status, total_ms });
+  publish(opts, ctx, "call.completed", { call_id: ctx.id, ...callTarget(ctx), status, total_ms });
 }
 
 function errorOf(e: unknown): { code: string; message: string } {
@@ -113,9 +117,25 @@ function errorOf(e: unknown): { code: string; message: string } {
   return { code, message: errorMessage(e).slice(0, 4096) };
 }
 
-/** Session events describe tool calls (the contract names a tool); a failing bus never fails a call. */
+const TARGET_KIND = { "tools/call": "tool", "prompts/get": "prompt", "resources/read": "resource" } as const;
+
+/**
+ * What a call event names: the contract's `tool` (the tool name; for a prompt or resource the
+ * MCP method, since a prompt name or URI need not be a tool name) plus `target_kind` and `target`
+ * (the tool or prompt name, or the resource URI).
+ */
+export function callTarget(ctx: Pick<CallContext, "action" | "name">): {
+  tool: string;
+  target_kind: "tool" | "prompt" | "resource";
+  target: string;
+} {
+  const kind = TARGET_KIND[ctx.action];
+  return { tool: kind === "tool" ? ctx.name : ctx.action, target_kind: kind, target: ctx.name };
+}
+
+/** Publishes a session event of the call; a failing bus never fails a call. */
 function publish(opts: AuditOptions, ctx: CallContext, kind: string, data: Record<string, unknown>): void {
-  if (!ctx.session || !opts.events || ctx.action !== "tools/call") return;
+  if (!ctx.session || !opts.events) return;
   try {
     opts.events.publish(ctx.session, kind, data);
   } catch (e) {

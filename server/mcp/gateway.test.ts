@@ -235,8 +235,45 @@ describe("gateway over Streamable HTTP", () => {
     off();
     await client.close();
     expect(seen.map((e) => e.kind)).toEqual(["call.started", "call.completed"]);
-    expect(seen[1]!.data).toMatchObject({ tool: "everything__echo", status: "ok" });
+    expect(seen[1]!.data).toMatchObject({
+      tool: "everything__echo",
+      status: "ok",
+      target_kind: "tool",
+      target: "everything__echo",
+    });
     expect(seen[0]!.data.call_id).toBe(seen[1]!.data.call_id);
+  });
+
+  it("publishes call events for prompt gets and resource reads, naming the prompt and URI", async () => {
+    const seen: Array<{ kind: string; data: Record<string, unknown> }> = [];
+    const off = services.bus.subscribe("*", (e) =>
+      seen.push({ kind: e.kind, data: e.data as Record<string, unknown> }),
+    );
+    const client = await httpClient(() => ({ action: "decline" }));
+    await client.getPrompt({ name: "everything__simple-prompt" });
+    const { resources } = await client.listResources();
+    const uri = resources.find((r) => r.uri.startsWith("demo://"))!.uri;
+    await client.readResource({ uri });
+    off();
+    await client.close();
+    expect(seen.map((e) => e.kind)).toEqual([
+      "call.started",
+      "call.completed",
+      "call.started",
+      "call.completed",
+    ]);
+    expect(seen[1]!.data).toMatchObject({
+      tool: "prompts/get",
+      target_kind: "prompt",
+      target: "everything__simple-prompt",
+      status: "ok",
+    });
+    expect(seen[3]!.data).toMatchObject({
+      tool: "resources/read",
+      target_kind: "resource",
+      target: uri,
+      status: "ok",
+    });
   });
 
   it("resumes a dropped SSE response with Last-Event-ID", async () => {

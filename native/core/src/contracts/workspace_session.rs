@@ -18,6 +18,19 @@ super::common::checked_string!(
 super::common::checked_string!(
     /// A URL of at most 8192 units.
     UrlString, 1, 8192, None, "a non-empty URL");
+super::common::checked_string!(
+    /// The prompt name, resource URI or tool name a call event is about (at most 8192 units).
+    CallTarget, 1, 8192, None, "a non-empty call target");
+
+/// What a gateway call event is about (optional `target_kind`, added in v1). For prompts and
+/// resources `tool` names the MCP method and `target` the prompt name or resource URI.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CallTargetKind {
+    Tool,
+    Prompt,
+    Resource,
+}
 
 type Count = SafeInt<0, MAX_SAFE_INTEGER>;
 
@@ -75,17 +88,26 @@ event_data!(BrowserNavigate { pub url: UrlString, });
 event_data!(BrowserAction { pub action: Name128, pub selector?: String, });
 event_data!(FileAccess { pub path: PathString, pub bytes?: Count, });
 event_data!(FileSearch { pub query: String, pub root?: PathString, pub matches?: Count, });
-event_data!(CallStarted { pub call_id: Id, pub tool: ToolName, });
+event_data!(CallStarted {
+    pub call_id: Id,
+    pub tool: ToolName,
+    pub target_kind?: CallTargetKind,
+    pub target?: CallTarget,
+});
 event_data!(CallCompleted {
     pub call_id: Id,
     pub tool: ToolName,
     pub status: ToolCallStatus,
     pub total_ms?: Millis,
+    pub target_kind?: CallTargetKind,
+    pub target?: CallTarget,
 });
 event_data!(ApprovalRequested {
     pub approval_id: Id,
     pub tool: ToolName,
     pub expires_at: Timestamp,
+    pub target_kind?: CallTargetKind,
+    pub target?: CallTarget,
 });
 event_data!(ApprovalResolved { pub approval_id: Id, pub granted: bool, pub by: Id, });
 

@@ -4,7 +4,9 @@
  * (b) through `portcullis serve` over HTTP with that server's stdio twin as upstream, policy and
  * audit on (group commit; and again with `audit.sync: always`), (c) over stdio directly and
  * (d) through `portcullis stdio`. Then calls/s with 32 concurrent HTTP clients for (a) and (b).
- * Every process started here is stopped before `run()` resolves.
+ * Every process started here is stopped before `run()` resolves. `PORTCULLIS_BENCH_GATEWAY_FLAGS`
+ * (space-separated node flags, e.g. `--cpu-prof --cpu-prof-dir=prof`) are given to every gateway
+ * process, for profiling the gateway under the bench's load.
  *
  * Fairness: (a) is the SDK server with its defaults, which answers every POST with an SSE stream.
  * Portcullis answers a tool call that can send nothing before its result (no progress token, a
@@ -31,6 +33,7 @@ const SEQUENTIAL = 2_000;
 const WARMUP = 200;
 const CONCURRENT_CLIENTS = 32;
 const CONCURRENT_CALLS = 3_200;
+const gatewayFlags = (process.env.PORTCULLIS_BENCH_GATEWAY_FLAGS ?? "").split(" ").filter(Boolean);
 
 function started(cmd: string, args: string[], ready: RegExp): Promise<{ child: ChildProcess; port: number }> {
   const child = spawn(cmd, args, { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
@@ -140,13 +143,13 @@ export async function run(): Promise<BenchResult[]> {
     children.push(direct.child);
     const gwGroup = await started(
       process.execPath,
-      [cli, "serve", "--config", gatewayConfig(dir, "group", "http")],
+      [...gatewayFlags, cli, "serve", "--config", gatewayConfig(dir, "group", "http")],
       /listening on http:\/\/[^:]+:(\d+)/,
     );
     children.push(gwGroup.child);
     const gwAlways = await started(
       process.execPath,
-      [cli, "serve", "--config", gatewayConfig(dir, "always", "http-always")],
+      [...gatewayFlags, cli, "serve", "--config", gatewayConfig(dir, "always", "http-always")],
       /listening on http:\/\/[^:]+:(\d+)/,
     );
     children.push(gwAlways.child);
@@ -166,6 +169,7 @@ export async function run(): Promise<BenchResult[]> {
     const c = await sequential(cClient, "echo");
     await cClient.close();
     const dClient = await stdioClient(process.execPath, [
+      ...gatewayFlags,
       cli,
       "stdio",
       "--config",

@@ -132,6 +132,21 @@ describe("AuditLog", () => {
     await log.close();
   });
 
+  it("holds an fsync nobody awaits for the group commit window, never one someone awaits", async () => {
+    const dir = tempDir();
+    const log = AuditLog.open({ dir, groupCommitMs: 60_000 });
+    for (let i = 1; i <= 3; i++) await log.appendWritten(entry(i));
+    await new Promise((r) => setTimeout(r, 100));
+    expect(log.durableSeq).toBe(0);
+    // A durable append (and with it everything written before) is synced at once.
+    await log.append(entry(4));
+    expect(log.durableSeq).toBe(4);
+    await log.appendWritten(entry(5));
+    await log.close();
+    expect(log.durableSeq).toBe(5);
+    expect(() => AuditLog.open({ dir: tempDir(), groupCommitMs: -1 })).toThrow(/groupCommitMs/);
+  });
+
   it("continues the chain after reopening", async () => {
     const dir = tempDir();
     let log = AuditLog.open({ dir, sync: "always" });

@@ -33,6 +33,11 @@ export interface AuditLogOptions {
   sync?: AuditSyncMode;
   /** A segment is closed and the next begun once a record would take it past this size. */
   segmentBytes?: number;
+  /**
+   * How long an fsync nobody awaits may wait for more records to join it (default 5 ms). Records
+   * someone awaits durability for (`append`, `sync: "always"`, `flush`) are synced at once.
+   */
+  groupCommitMs?: number;
   clock?: Clock;
 }
 
@@ -121,6 +126,9 @@ export class AuditLog {
   private writeScheduled = false;
   private awaitingSync: Waiter[] = [];
   private syncInFlight: Promise<void> | undefined;
+  /** A deferred fsync of records nobody awaits yet (group commit window). */
+  private syncTimer: NodeJS.Timeout | undefined;
+  private readonly groupCommitMs: number;
   /** Segments rotated away while an fsync on them may still run; closed when it completes. */
   private retired: number[] = [];
   private failure: Error | undefined;
@@ -136,6 +144,7 @@ export class AuditLog {
     this.dir = opts.dir;
     this.sync = opts.sync;
     this.segmentBytes = opts.segmentBytes;
+    this.groupCommitMs = opts.groupCommitMs;
     this.clock = opts.clock;
     this.seq = state.seq;
     this.prevHash = state.prevHash;
@@ -160,6 +169,10 @@ export class AuditLog {
         `segmentBytes must be a positive integer, got ${segmentBytes}`,
       );
     }
+    const groupCommitMs = opts.groupCommitMs ?? 5;
+    if (!Number.isFinite(groupCommitMs) || groupCommitMs < 0 || groupCommitMs > 60_000) {
+      throw new PortcullisError("GW_ERR_AUDIT", `groupCommitMs must be 0..60000, got ${groupCommitMs}`);
+    }
     const sync = opts.sync ?? "group";
     if (sync !== "group" && sync !== "always") {
       throw new PortcullisError("GW_ERR_AUDIT", `sync must be 'group' or 'always', got '${String(sync)}'`);
@@ -180,7 +193,7 @@ export class AuditLog {
       }
       const segment = segments[segments.length - 1]?.index ?? 1;
       return new AuditLog(
-        { dir, sync, segmentBytes, clock: opts.clock ?? systemClock },
+        { dir, sync, segmentBytes, groupCommitMs, clock: opts.clock ?? systemClock },
         { ...chain, segment, size },
       );
     } catch (e) {
@@ -363,10 +376,32 @@ export class AuditLog {
     this.size = 0;
   }
 
-  /** Starts an fsync if records were written since the last one (or someone waits) and none runs. */
+  /**
+   * Starts an fsync if records were written since the last one (or someone waits) and none runs.
+   * When nobody awaits durability the fsync waits up to `groupCommitMs` so that the records of
+   * the calls arriving meanwhile share it (one fsync, one thread-pool round trip, for many).
+   */
   private requestSync(): void {
     if (this.syncInFlight || this.failure) return;
     if (this.awaitingSync.length === 0 && this.writtenSeq === this.syncedSeq) return;
+    if (this.awaitingSync.length === 0 && this.groupCommitMs > 0) {
+      if (!this.syncTimer) {
+        this.syncTimer = setTimeout(() => {
+          this.syncTimer = undefined;
+          this.startSync();
+        }, this.groupCommitMs);
+        this.syncTimer.unref();
+      }
+      return;
+    }
+    this.startSync();
+  }
+
+  private startSync(): void {
+    if (this.syncInFlight || this.failure) return;
+    if (this.awaitingSync.length === 0 && this.writtenSeq === this.syncedSeq) return;
+    clearTimeout(this.syncTimer);
+    this.syncTimer = undefined;
     const covered = this.awaitingSync;
     this.awaitingSync = [];
     const target = this.writtenSeq;

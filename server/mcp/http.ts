@@ -24,7 +24,7 @@ import { isPortcullisError } from "../../gateway/errors.js";
 import type { Principal } from "../../gateway/pipeline/context.js";
 import type { Pipeline } from "../../gateway/pipeline/pipeline.js";
 import { MemoryEventStore } from "./event-store.js";
-import { isAllowedHost, isAllowedOrigin, jsonDepthExceeds, readBounded } from "./limits.js";
+import { isAllowedHost, isAllowedOrigin, jsonDepthExceeds, readRequestBody } from "./limits.js";
 import { isPlainToolCall, type PlainCalls, type PlainToolCall } from "./plain-call.js";
 import { createSession } from "./session.js";
 
@@ -198,7 +198,7 @@ export function createMcpHttp(opts: McpHttpOptions): McpHttp {
     if (principal instanceof Response) return principal;
     const declared = Number(req.headers.get("content-length") ?? "0");
     if (declared > limits.maxBodyBytes) return rpcError(413, -32600, "Request body too large");
-    const text = await readBounded(req.body, limits.maxBodyBytes);
+    const text = await readRequestBody(req, limits.maxBodyBytes);
     if (text === undefined) return rpcError(413, -32600, "Request body too large");
     if (jsonDepthExceeds(text, limits.maxJsonDepth))
       return rpcError(400, -32600, `Invalid Request: JSON nested deeper than ${limits.maxJsonDepth}`);

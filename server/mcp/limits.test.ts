@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { MemoryEventStore } from "./event-store.js";
-import { isAllowedHost, isAllowedOrigin, jsonDepthExceeds, readBounded } from "./limits.js";
+import { isAllowedHost, isAllowedOrigin, jsonDepthExceeds, readBounded, readRequestBody } from "./limits.js";
 import { decodeCursor, paginate } from "./paginate.js";
 
 describe("Host and Origin validation", () => {
@@ -36,6 +36,15 @@ describe("bounded body reads", () => {
   it("returns the text under the limit and undefined over it", async () => {
     expect(await readBounded(stream("hello"), 5)).toBe("hello");
     expect(await readBounded(stream("hello!"), 5)).toBeUndefined();
+  });
+  it("reads a request body with or without a declared length, within the bound only", async () => {
+    const post = (body: string, headers: Record<string, string> = {}) =>
+      new Request("http://localhost/", { method: "POST", body, headers });
+    expect(await readRequestBody(post("héllo", { "content-length": "6" }), 6)).toBe("héllo");
+    expect(await readRequestBody(post("hello!", { "content-length": "6" }), 5)).toBeUndefined();
+    expect(await readRequestBody(post("hello"), 5)).toBe("hello");
+    expect(await readRequestBody(post("hello!"), 5)).toBeUndefined();
+    expect(await readRequestBody(new Request("http://localhost/", { method: "POST" }), 5)).toBe("");
   });
 });
 

@@ -57,6 +57,20 @@ export function jsonDepthExceeds(text: string, max: number): boolean {
   return false;
 }
 
+/**
+ * Reads a request's body up to `max` bytes; undefined when it is larger. A body with a declared
+ * length within the bound is read in one piece (`arrayBuffer`, which the node adapter serves
+ * straight from the socket without building a web stream); the HTTP parser holds the body to its
+ * declared length. A body without one (chunked) is streamed and counted as it arrives.
+ */
+export async function readRequestBody(req: Request, max: number): Promise<string | undefined> {
+  const declared = req.headers.get("content-length");
+  if (declared === null || !/^\d+$/.test(declared)) return readBounded(req.body, max);
+  if (Number(declared) > max) return undefined;
+  const bytes = await req.arrayBuffer();
+  return bytes.byteLength > max ? undefined : Buffer.from(bytes).toString("utf8");
+}
+
 /** Reads a request body up to `max` bytes; undefined when it is larger. */
 export async function readBounded(
   body: ReadableStream<Uint8Array> | null,

@@ -5,7 +5,7 @@
  * arrive before the first token.
  */
 import { providerErrorMessage } from "./codecs/shared.js";
-import { ProviderError } from "./errors.js";
+import { ProviderError, type ProviderErrorKind } from "./errors.js";
 import type { Call } from "./http-call.js";
 import type { ChatStreamEvent } from "./types.js";
 
@@ -18,20 +18,20 @@ export function parseRetryAfter(value: string | undefined, now = Date.now()): nu
   return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }
 
+const IN_STREAM_KINDS = new Set<ProviderErrorKind>([
+  "rate_limited",
+  "client_error",
+  "stream_cut",
+  "protocol_error",
+]);
+
+/** An error event that came before the first token: it rejects the stream instead. */
 export function inStreamFailure(
   event: Extract<ChatStreamEvent, { type: "error" }>,
   provider: string,
 ): ProviderError {
-  const kind =
-    event.error.code === "rate_limited"
-      ? "rate_limited"
-      : event.error.code === "client_error"
-        ? "client_error"
-        : event.error.code === "stream_cut"
-          ? "stream_cut"
-          : event.error.code === "protocol_error"
-            ? "protocol_error"
-            : "server_error";
+  const code = event.error.code as ProviderErrorKind;
+  const kind: ProviderErrorKind = IN_STREAM_KINDS.has(code) ? code : "server_error";
   return new ProviderError(kind, `${provider}: ${event.error.message}`, {
     provider,
     retriable: kind === "server_error" || kind === "rate_limited" || kind === "stream_cut",

@@ -185,8 +185,7 @@ export class SharedApprovalStore implements ApprovalStore {
     for (let attempt = 0; attempt < 5; attempt++) {
       let latest: { raw: string; approval: Approval } | undefined;
       const gone: string[] = [];
-      for (const id of await this.store.indexMembers(index)) {
-        const held = await this.load(id);
+      for (const [id, held] of await this.loadMany(await this.store.indexMembers(index))) {
         if (!held) {
           gone.push(id);
           continue;
@@ -215,8 +214,8 @@ export class SharedApprovalStore implements ApprovalStore {
   async pending(principal?: string): Promise<Approval[]> {
     const out: Approval[] = [];
     const gone: string[] = [];
-    for (const id of await this.store.indexMembers(PENDING)) {
-      const a = (await this.load(id))?.approval;
+    for (const [id, held] of await this.loadMany(await this.store.indexMembers(PENDING))) {
+      const a = held?.approval;
       if (a?.state !== "pending") gone.push(id);
       else if (principal === undefined || a.principal === principal) out.push(a);
     }
@@ -231,7 +230,19 @@ export class SharedApprovalStore implements ApprovalStore {
   /** The unexpired record of `id` with its raw text (the compare-and-swap operand). */
   private async load(id: string): Promise<{ raw: string; approval: Approval } | undefined> {
     if (typeof id !== "string" || !ID.test(id)) return undefined;
-    const raw = await this.store.get(recordKey(id));
+    return this.live(await this.store.get(recordKey(id)));
+  }
+
+  /** `load` of many ids in one store round trip. */
+  private async loadMany(
+    ids: readonly string[],
+  ): Promise<Array<[string, { raw: string; approval: Approval } | undefined]>> {
+    const valid = ids.filter((id) => ID.test(id));
+    const raws = await this.store.getMany(valid.map(recordKey));
+    return valid.map((id, i) => [id, this.live(raws[i])]);
+  }
+
+  private live(raw: string | undefined): { raw: string; approval: Approval } | undefined {
     if (raw === undefined) return undefined;
     const approval = JSON.parse(raw) as Approval;
     if (Date.parse(approval.expires_at) <= this.clock.now().getTime()) return undefined;

@@ -80,8 +80,9 @@ export class SharedPins implements PinPort {
   /** Adopts every shared pin into the lock; reports (never throws) when the store is away. */
   async sync(): Promise<void> {
     try {
-      for (const tool of await this.#store.indexMembers(INDEX)) {
-        const pin = parsePin(await this.#store.get(keyOf(tool)));
+      const tools = await this.#store.indexMembers(INDEX);
+      for (const raw of await this.#store.getMany(tools.map(keyOf))) {
+        const pin = parsePin(raw);
         if (pin) this.#adopt(pin);
       }
     } catch (e) {

@@ -87,6 +87,10 @@ export class MemoryStore implements SharedStore {
     return this.#live(key)?.value;
   }
 
+  async getMany(keys: readonly string[]): Promise<Array<string | undefined>> {
+    return keys.map((k) => this.#live(k)?.value);
+  }
+
   async set(key: string, value: string, ttlMs: number): Promise<void> {
     this.#put(key, value, ttlMs);
   }

@@ -235,6 +235,12 @@ export class RedisStore implements SharedStore {
     return (await this.#run<string | null>(["GET", PREFIX + key])) ?? undefined;
   }
 
+  async getMany(keys: readonly string[]): Promise<Array<string | undefined>> {
+    if (keys.length === 0) return [];
+    const values = await this.#run<Array<string | null>>(["MGET", ...keys.map((k) => PREFIX + k)]);
+    return values.map((v) => v ?? undefined);
+  }
+
   async set(key: string, value: string, ttlMs: number): Promise<void> {
     await this.#run(["SET", PREFIX + key, value, "PX", String(Math.max(1, Math.ceil(ttlMs)))]);
   }

@@ -38,6 +38,8 @@ describe.each([
     const k2 = fresh("k");
     expect(await s.setIfAbsent(k2, "d", 10_000)).toBeUndefined();
     expect(await s.get(k2)).toBe("d");
+    expect(await s.getMany([k, fresh("absent"), k2])).toEqual(["c", undefined, "d"]);
+    expect(await s.getMany([])).toEqual([]);
   });
 
   it("keeps a sorted index", async () => {

@@ -32,6 +32,8 @@ export interface SharedStore {
   /** Whether the backend is reachable right now (a cheap, synchronous look). */
   readonly available: boolean;
   get(key: string): Promise<string | undefined>;
+  /** `get` of several keys in one round trip, in order. */
+  getMany(keys: readonly string[]): Promise<Array<string | undefined>>;
   /** Sets `key`, forgotten after `ttlMs`. */
   set(key: string, value: string, ttlMs: number): Promise<void>;
   /** Sets `key` only when it is absent; returns the value already there, if any. */

@@ -236,4 +236,40 @@ describe.each(FORMATS)("official clients through the codecs to a %s provider", (
       ["call_t", { zone: "UTC" }],
     ]);
   });
+  it("errors reach each client in its own format: a refused feature (400) and a provider 429", async () => {
+    fakes[providerFormat].setScript((_r, ctx) => ({ text: `echo: ${ctx.lastUserText}` }));
+    const chat = openai(`${translator.url}/v1`);
+    const claude = anthropic(translator.url);
+    if (providerFormat !== "openai_chat") {
+      const refused = await chat.chat.completions
+        .create({
+          model: "alias",
+          messages: [{ role: "user", content: "x" }],
+          response_format: { type: "json_object" },
+        })
+        .catch((e: unknown) => e);
+      expect(refused).toBeInstanceOf(OpenAI.BadRequestError);
+      expect((refused as Error).message).toContain("response_format");
+    }
+    if (providerFormat !== "anthropic_messages") {
+      const refused = await claude.messages
+        .create({ model: "alias", max_tokens: 50, top_k: 5, messages: [{ role: "user", content: "x" }] })
+        .catch((e: unknown) => e);
+      expect(refused).toBeInstanceOf(Anthropic.BadRequestError);
+      expect((refused as Error).message).toContain("top_k");
+    }
+    fakes[providerFormat].setScript({
+      kind: "http_error",
+      status: 429,
+      message: "slow down",
+      retryAfter: "1",
+    });
+    await expect(
+      chat.chat.completions.create({ model: "alias", messages: [{ role: "user", content: "x" }] }),
+    ).rejects.toBeInstanceOf(OpenAI.RateLimitError);
+    await expect(
+      claude.messages.create({ model: "alias", max_tokens: 50, messages: [{ role: "user", content: "x" }] }),
+    ).rejects.toBeInstanceOf(Anthropic.RateLimitError);
+    await expect(chat.responses.create({ model: "alias", input: "x" })).rejects.toThrow(/slow down/);
+  });
 });

@@ -25,10 +25,16 @@ describe("SharedApprovalStore over Redis (two instances)", () => {
     const onA = new SharedApprovalStore(a);
     const onB = new SharedApprovalStore(b);
     const call = { principal: "alice", tool: "files__delete", args_digest: sha256Hex("{}") };
+    let changes = 0;
+    const off = onB.onChange(() => changes++);
     const { id } = await onA.request({ ...call, prompt: "Delete?", ttl_s: 60 });
+    // B hears of A's request (pub/sub), so its long-polls look again at once
+    await expect.poll(() => changes).toBe(1);
     expect((await onB.pending()).map((x) => x.id)).toContain(id);
     expect(await onB.get(id)).toMatchObject({ state: "pending", principal: "alice" });
     await onB.resolve(id, true, "bob");
+    await expect.poll(() => changes).toBe(2);
+    off();
     expect(await onA.get(id)).toMatchObject({ state: "granted", resolved_by: "bob" });
     expect((await onA.pending()).map((x) => x.id)).not.toContain(id);
     await expect(onA.resolve(id, false, "carol")).rejects.toThrow(/already granted/);

@@ -66,7 +66,14 @@ export interface ApprovalStore {
   get(id: string): Promise<Approval | undefined>;
   /** Unexpired pending approvals, oldest first; optionally only one principal's. */
   pending(principal?: string): Promise<Approval[]>;
+  /**
+   * Calls `listener` after any approval is requested or answered (on any instance sharing the
+   * store), so waiting readers look again at once instead of on their next poll.
+   */
+  onChange?(listener: () => void): () => void;
 }
+
+const CHANGES = "approvals";
 
 /** Longest lifetime an approval may ask for (one day). */
 export const MAX_APPROVAL_TTL_S = 86_400;
@@ -150,6 +157,7 @@ export class SharedApprovalStore implements ApprovalStore {
     await this.store.set(recordKey(approval.id), JSON.stringify(approval), ttlMs);
     await this.store.indexAdd(bindingKey(binding), approval.id, now.getTime(), ttlMs);
     await this.store.indexAdd(PENDING, approval.id, now.getTime(), MAX_APPROVAL_TTL_S * 1000);
+    await this.store.appendLog(CHANGES, approval.id, 100);
     return { id: approval.id, expires_at: approval.expires_at };
   }
 
@@ -174,6 +182,7 @@ export class SharedApprovalStore implements ApprovalStore {
       };
       if (await this.store.swap(recordKey(id), raw, JSON.stringify(next), this.ttlOf(next))) {
         await this.store.indexRemove(PENDING, [id]);
+        await this.store.appendLog(CHANGES, id, 100);
         return next;
       }
     }
@@ -209,6 +218,12 @@ export class SharedApprovalStore implements ApprovalStore {
 
   async get(id: string): Promise<Approval | undefined> {
     return (await this.load(id))?.approval;
+  }
+
+  onChange(listener: () => void): () => void {
+    return this.store.onAppend((log) => {
+      if (log === CHANGES) listener();
+    });
   }
 
   async pending(principal?: string): Promise<Approval[]> {

@@ -31,7 +31,10 @@ export interface ApprovalDeps {
   approverRoles: readonly string[];
   /** Session of a pending approval asked through REST, if any. */
   sessionOf(approvalId: string): Promise<string | undefined>;
-  /** Poll interval of the long-polls (ms). */
+  /**
+   * Poll interval of the long-polls (ms); a store that announces changes (`onChange`) wakes them
+   * at once, so this is only the fallback.
+   */
   pollMs: number;
 }
 
@@ -49,18 +52,31 @@ function waitSeconds(c: Context<Env>): number {
 
 const isApprover = (p: Principal, roles: readonly string[]) => p.roles.some((r) => roles.includes(r));
 
-/** Polls `probe` until it yields a value or the wait (or the request) ends. */
+/**
+ * Probes until `probe` yields a value or the wait (or the request) ends: again after every change
+ * the store announces, and at least every `pollMs`.
+ */
 async function poll<T>(
   probe: () => Promise<T | undefined>,
   waitS: number,
-  pollMs: number,
+  d: Pick<ApprovalDeps, "pollMs" | "approvals">,
   signal: AbortSignal,
 ) {
   const deadline = Date.now() + waitS * 1000;
   for (;;) {
     const v = await probe();
     if (v !== undefined || Date.now() >= deadline || signal.aborted) return v;
-    await new Promise((done) => setTimeout(done, Math.min(pollMs, Math.max(0, deadline - Date.now()))));
+    await new Promise<void>((done) => {
+      const finish = () => {
+        clearTimeout(timer);
+        off?.();
+        signal.removeEventListener("abort", finish);
+        done();
+      };
+      const timer = setTimeout(finish, Math.min(d.pollMs, Math.max(0, deadline - Date.now())));
+      const off = d.approvals.onChange?.(finish);
+      signal.addEventListener("abort", finish, { once: true });
+    });
   }
 }
 
@@ -77,7 +93,7 @@ export async function listApprovalsRoute(c: Context<Env>, d: ApprovalDeps): Prom
     const list = (await d.approvals.pending(scope)).filter((a) => !after || a.created_at > after);
     return list.length > 0 ? list : undefined;
   };
-  const list = (await poll(fresh, waitS, d.pollMs, c.req.raw.signal)) ?? [];
+  const list = (await poll(fresh, waitS, d, c.req.raw.signal)) ?? [];
   return c.json(ApprovalList.parse({ approvals: list.map(view) }));
 }
 
@@ -97,7 +113,7 @@ export async function getApprovalRoute(c: Context<Env>, d: ApprovalDeps): Promis
     const now = await d.approvals.get(a.id);
     return now?.state === "pending" ? undefined : (now ?? a);
   };
-  const done = waitS > 0 ? await poll(answered, waitS, d.pollMs, c.req.raw.signal) : undefined;
+  const done = waitS > 0 ? await poll(answered, waitS, d, c.req.raw.signal) : undefined;
   return c.json(view(done ?? (await d.approvals.get(a.id)) ?? a));
 }
 

@@ -173,7 +173,7 @@ export function createRestRoutes(deps: RestDeps): RestRoutes {
     gate,
     approverRoles,
     sessionOf: (id: string) => sessions.sessionOfApproval(id),
-    pollMs: deps.pollMs ?? 100,
+    pollMs: deps.pollMs ?? (deps.approvals.onChange ? 1000 : 100),
   };
   app.get("/v1/approvals", (c) => listApprovalsRoute(c, approvalDeps));
   app.get("/v1/approvals/:id", (c) => getApprovalRoute(c, approvalDeps));

@@ -99,3 +99,70 @@ fn spans_are_utf8_byte_offsets() {
     assert_eq!(&text[f[0].start..f[0].end], "bob@example.org");
     assert_eq!(f[0].start, "é😀 mail me: ".len());
 }
+
+/// Every fixture text, expanded.
+fn fixture_texts() -> Vec<String> {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../conformance/native/sanitizer.fixtures.json"
+    );
+    let doc: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let mut out = Vec::new();
+    for fx in doc["fixtures"].as_array().unwrap() {
+        for kind in ["positive", "negative"] {
+            for t in fx[kind].as_array().unwrap() {
+                out.push(expand(t.as_str().unwrap()));
+            }
+        }
+    }
+    out
+}
+
+/// Lines built from the bytes the prefilter looks at (digits, separators, '@', ':', '.', upper
+/// case, keyword pieces), so that near-misses of every anchor and keyword occur often.
+fn generated_text(seed: u64, lines: usize) -> String {
+    let pieces = [
+        "0", "1", "4", "9", "25", "255", "4111", "1111", " ", "-", ".", ":", "::", "@", "a", "f",
+        "G", "B", "DE", "89", "x", "_", "\"", "'", "=", "+", "(", ")", "key", "Key", "SK", "sk",
+        "token", "secret", "://", "user:", "pass@", "host", "AKIA", "ghp_", "eyJ", ".org", "com",
+        "é", "\t",
+    ];
+    let mut state = seed;
+    let mut next = |n: usize| {
+        state = state * 48271 % 2147483647;
+        (state % n as u64) as usize
+    };
+    let mut out = String::new();
+    for _ in 0..lines {
+        let len = 1 + next(40);
+        for _ in 0..len {
+            out.push_str(pieces[next(pieces.len())]);
+        }
+        out.push('\n');
+    }
+    out
+}
+
+#[test]
+fn prefilter_never_changes_findings() {
+    let s = Sanitizer::shared();
+    let mut texts = fixture_texts();
+    let joined = texts.join("\n");
+    texts.push(joined.clone());
+    texts.push(texts[..texts.len() - 1].join(" "));
+    for seed in 1..40 {
+        texts.push(generated_text(seed, 200));
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for text in &texts {
+        let found = s.scan_text(text);
+        assert_eq!(
+            found,
+            s.scan_text_exhaustive(text),
+            "prefiltered and exhaustive scans differ on {text:?}"
+        );
+        seen.extend(found.into_iter().map(|f| f.detector));
+    }
+    // The corpus exercises every detector, so a prefilter that hid one would show above.
+    assert_eq!(seen.len(), s.len(), "{seen:?}");
+}

@@ -7,9 +7,10 @@
 //! entropy, ...), and overlapping findings are resolved in one fixed order. Spans are UTF-8 byte
 //! offsets.
 
+mod prefilter;
 mod validate;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
+use prefilter::{Anchor, KeywordFinder, LineMarks};
 use regex::bytes::{Regex, RegexBuilder};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -47,136 +48,7 @@ struct DetectorSpec {
     #[serde(default)]
     multiline: bool,
     #[serde(default)]
-    requires: LineCounts,
-}
-
-/// Per-line counts of the bytes the personal-data patterns need.
-#[derive(Deserialize, Default, Clone, Copy)]
-#[serde(rename_all = "camelCase")]
-struct LineCounts {
-    #[serde(default)]
-    digits: u32,
-    #[serde(default)]
-    dots: u32,
-    #[serde(default)]
-    colons: u32,
-    #[serde(default)]
-    at: u32,
-    #[serde(default)]
-    upper: u32,
-    /// Longest run of digits in which a single ' ' or '-' may separate two digits (cards);
-    /// only checked, never counted, on lines that meet the counts above.
-    #[serde(default)]
-    digit_run: u32,
-    /// The line must hold two upper-case letters followed by two digits (IBAN); checked like
-    /// `digit_run`.
-    #[serde(default)]
-    upper_pair_digit_pair: bool,
-}
-
-impl LineCounts {
-    fn satisfies(&self, need: &LineCounts) -> bool {
-        self.digits >= need.digits
-            && self.dots >= need.dots
-            && self.colons >= need.colons
-            && self.at >= need.at
-            && self.upper >= need.upper
-    }
-}
-
-/// The shape checks of `LineCounts` (`digit_run`, `upper_pair_digit_pair`): necessary
-/// conditions for a match on the line, cheaper than running the detector's regex over it.
-fn line_has_shape(line: &[u8], need: &LineCounts) -> bool {
-    if need.digit_run > 0 && longest_digit_run(line) < need.digit_run {
-        return false;
-    }
-    if need.upper_pair_digit_pair
-        && !line.windows(4).any(|w| {
-            w[0].is_ascii_uppercase()
-                && w[1].is_ascii_uppercase()
-                && w[2].is_ascii_digit()
-                && w[3].is_ascii_digit()
-        })
-    {
-        return false;
-    }
-    true
-}
-
-/// Longest run of digits where one ' ' or '-' may stand between two digits.
-fn longest_digit_run(line: &[u8]) -> u32 {
-    let (mut best, mut run, mut after_digit, mut after_sep) = (0, 0, false, false);
-    for &b in line {
-        if b.is_ascii_digit() {
-            run = if after_digit || after_sep { run + 1 } else { 1 };
-            best = best.max(run);
-            (after_digit, after_sep) = (true, false);
-        } else if after_digit && (b == b' ' || b == b'-') {
-            (after_digit, after_sep) = (false, true);
-        } else {
-            (run, after_digit, after_sep) = (0, false, false);
-        }
-    }
-    best
-}
-
-struct Line {
-    start: usize,
-    end: usize,
-    counts: LineCounts,
-}
-
-/// Byte → packed counter increments: five 12-bit fields (digits, dots, colons, '@', upper case)
-/// in one u64, so a line is counted in one table-driven pass. A field cannot overflow into its
-/// neighbour because lines are counted in chunks of at most 4095 bytes.
-const COUNT_TABLE: [u64; 256] = {
-    let mut t = [0u64; 256];
-    let mut b = 0;
-    while b < 256 {
-        let c = b as u8;
-        t[b] = if c.is_ascii_digit() {
-            1
-        } else if c == b'.' {
-            1 << 12
-        } else if c == b':' {
-            1 << 24
-        } else if c == b'@' {
-            1 << 36
-        } else if c.is_ascii_uppercase() {
-            1 << 48
-        } else {
-            0
-        };
-        b += 1;
-    }
-    t
-};
-
-fn count_line(line: &[u8]) -> LineCounts {
-    let mut counts = LineCounts::default();
-    for chunk in line.chunks(4095) {
-        let packed: u64 = chunk.iter().map(|&b| COUNT_TABLE[b as usize]).sum();
-        let field = |shift: u32| ((packed >> shift) & 0xfff) as u32;
-        counts.digits += field(0);
-        counts.dots += field(12);
-        counts.colons += field(24);
-        counts.at += field(36);
-        counts.upper += field(48);
-    }
-    counts
-}
-
-/// Splits a text into lines (without the line feed) and counts the bytes of interest.
-fn index_lines(bytes: &[u8]) -> Vec<Line> {
-    let mut lines = Vec::with_capacity(bytes.len() / 40 + 1);
-    let mut start = 0;
-    let ends = memchr::memchr_iter(b'\n', bytes).chain(std::iter::once(bytes.len()));
-    for end in ends {
-        let counts = count_line(&bytes[start..end]);
-        lines.push(Line { start, end, counts });
-        start = end + 1;
-    }
-    lines
+    anchor: Option<Anchor>,
 }
 
 /// Adds a line to a list of byte ranges, merging with the previous range when close.
@@ -203,10 +75,10 @@ struct Detector {
 /// The compiled detector table.
 pub struct Sanitizer {
     detectors: Vec<Detector>,
-    keywords: AhoCorasick,
-    /// Detector indexes per keyword pattern id.
-    keyword_owner: Vec<usize>,
-    always: Vec<usize>,
+    keywords: KeywordFinder,
+    /// Detectors without keywords, with their anchors.
+    anchored: Vec<(usize, Anchor)>,
+    anchors: Vec<Anchor>,
 }
 
 /// The detector table as shipped (`detectors.json`).
@@ -219,8 +91,7 @@ impl Sanitizer {
             serde_json::from_str(table).map_err(|e| format!("detector table: {e}"))?;
         let mut detectors = Vec::with_capacity(table.detectors.len());
         let mut keywords = Vec::new();
-        let mut keyword_owner = Vec::new();
-        let mut always = Vec::new();
+        let mut anchored = Vec::new();
         for (i, spec) in table.detectors.into_iter().enumerate() {
             let regex = RegexBuilder::new(&spec.pattern)
                 .unicode(false)
@@ -229,26 +100,29 @@ impl Sanitizer {
                 .size_limit(64 << 20)
                 .build()
                 .map_err(|e| format!("detector {}: {e}", spec.id))?;
-            if spec.keywords.is_empty() {
-                always.push(i);
+            match (spec.keywords.is_empty(), spec.anchor) {
+                (true, Some(anchor)) => anchored.push((i, anchor)),
+                (false, None) => {}
+                _ => {
+                    return Err(format!(
+                        "detector {}: needs either keywords or an anchor",
+                        spec.id
+                    ))
+                }
             }
             for k in &spec.keywords {
-                keywords.push(k.clone());
-                keyword_owner.push(i);
+                keywords.push((k.clone(), i));
             }
             detectors.push(Detector { spec, regex });
         }
-        let keywords = AhoCorasickBuilder::new()
-            .ascii_case_insensitive(true)
-            .match_kind(MatchKind::Standard)
-            .kind(Some(AhoCorasickKind::DFA))
-            .build(&keywords)
-            .map_err(|e| format!("keyword automaton: {e}"))?;
+        let keywords = KeywordFinder::new(&keywords)?;
+        let mut anchors: Vec<Anchor> = anchored.iter().map(|a| a.1).collect();
+        anchors.dedup();
         Ok(Sanitizer {
             detectors,
             keywords,
-            keyword_owner,
-            always,
+            anchored,
+            anchors,
         })
     }
 
@@ -275,18 +149,37 @@ impl Sanitizer {
             .collect()
     }
 
-    /// Time of the two prefilter passes (line index, keyword automaton), for tuning.
-    pub fn prefilter_profile(
-        &self,
-        text: &str,
-    ) -> (std::time::Duration, std::time::Duration, usize) {
+    /// Time of the keyword pass, the anchor pass and the detector runs, for tuning.
+    pub fn prefilter_profile(&self, text: &str) -> [std::time::Duration; 3] {
+        let bytes = text.as_bytes();
         let t = std::time::Instant::now();
-        let lines = index_lines(text.as_bytes());
-        let a = t.elapsed();
+        let mut hits = 0usize;
+        self.keywords
+            .for_each(bytes, |_, owners| hits += owners.len());
+        let keywords = t.elapsed();
         let t = std::time::Instant::now();
-        let hits = self.keywords.find_overlapping_iter(text.as_bytes()).count();
-        std::hint::black_box(&lines);
-        (a, t.elapsed(), hits)
+        prefilter::for_each_anchor(bytes, &self.anchors, |_, _| hits += 1);
+        let anchors = t.elapsed();
+        std::hint::black_box(hits);
+        let ranges = self.candidate_lines(bytes);
+        let t = std::time::Instant::now();
+        std::hint::black_box(self.run_ranges(bytes, ranges));
+        [keywords, anchors, t.elapsed()]
+    }
+
+    /// Per detector: time spent searching its candidate lines, bytes searched, findings.
+    pub fn line_profile(&self, text: &str) -> Vec<(String, std::time::Duration, usize, usize)> {
+        let bytes = text.as_bytes();
+        let ranges = self.candidate_lines(bytes);
+        (0..self.detectors.len())
+            .map(|i| {
+                let mine: Vec<_> = ranges.iter().copied().filter(|r| r.0 == i).collect();
+                let searched = mine.iter().map(|r| r.2 - r.1).sum();
+                let t = std::time::Instant::now();
+                let n = self.run_ranges(bytes, mine).len();
+                (self.detectors[i].spec.id.clone(), t.elapsed(), searched, n)
+            })
+            .collect()
     }
 
     /// Detector ids in table order (the index a packed finding refers to).
@@ -307,37 +200,64 @@ impl Sanitizer {
     /// Findings in a text, ordered by start offset, without overlaps.
     ///
     /// Same result as running every detector over the whole text, but cheaper: apart from the
-    /// multi-line ones, matches never cross a line break and always contain a keyword (or meet
-    /// the per-line counts), so only the lines that can hold a match are searched.
+    /// multi-line ones, matches never cross a line break and always contain a keyword (or their
+    /// detector's anchor), so only the lines that can hold a match are searched.
     pub fn scan_text(&self, text: &str) -> Vec<Finding> {
         let bytes = text.as_bytes();
-        let lines = index_lines(bytes);
-        // (detector, start, end) of every line a detector must look at; one flat list keeps
-        // short strings (most JSON values) down to a couple of allocations.
-        let mut ranges: Vec<(usize, usize, usize)> = Vec::new();
-        for &i in &self.always {
-            let need = &self.detectors[i].spec.requires;
-            let eligible = lines.iter().filter(|l| {
-                l.counts.satisfies(need) && line_has_shape(&bytes[l.start..l.end], need)
-            });
-            for line in eligible {
-                ranges.push((i, line.start, line.end));
-            }
-        }
-        for m in self.keywords.find_overlapping_iter(bytes) {
-            let owner = self.keyword_owner[m.pattern().as_usize()];
-            if self.detectors[owner].spec.multiline {
-                ranges.push((owner, 0, bytes.len()));
-                continue;
-            }
-            let at = lines.partition_point(|l| l.end < m.start());
-            if let Some(line) = lines.get(at) {
-                ranges.push((owner, line.start, line.end));
-            }
-        }
+        let ranges = self.candidate_lines(bytes);
         if ranges.is_empty() {
             return Vec::new();
         }
+        resolve_overlaps(self.run_ranges(bytes, ranges))
+    }
+
+    /// Same findings as `scan_text`, by running every detector over the whole text without
+    /// the prefilter: the reference the prefilter is tested against.
+    pub fn scan_text_exhaustive(&self, text: &str) -> Vec<Finding> {
+        let mut found = Vec::new();
+        for (i, det) in self.detectors.iter().enumerate() {
+            self.run_detector(i, det, text.as_bytes(), &mut found);
+        }
+        resolve_overlaps(found)
+    }
+
+    /// `(detector, start, end)` of every line (or, for multi-line detectors, the whole text) a
+    /// detector must search, as found by the prefilter; unsorted, possibly repeated.
+    fn candidate_lines(&self, bytes: &[u8]) -> Vec<(usize, usize, usize)> {
+        // One flat list keeps short strings (most JSON values) down to a couple of allocations.
+        let mut ranges: Vec<(usize, usize, usize)> = Vec::new();
+        let mut marks: Vec<LineMarks> = (0..self.detectors.len())
+            .map(|_| LineMarks::new(bytes))
+            .collect();
+        let mut whole = vec![false; self.detectors.len()];
+        self.keywords.for_each(bytes, |at, owners| {
+            for &owner in owners {
+                if self.detectors[owner].spec.multiline {
+                    if !whole[owner] {
+                        whole[owner] = true;
+                        ranges.push((owner, 0, bytes.len()));
+                    }
+                } else if let Some((a, b)) = marks[owner].mark(at) {
+                    ranges.push((owner, a, b));
+                }
+            }
+        });
+        prefilter::for_each_anchor(bytes, &self.anchors, |anchor, at| {
+            for &(owner, _) in self.anchored.iter().filter(|d| d.1 == anchor) {
+                if let Some((a, b)) = marks[owner].mark(at) {
+                    ranges.push((owner, a, b));
+                }
+            }
+        });
+        ranges
+    }
+
+    /// Runs each detector over its candidate lines (merged when close), unresolved findings.
+    fn run_ranges(
+        &self,
+        bytes: &[u8],
+        mut ranges: Vec<(usize, usize, usize)>,
+    ) -> Vec<(usize, Finding)> {
         ranges.sort_unstable();
         let mut found: Vec<(usize, Finding)> = Vec::new();
         let mut merged: Vec<(usize, usize)> = Vec::new();
@@ -353,7 +273,7 @@ impl Sanitizer {
             }
             rest = &rest[n..];
         }
-        resolve_overlaps(found)
+        found
     }
 
     fn run_detector(
@@ -513,30 +433,21 @@ pub fn scan_value(value: &Value) -> Vec<Finding> {
 }
 
 #[cfg(test)]
-mod shape_tests {
+mod prefilter_tests {
     use super::*;
 
     #[test]
-    fn digit_runs_allow_one_separator_between_digits() {
-        assert_eq!(longest_digit_run(b"4111 1111-1111 1111"), 16);
-        assert_eq!(longest_digit_run(b"call +1 415-555-0132 now"), 11);
-        assert_eq!(longest_digit_run(b"12  34"), 2);
-        assert_eq!(longest_digit_run(b"12 -34 5"), 3);
-        assert_eq!(longest_digit_run(b"- 1-2-"), 2);
-        assert_eq!(longest_digit_run(b"no digits"), 0);
-    }
-
-    #[test]
-    fn shape_checks_keep_the_matches() {
+    fn shapes_keep_the_matches() {
         let text = "x\npay 4111 1111 1111 1111 now\niban DE89 3704 0044 0532 0130 00\nok";
         let ids: Vec<String> = scan_text(text).into_iter().map(|f| f.detector).collect();
         assert!(ids.contains(&"payment_card_number".to_string()), "{ids:?}");
         assert!(ids.contains(&"iban".to_string()), "{ids:?}");
-        let need = LineCounts {
-            upper_pair_digit_pair: true,
-            ..LineCounts::default()
-        };
-        assert!(!line_has_shape(b"Portcullis ABC 12 D3 99", &need));
-        assert!(line_has_shape(b"GB29NWBK", &need));
+    }
+
+    #[test]
+    fn table_needs_keywords_or_an_anchor() {
+        let t =
+            r#"{"detectors":[{"id":"x","class":"c","keywords":[],"pattern":"a","confidence":1}]}"#;
+        assert!(Sanitizer::from_table(t).is_err());
     }
 }

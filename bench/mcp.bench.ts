@@ -3,7 +3,8 @@
  * 2,000 sequential `echo` calls by the SDK client (a) against an SDK Streamable HTTP server,
  * (b) through `portcullis serve` over HTTP with that server's stdio twin as upstream, policy and
  * audit on (group commit; and again with `audit.sync: always`), (c) over stdio directly and
- * (d) through `portcullis stdio`. Then calls/s with 32 concurrent HTTP clients for (a) and (b).
+ * (d) through `portcullis stdio`, next to a relay that only re-frames the JSON lines (the floor of
+ * any stdio proxy: two more pipe hops). Then calls/s with 32 concurrent HTTP clients for (a), (b).
  * Every process started here is stopped before `run()` resolves. `PORTCULLIS_BENCH_GATEWAY_FLAGS`
  * (space-separated node flags, e.g. `--cpu-prof --cpu-prof-dir=prof`) are given to every gateway
  * process, for profiling the gateway under the bench's load.
@@ -28,6 +29,7 @@ import type { BenchResult } from "./types.js";
 // Compiled to dist/bench/: the repository root is two folders up.
 const root = resolve(import.meta.dirname, "../..");
 const echo = join(root, "bench/mcp-echo-server.mjs");
+const relay = join(root, "bench/mcp-relay.mjs");
 const cli = join(root, "bin/portcullis.js");
 const SEQUENTIAL = 2_000;
 const WARMUP = 200;
@@ -177,6 +179,10 @@ export async function run(): Promise<BenchResult[]> {
     ]);
     const d = await sequential(dClient, "echo");
     await dClient.close();
+    // The floor of any stdio proxy: a relay that only parses and re-serialises each message.
+    const rClient = await stdioClient(process.execPath, [relay, process.execPath, echo, "--stdio"]);
+    const r = await sequential(rClient, "echo");
+    await rClient.close();
     const ca = await concurrent(direct.port, "echo");
     const cb = await concurrent(gwGroup.port, "echo");
 
@@ -198,9 +204,9 @@ export async function run(): Promise<BenchResult[]> {
       {
         name: "mcp: echo p50, stdio direct (c) vs through Portcullis (d)",
         unit: "ms",
-        figures: { c: round(c.p50), d: round(d.p50) },
-        ratios: { "d/c": round(d.p50 / c.p50, 2) },
-        notes: `${notes}; target d/c ≤ 2.5`,
+        figures: { c: round(c.p50), d: round(d.p50), "relay only": round(r.p50) },
+        ratios: { "d/c": round(d.p50 / c.p50, 2), "relay/c": round(r.p50 / c.p50, 2) },
+        notes: `${notes}; target d/c ≤ 2.5; "relay only" is a process that relays the JSON lines and does nothing else (the floor of any stdio proxy)`,
       },
       {
         name: "mcp: sequential calls/s",

@@ -1,7 +1,7 @@
 /**
  * Rust policy engine reached through the napi addon (`PolicyEngine` in native/napi/src/policy.rs):
- * the same policy.wasm on a synchronous wasmi host, with the same memory bound and the same
- * (empty) host-builtin allowlist as the TypeScript engine.
+ * the same policy.wasm on a synchronous wasmtime (Cranelift) host, with the same memory bound and
+ * the same (empty) host-builtin allowlist as the TypeScript engine.
  */
 
 import { PortcullisError } from "../gateway/errors.js";

@@ -33,7 +33,7 @@ function tarGz(files: Record<string, Uint8Array>): Buffer {
 }
 
 describe("engine selection", () => {
-  it("auto picks the engine measured faster (TS while the Rust host is an interpreter)", async () => {
+  it("auto picks the engine measured faster (TS: Rust through napi measured ~10% slower)", async () => {
     const svc = await createDecisionService({ engine: "auto" });
     expect(svc.engine).toBe(AUTO_ENGINE);
     expect((await svc.decide(readOnly)).engine).toBe(AUTO_ENGINE);

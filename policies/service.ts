@@ -117,10 +117,11 @@ function dataBytes(data: unknown): Uint8Array | undefined {
 }
 
 /**
- * `auto` picks the engine measured faster on this build. The Rust host runs on wasmi (an
- * interpreter, chosen for build time) and measured ~10x slower per decision than V8's compiled
- * wasm (bench/policy.bench.ts; see README.md), so `auto` means TS until the Rust host moves to a
- * compiling runtime; `rust` stays available when forced, and parity between them is proven.
+ * `auto` picks the engine measured faster on this build. Both hosts now compile the module (V8
+ * for TS, wasmtime/Cranelift for Rust) and run the same policy code; the Rust engine through napi
+ * measured ~10% slower per decision than TS in the same process (bench/policy.bench.ts, see
+ * README.md: the napi crossing and string conversion, and Cranelift's code a little behind V8's
+ * for this module), so `auto` stays TS; `rust` is available when forced, with proven parity.
  */
 export const AUTO_ENGINE: EngineName = "ts";
 

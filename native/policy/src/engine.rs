@@ -1,9 +1,12 @@
-//! The OPA wasm ABI host on wasmi: instantiates a `policy.wasm`, loads data once, and runs whole
-//! evaluations through `opa_eval` (ABI 1.2+), returning the module's own JSON text so no number
-//! or key order is re-interpreted on the way out.
+//! The OPA wasm ABI host on wasmtime (Cranelift, compiled ahead of the first evaluation):
+//! instantiates a `policy.wasm`, loads data once, and runs whole evaluations through `opa_eval`
+//! (ABI 1.2+) on one reused instance, returning the module's own JSON text so no number or key
+//! order is re-interpreted on the way out. Features are minimal: no signal handlers (bounds are
+//! checked in the compiled code, so the host never fights Node's own trap handling), no
+//! backtraces, no caches, no async.
 
 use std::fmt;
-use wasmi::{
+use wasmtime::{
     Caller, Config, Engine, Error as WasmError, ExternType, Instance, Linker, Memory, MemoryType,
     Module, Store, TypedFunc, Val,
 };
@@ -72,12 +75,14 @@ pub struct PolicyEngine {
     data_heap_ptr: i32,
 }
 
+// `{:#}` renders the whole cause chain: a host function's error (e.g. `opa_abort: …`) is the
+// root cause of the trap wasmtime reports.
 fn load_err(e: impl fmt::Display) -> PolicyError {
-    PolicyError::Load(e.to_string())
+    PolicyError::Load(format!("{e:#}"))
 }
 
 fn eval_err(e: impl fmt::Display) -> PolicyError {
-    PolicyError::Eval(e.to_string())
+    PolicyError::Eval(format!("{e:#}"))
 }
 
 /// Reads the NUL-terminated string at `addr` from linear memory.
@@ -96,9 +101,9 @@ fn read_cstr(data: &[u8], addr: i32) -> Result<&[u8], PolicyError> {
 impl PolicyEngine {
     /// Instantiates `wasm` and loads `data_json` as the policy's data document.
     pub fn new(wasm: &[u8], data_json: &[u8]) -> Result<Self, PolicyError> {
-        let mut config = Config::default();
-        config.wasm_multi_value(true);
-        let engine = Engine::new(&config);
+        let mut config = Config::new();
+        config.wasm_backtrace_max_frames(None);
+        let engine = Engine::new(&config).map_err(load_err)?;
         let module = Module::new(&engine, wasm).map_err(load_err)?;
         let min_pages = module
             .imports()
@@ -118,12 +123,14 @@ impl PolicyEngine {
         )
         .map_err(load_err)?;
         let mut linker = <Linker<()>>::new(&engine);
-        linker.define("env", "memory", memory).map_err(load_err)?;
+        linker
+            .define(&store, "env", "memory", memory)
+            .map_err(load_err)?;
         linker
             .func_wrap(
                 "env",
                 "opa_abort",
-                |caller: Caller<'_, ()>, addr: i32| -> Result<(), WasmError> {
+                |mut caller: Caller<'_, ()>, addr: i32| -> Result<(), WasmError> {
                     let mem = caller.get_export("memory").and_then(|e| e.into_memory());
                     let msg = mem
                         .and_then(|m| {
@@ -132,12 +139,12 @@ impl PolicyEngine {
                                 .map(|b| String::from_utf8_lossy(b).into_owned())
                         })
                         .unwrap_or_default();
-                    Err(WasmError::new(format!("opa_abort: {msg}")))
+                    Err(WasmError::msg(format!("opa_abort: {msg}")))
                 },
             )
             .map_err(load_err)?;
         fn refuse(id: i32) -> Result<i32, WasmError> {
-            Err(WasmError::new(format!("host builtin #{id} is not allowed")))
+            Err(WasmError::msg(format!("host builtin #{id} is not allowed")))
         }
         linker
             .func_wrap("env", "opa_builtin0", |id: i32, _: i32| refuse(id))
@@ -169,14 +176,12 @@ impl PolicyEngine {
                 Ok(())
             })
             .map_err(load_err)?;
-        let instance = linker
-            .instantiate_and_start(&mut store, &module)
-            .map_err(load_err)?;
+        let instance = linker.instantiate(&mut store, &module).map_err(load_err)?;
 
-        let abi = |name: &str| -> Option<i32> {
+        let mut abi = |name: &str| -> Option<i32> {
             instance
-                .get_global(&store, name)
-                .and_then(|g| match g.get(&store) {
+                .get_global(&mut store, name)
+                .and_then(|g| match g.get(&mut store) {
                     Val::I32(v) => Some(v),
                     _ => None,
                 })
@@ -187,15 +192,15 @@ impl PolicyEngine {
             return Err(load_err("unsupported OPA wasm ABI (need 1.2 or later)"));
         }
         let fns = Exports {
-            malloc: typed(&instance, &store, "opa_malloc")?,
-            json_parse: typed(&instance, &store, "opa_json_parse")?,
-            json_dump: typed(&instance, &store, "opa_json_dump")?,
-            heap_ptr_get: typed(&instance, &store, "opa_heap_ptr_get")?,
-            heap_ptr_set: typed(&instance, &store, "opa_heap_ptr_set")?,
-            eval: typed(&instance, &store, "opa_eval")?,
+            malloc: typed(&instance, &mut store, "opa_malloc")?,
+            json_parse: typed(&instance, &mut store, "opa_json_parse")?,
+            json_dump: typed(&instance, &mut store, "opa_json_dump")?,
+            heap_ptr_get: typed(&instance, &mut store, "opa_heap_ptr_get")?,
+            heap_ptr_set: typed(&instance, &mut store, "opa_heap_ptr_set")?,
+            eval: typed(&instance, &mut store, "opa_eval")?,
         };
-        let builtins_fn: TypedFunc<(), i32> = typed(&instance, &store, "builtins")?;
-        let entrypoints_fn: TypedFunc<(), i32> = typed(&instance, &store, "entrypoints")?;
+        let builtins_fn: TypedFunc<(), i32> = typed(&instance, &mut store, "builtins")?;
+        let entrypoints_fn: TypedFunc<(), i32> = typed(&instance, &mut store, "entrypoints")?;
         let mut this = PolicyEngine {
             store,
             memory,
@@ -238,13 +243,13 @@ impl PolicyEngine {
             .fns
             .malloc
             .call(&mut self.store, len)
-            .map_err(|e| PolicyError::Data(e.to_string()))?;
+            .map_err(|e| PolicyError::Data(format!("{e:#}")))?;
         self.write(raw, data_json)?;
         let addr = self
             .fns
             .json_parse
             .call(&mut self.store, (raw, len))
-            .map_err(|e| PolicyError::Data(e.to_string()))?;
+            .map_err(|e| PolicyError::Data(format!("{e:#}")))?;
         if addr == 0 {
             return Err(PolicyError::Data("data is not valid JSON".into()));
         }
@@ -319,9 +324,9 @@ impl PolicyEngine {
     }
 }
 
-fn typed<P: wasmi::WasmParams, R: wasmi::WasmResults>(
+fn typed<P: wasmtime::WasmParams, R: wasmtime::WasmResults>(
     instance: &Instance,
-    store: &Store<()>,
+    store: &mut Store<()>,
     name: &str,
 ) -> Result<TypedFunc<P, R>, PolicyError> {
     instance

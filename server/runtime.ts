@@ -8,6 +8,7 @@
 import { UpstreamPool } from "../adapters/mcp/pool.js";
 import type { PortcullisConfig } from "../gateway/config/schema.js";
 import { resolveSecret } from "../gateway/config/secrets.js";
+import type { SamplingBridge } from "../gateway/models/sampling.js";
 import type { StoredKeyDigest } from "../gateway/pipeline/authenticate.js";
 import type {
   ApprovalPort,
@@ -32,6 +33,8 @@ export interface RuntimeServices {
   /** Active API keys of the key file (`portcullis keys`), by digest. */
   storedKeys?: () => readonly StoredKeyDigest[];
   builtins?: BuiltinServer[];
+  /** Serves upstream sampling requests no client can answer (the model router). */
+  sampling?: SamplingBridge;
   /** Releases what the services hold (policy engine, audit file handles). */
   close?: () => Promise<void>;
 }
@@ -54,6 +57,7 @@ export function createRuntime(
     baseDir,
     ...(opts.backoffMs !== undefined ? { backoffMs: opts.backoffMs } : {}),
   });
+  if (services.sampling) for (const u of pool.upstreams) u.samplingFallback = services.sampling;
   const builtins = (services.builtins ?? []).map((b) => new BuiltinSource(b));
   const registry = new Registry([...builtins, ...pool.upstreams]);
   const pipeline = new Pipeline({

@@ -14,8 +14,9 @@ import { type ApprovalStore, SharedApprovalStore } from "../gateway/approvals/in
 import { AuditLog } from "../gateway/audit/index.js";
 import type { PortcullisConfig } from "../gateway/config/schema.js";
 import { ConfigError } from "../gateway/errors.js";
-import { createModelPlane, type ModelPlane } from "../gateway/models/index.js";
 import { SharedSessionEvents } from "../gateway/events/index.js";
+import { createModelPlane, type ModelPlane } from "../gateway/models/index.js";
+import { createSamplingBridge } from "../gateway/models/sampling.js";
 import { lockPathFor, PinStore, SharedPins } from "../gateway/pins/index.js";
 import type { AuditPort, DecisionPort, EventPort } from "../gateway/pipeline/context.js";
 import {
@@ -150,6 +151,15 @@ export async function createServices(
     keyScopes: storedKeyScopes(storedKeys),
     builtins: createBuiltinCapabilities(config, { baseDir }).servers,
     models,
+    ...(models.configured
+      ? {
+          sampling: createSamplingBridge(models.gateway, {
+            serves: (model) =>
+              models.router.route({ model, principal: { id: "", roles: [] }, dataClasses: [] }) !== undefined,
+            ...(config.models.samplingModel ? { defaultModel: config.models.samplingModel } : {}),
+          }),
+        }
+      : {}),
     async close() {
       await models.close();
       bus.close();

@@ -10,6 +10,7 @@ import {
   type CallToolResult,
   type CompleteRequest,
   type CompleteResult,
+  type CreateMessageRequest,
   type CreateMessageResult,
   type ElicitResult,
   ErrorCode,
@@ -95,6 +96,15 @@ export class Upstream implements CapabilitySource {
 
   /** Tasks extension: tasks/* for this upstream's tasks; absent when it is pinned to 2025-11-25. */
   readonly taskRequest?: CapabilitySource["taskRequest"];
+  /**
+   * Serves a sampling request when no client of the calls in flight can sample (the model
+   * router, gateway/models/sampling.ts); unset: such requests are refused.
+   */
+  samplingFallback?: (
+    server: string,
+    params: CreateMessageRequest["params"],
+    signal?: AbortSignal,
+  ) => Promise<CreateMessageResult>;
 
   constructor(opts: UpstreamOptions) {
     this.opts = opts;
@@ -204,7 +214,10 @@ export class Upstream implements CapabilitySource {
       },
       createMessage: async (params, signal): Promise<CreateMessageResult> => {
         const channel = this.channelFor((c) => Boolean(c.createMessage && c.capabilities.sampling));
-        if (!channel?.createMessage) throw refuse("sample");
+        if (!channel?.createMessage) {
+          if (this.samplingFallback) return this.samplingFallback(this.name, params as never, signal);
+          throw refuse("sample");
+        }
         return this.waitFor(channel, channel.createMessage(params as never, signal));
       },
       progress: ({ progressToken, progress, total, message }) => {

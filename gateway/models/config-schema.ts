@@ -41,6 +41,14 @@ export const ModelsConfig = z
       .max(1)
       .default(0.3)
       .describe("Weight of the newest sample in the least_latency EWMA"),
+    samplingModel: z
+      .string()
+      .min(1)
+      .max(256)
+      .optional()
+      .describe(
+        "Model name serving an upstream MCP server's sampling request that no client can answer, when its hints name none a route serves",
+      ),
     maxBodyBytes: z
       .number()
       .int()

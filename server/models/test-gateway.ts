@@ -33,12 +33,14 @@ export async function startTestGateway(opts: {
   models: unknown;
   apiKeys: { id: string; key: string; roles?: string[] }[];
   policyData?: unknown;
+  mcpServers?: Record<string, unknown>;
 }): Promise<TestGateway> {
   const dir = mkdtempSync(join(tmpdir(), "portcullis-models-"));
   const config = validateConfig({
     auth: { apiKeys: opts.apiKeys.map((k) => ({ roles: ["user"], ...k })) },
     audit: { dir: "audit" },
     models: opts.models,
+    ...(opts.mcpServers ? { mcpServers: opts.mcpServers } : {}),
   });
   const services = await createServices(config, dir, { policyData: opts.policyData ?? modelPolicyData() });
   const runtime = createRuntime(config, dir, services);

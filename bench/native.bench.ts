@@ -2,8 +2,8 @@
  * Native core vs TypeScript fallback, measured side by side in one run: canonicalize + sha256 of
  * a 1 MiB JSON document, the sanitizer over 1 MiB of mixed source code and prose (targets:
  * native ≥ 300 MB/s and ≥ 10× the fallback), redaction of a JSON document, top-k over
- * 100,000 × 384 vectors, and workspace search over a generated tree of 10,000 files in
- * os.tmpdir() (removed afterwards). Inputs are generated deterministically.
+ * 100,000 × 384 vectors, and workspace search, list and read over a generated tree of 10,000
+ * files in os.tmpdir() (removed afterwards). Inputs are generated deterministically.
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -13,6 +13,7 @@ import { fileURLToPath } from "node:url";
 import { addonCore, fallbackCore } from "../conformance/native/cores.js";
 import { expandTemplate } from "../conformance/native/sanitizer-fixtures.js";
 import type { NativeCore } from "../native/core-api.js";
+import type { ListRequest, ReadRequest } from "../native/files-types.js";
 import type { FileSearchRequest } from "../native/search-types.js";
 import type { BenchResult } from "./types.js";
 
@@ -172,7 +173,8 @@ function generateTree(root: string): void {
   }
 }
 
-async function workspaceSearch(ts: NativeCore, rs: NativeCore): Promise<BenchResult> {
+/** Search, list and read over the generated tree, native vs ts, side by side. */
+async function workspace(ts: NativeCore, rs: NativeCore, text: string): Promise<BenchResult[]> {
   const root = mkdtempSync(join(tmpdir(), "portcullis-bench-ws-"));
   try {
     generateTree(root);
@@ -191,13 +193,51 @@ async function workspaceSearch(ts: NativeCore, rs: NativeCore): Promise<BenchRes
     if (JSON.stringify(first) !== JSON.stringify(again)) throw new Error("workspace search results differ");
     const a = await timePerCall(() => ts.searchFiles(req), 2000, 1);
     const b = await timePerCall(() => rs.searchFiles(req), 2000, 1);
-    return {
-      name: "native: workspace search, 10,000 files",
-      unit: "ms/search",
-      figures: { ts: a.s * 1000, native: b.s * 1000 },
-      ratios: { "ts/native": a.s / b.s },
-      notes: `${first.filesScanned} files scanned (1,000 .gitignored), ${first.matches.length} matches; rounds ts ${a.rounds}, native ${b.rounds}`,
-    };
+    const listing: ListRequest = { root, start: root, prefixRoot: false, depth: 3, limit: 100_000 };
+    const listed = await ts.listFiles(listing);
+    if (JSON.stringify(listed) !== JSON.stringify(await rs.listFiles(listing)))
+      throw new Error("listings differ");
+    const la = await timePerCall(() => ts.listFiles(listing), 1500, 1);
+    const lb = await timePerCall(() => rs.listFiles(listing), 1500, 1);
+    writeFileSync(join(root, "big.txt"), text);
+    const reading: ReadRequest = { path: join(root, "big.txt"), offset: 0, want: MIB };
+    const small: ReadRequest = { path: join(root, "pkg1", "mod1", "file1.ts"), offset: 0, want: MIB };
+    for (const r of [reading, small]) {
+      if (JSON.stringify(await ts.readFile(r)) !== JSON.stringify(await rs.readFile(r)))
+        throw new Error("reads differ");
+    }
+    const ra = await timePerCall(() => ts.readFile(reading));
+    const rb = await timePerCall(() => rs.readFile(reading));
+    const sa = await timePerCall(() => ts.readFile(small));
+    const sb = await timePerCall(() => rs.readFile(small));
+    return [
+      {
+        name: "native: workspace search, 10,000 files",
+        unit: "ms/search",
+        figures: { ts: a.s * 1000, native: b.s * 1000 },
+        ratios: { "ts/native": a.s / b.s },
+        notes: `${first.filesScanned} files scanned (1,000 .gitignored), ${first.matches.length} matches; rounds ts ${a.rounds}, native ${b.rounds}`,
+      },
+      {
+        name: "native: workspace list, 10,000 files in 320 directories",
+        unit: "ms/list",
+        figures: { ts: la.s * 1000, native: lb.s * 1000 },
+        ratios: { "ts/native": la.s / lb.s },
+        notes: `${listed.entries.length} entries; rounds ts ${la.rounds}, native ${lb.rounds}`,
+      },
+      {
+        name: "native: workspace read, 1 MiB text file / 1.5 KiB file",
+        unit: "ms/read",
+        figures: {
+          ts: ra.s * 1000,
+          native: rb.s * 1000,
+          "ts small": sa.s * 1000,
+          "native small": sb.s * 1000,
+        },
+        ratios: { "ts/native": ra.s / rb.s, "ts/native small": sa.s / sb.s },
+        notes: `rounds ts ${ra.rounds}/${sa.rounds}, native ${rb.rounds}/${sb.rounds}`,
+      },
+    ];
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
@@ -242,6 +282,6 @@ export async function run(): Promise<BenchResult[]> {
   const scan = results[1] as BenchResult;
   scan.notes = `${scan.notes}; ${findings} findings`;
   results.push(await vectorTopK(ts, rs));
-  results.push(await workspaceSearch(ts, rs));
+  results.push(...(await workspace(ts, rs, text)));
   return results;
 }

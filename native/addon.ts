@@ -5,13 +5,15 @@
  * the result is the same whichever core runs.
  */
 import { AddonVectorIndex } from "./addon-vector.js";
-import type { NativeBinding } from "./binding.js";
+import type { NativeBinding, NativeFileRange } from "./binding.js";
 import table from "./core/src/sanitizer/detectors.json" with { type: "json" };
 import type { NativeCore } from "./core-api.js";
 import * as canonical from "./fallback/canonical.js";
+import * as files from "./fallback/files.js";
 import * as redact from "./fallback/redact.js";
 import * as sanitizer from "./fallback/sanitizer.js";
 import * as search from "./fallback/search.js";
+import type { ListResult } from "./files-types.js";
 import type { Finding, Redaction, RedactOptions } from "./sanitizer-types.js";
 import { toRustPattern } from "./search-pattern.js";
 import type { FileSearchRequest, FileSearchResult } from "./search-types.js";
@@ -157,6 +159,24 @@ export function createAddonCore(binding: NativeBinding): NativeCore {
       }
     },
     searchFiles: (req, signal) => nativeSearch(binding, req, signal),
+    async listFiles(req) {
+      try {
+        return JSON.parse(await binding.listFilesAsync(JSON.stringify(req))) as ListResult;
+      } catch {
+        // An I/O error (permissions, a racing delete): the fallback meets it and says what it is.
+        return files.listFiles(req);
+      }
+    },
+    async readFile(req) {
+      let r: NativeFileRange;
+      try {
+        r = await binding.readFileAsync(req.path, req.offset, req.want);
+      } catch {
+        return files.readFile(req);
+      }
+      const base = { size: r.size, bytes: r.bytes, truncated: r.truncated, binary: r.binary };
+      return typeof r.text === "string" ? { ...base, text: r.text } : base;
+    },
     createVectorIndex(dims, metric, embedding) {
       AddonVectorIndex.check(dims, metric);
       return new AddonVectorIndex(new binding.NativeVectorIndex(dims, metric, embedding));

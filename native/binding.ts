@@ -17,6 +17,15 @@ export interface NativeVectorIndexHandle {
   toBuffer(): Buffer;
 }
 
+/** A file range as the addon returns it (`text` null for binary files). */
+export interface NativeFileRange {
+  size: number;
+  bytes: number;
+  truncated: boolean;
+  binary: boolean;
+  text?: string | null;
+}
+
 export interface NativeBinding {
   coreVersion(): string;
   canonicalizeJson(text: string): string;
@@ -39,6 +48,10 @@ export interface NativeBinding {
   redactValueJsonAsync(json: string, options: string): Promise<string>;
   /** Why a Rust-syntax search pattern does not compile, or null. */
   searchPatternError(pattern: string): string | null;
+  /** Workspace listing of a resolved request (JSON text) on the thread pool, as JSON text. */
+  listFilesAsync(request: string): Promise<string>;
+  /** A byte range of a resolved regular file on the thread pool. */
+  readFileAsync(path: string, offset: number, want: number): Promise<NativeFileRange>;
   /** One cancellable workspace search; `run` takes and gives JSON text. */
   NativeFileSearch: new () => { cancel(): void; run(request: string): Promise<string> };
   /** The Rust vector index class. */

@@ -4,6 +4,7 @@
  * time; the parity suite in conformance/native/ builds both explicitly and compares outputs.
  */
 
+import type { FileRange, ListRequest, ListResult, ReadRequest } from "./files-types.js";
 import type { Finding, Redaction, RedactOptions } from "./sanitizer-types.js";
 import type { FileSearchRequest, FileSearchResult } from "./search-types.js";
 import type { Metric, VectorStore } from "./vector-types.js";
@@ -34,4 +35,8 @@ export interface NativeCore {
   vectorIndexFromBuffer(bytes: Uint8Array): VectorStore;
   /** Workspace file search of a resolved request (off the JS thread when native). */
   searchFiles(req: FileSearchRequest, signal?: AbortSignal): Promise<FileSearchResult>;
+  /** Workspace listing of a resolved directory (off the JS thread when native). */
+  listFiles(req: ListRequest): Promise<ListResult>;
+  /** A byte range of a resolved regular file (off the JS thread when native). */
+  readFile(req: ReadRequest): Promise<FileRange>;
 }

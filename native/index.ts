@@ -45,3 +45,8 @@ export type { Metric, VectorHit, VectorStore } from "./vector-types.js";
 /** Workspace file search of a resolved request (native, off the JS thread, when available). */
 export const searchFiles: NativeCore["searchFiles"] = core.searchFiles;
 export type { FileSearchRequest, FileSearchResult, SearchMatch } from "./search-types.js";
+/** Workspace listing of a resolved directory (native, off the JS thread, when available). */
+export const listFiles: NativeCore["listFiles"] = core.listFiles;
+/** A byte range of a resolved regular file (native, off the JS thread, when available). */
+export const readFile: NativeCore["readFile"] = core.readFile;
+export type { FileRange, ListEntry, ListRequest, ListResult, ReadRequest } from "./files-types.js";

@@ -41,6 +41,8 @@ const REQUIRED_EXPORTS: readonly (keyof NativeBinding)[] = [
   "digestStringified",
   "scanTextPackedAsync",
   "NativeFileSearch",
+  "listFilesAsync",
+  "readFileAsync",
 ];
 
 let loaded: LoadResult | undefined;

@@ -10,7 +10,7 @@ import type { CallToolResult, Tool } from "@modelcontextprotocol/sdk/types.js";
 import type { PortcullisConfig } from "../../gateway/config/schema.js";
 import { errorMessage, isPortcullisError } from "../../gateway/errors.js";
 import { Workspace } from "../../native/fallback/workspace.js";
-import { searchFiles } from "../../native/index.js";
+import { listFiles, readFile, searchFiles } from "../../native/index.js";
 import { LexicalEmbedder } from "./embedder.js";
 import { MemoryStore } from "./memory.js";
 import { memoryTools, workspaceTools } from "./tools.js";
@@ -59,6 +59,8 @@ export function createBuiltinCapabilities(
   const workspace = new Workspace(config.workspace.roots.map(abs), {
     maxReadBytes: config.workspace.maxReadBytes,
     searcher: searchFiles,
+    lister: listFiles,
+    reader: readFile,
   });
   const embedder = new LexicalEmbedder(config.memory.dimensions);
   let memory: MemoryStore | undefined;
@@ -79,11 +81,11 @@ export function createBuiltinCapabilities(
             switch (toolName) {
               case "list": {
                 const a = ws.parse.list(args);
-                return { ...workspace.list(a.path, a.depth, a.limit) };
+                return { ...(await workspace.list(a.path, a.depth, a.limit)) };
               }
               case "read": {
                 const a = ws.parse.read(args);
-                return { ...workspace.read(a.path, a.offset, a.length) };
+                return { ...(await workspace.read(a.path, a.offset, a.length)) };
               }
               case "search": {
                 const a = ws.parse.search(args);

@@ -4,6 +4,7 @@
  */
 import type { NativeCore } from "../core-api.js";
 import { canonicalize, digest, sha256Hex } from "./canonical.js";
+import { listFiles, readFile } from "./files.js";
 import { redactValue } from "./redact.js";
 import { scanText, scanValue } from "./sanitizer.js";
 import { searchFiles } from "./search.js";
@@ -23,6 +24,8 @@ export const fallbackCore: NativeCore = {
   redactValueAsync: async (value, opts) => redactValue(value, opts),
   createVectorIndex: (dims, metric, embedding) => new VectorIndex(dims, metric, embedding),
   searchFiles: async (req, signal) => searchFiles(req, () => signal?.aborted === true),
+  listFiles: async (req) => listFiles(req),
+  readFile: async (req) => readFile(req),
   vectorIndexFromBuffer: (bytes) =>
     VectorIndex.fromBuffer(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)),
 };

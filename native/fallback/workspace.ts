@@ -5,23 +5,25 @@
  * GW_ERR_PATH_ESCAPE. Search honours .gitignore files, skips .git, binary files and symlinks,
  * and stops at its limits.
  */
-import { closeSync, lstatSync, openSync, readdirSync, readSync, realpathSync, statSync } from "node:fs";
-import { isAbsolute, join, relative, resolve, sep } from "node:path";
+import { realpathSync, statSync } from "node:fs";
+import { isAbsolute, relative, resolve } from "node:path";
 import { PortcullisError } from "../../gateway/errors.js";
+import type { FileRange, ListEntry, ListRequest, ListResult, ReadRequest } from "../files-types.js";
 import type { FileSearchRequest, FileSearchResult, SearchMatch } from "../search-types.js";
+import { displayPath, listFiles, readFile } from "./files.js";
 import { searchFiles } from "./search.js";
 
 export interface WorkspaceOptions {
   maxReadBytes: number;
   /** Runs file searches (the native core's `searchFiles`); the TypeScript walker without one. */
   searcher?: (req: FileSearchRequest, signal?: AbortSignal) => Promise<FileSearchResult>;
+  /** Lists directories (the native core's `listFiles`); the TypeScript walker without one. */
+  lister?: (req: ListRequest) => Promise<ListResult>;
+  /** Reads byte ranges (the native core's `readFile`); the TypeScript reader without one. */
+  reader?: (req: ReadRequest) => Promise<FileRange>;
 }
 
-export interface ListEntry {
-  path: string;
-  type: "file" | "dir" | "symlink" | "other";
-  size?: number;
-}
+export type { ListEntry } from "../files-types.js";
 
 export interface ReadResult {
   path: string;
@@ -46,7 +48,6 @@ export interface SearchOptions {
 }
 
 const MAX_PATH = 4096;
-const BINARY_SNIFF = 8192;
 
 function pathEscape(message: string, path: string): PortcullisError {
   return new PortcullisError("GW_ERR_PATH_ESCAPE", message, { details: { path } });
@@ -68,10 +69,6 @@ function hasLookAlikes(path: string): boolean {
   if (folded === path) return false;
   if (segments(folded).length !== segments(path).length) return true;
   return segments(folded).some((seg, i) => isDots(seg) && !isDots(segments(path)[i] as string));
-}
-
-function isBinary(buf: Uint8Array): boolean {
-  return buf.subarray(0, BINARY_SNIFF).includes(0);
 }
 
 export class Workspace {
@@ -121,78 +118,28 @@ export class Workspace {
     return { abs: real, root };
   }
 
-  private display(root: string, abs: string): string {
-    const rel = relative(root, abs).split(sep).join("/");
-    return this.roots.length > 1 ? `${root}${rel ? `/${rel}` : ""}` : rel || ".";
-  }
-
   /** Entries of a directory (sorted by name), optionally recursive up to a depth. */
-  list(path = ".", depth = 1, limit = 1000): { entries: ListEntry[]; truncated: boolean } {
+  async list(path = ".", depth = 1, limit = 1000): Promise<{ entries: ListEntry[]; truncated: boolean }> {
     const { abs, root } = this.resolvePath(path);
     if (!statSync(abs).isDirectory()) throw new PortcullisError("GW_ERR_USAGE", `${path} is not a directory`);
-    const entries: ListEntry[] = [];
-    let truncated = false;
-    const walk = (dir: string, level: number): void => {
-      const names = readdirSync(dir).sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
-      for (const name of names) {
-        if (entries.length >= limit) {
-          truncated = true;
-          return;
-        }
-        const full = join(dir, name);
-        const st = lstatSync(full);
-        const type = st.isSymbolicLink()
-          ? "symlink"
-          : st.isDirectory()
-            ? "dir"
-            : st.isFile()
-              ? "file"
-              : "other";
-        entries.push(
-          type === "file"
-            ? { path: this.display(root, full), type, size: st.size }
-            : { path: this.display(root, full), type },
-        );
-        if (type === "dir" && level < depth && name !== ".git") walk(full, level + 1);
-      }
-    };
-    walk(abs, 1);
-    return { entries, truncated };
+    const req: ListRequest = { root, start: abs, prefixRoot: this.roots.length > 1, depth, limit };
+    return this.opts.lister ? await this.opts.lister(req) : listFiles(req);
   }
 
   /** Reads a byte range of a file, capped at maxReadBytes; binary files return no text. */
-  read(path: string, offset = 0, length?: number): ReadResult {
+  async read(path: string, offset = 0, length?: number): Promise<ReadResult> {
     const { abs, root } = this.resolvePath(path);
     const st = statSync(abs);
     if (!st.isFile()) throw new PortcullisError("GW_ERR_USAGE", `${path} is not a regular file`);
     if (!Number.isInteger(offset) || offset < 0)
       throw new PortcullisError("GW_ERR_USAGE", "offset must be >= 0");
-    const want = Math.min(length ?? this.opts.maxReadBytes, this.opts.maxReadBytes);
-    const bytes = Math.max(0, Math.min(want, st.size - offset));
-    const buf = Buffer.alloc(bytes);
-    const fd = openSync(abs, "r");
-    try {
-      readSync(fd, buf, 0, bytes, offset);
-    } finally {
-      closeSync(fd);
-    }
-    const sniff = Buffer.alloc(Math.min(BINARY_SNIFF, st.size));
-    const fd2 = openSync(abs, "r");
-    try {
-      readSync(fd2, sniff, 0, sniff.length, 0);
-    } finally {
-      closeSync(fd2);
-    }
-    const binary = isBinary(sniff);
-    const base = {
-      path: this.display(root, abs),
-      size: st.size,
-      offset,
-      bytes,
-      truncated: offset + bytes < st.size,
-      binary,
-    };
-    return binary ? base : { ...base, text: buf.toString("utf8") };
+    const want = Math.max(0, Math.min(length ?? this.opts.maxReadBytes, this.opts.maxReadBytes));
+    const req: ReadRequest = { path: abs, offset, want };
+    const range = this.opts.reader ? await this.opts.reader(req) : readFile(req);
+    const shown = displayPath(root, this.roots.length > 1, abs);
+    const base = { path: shown, size: range.size, offset, bytes: range.bytes };
+    const flags = { truncated: range.truncated, binary: range.binary };
+    return range.text === undefined ? { ...base, ...flags } : { ...base, ...flags, text: range.text };
   }
 
   /**

@@ -1,11 +1,12 @@
-//! Workspace file search, step for step the same as `native/fallback/search.ts`: walk the start
-//! directory in byte order of names, skip `.git`, symlinks and what the .gitignore files from the
-//! root down exclude, scan regular files up to the size limit that are not binary (a NUL in the
-//! first 8 KiB), and report the first match of each line with a UTF-16 column. Path checks
-//! (roots, `..`, symlinks, look-alikes) happen before, in `Workspace.resolvePath`; the request
-//! carries canonical paths only. The pattern arrives in Rust syntax, translated from the
-//! ECMAScript source by `native/search-pattern.ts`.
+//! Workspace file search, step for step the same as `native/fallback/search.ts` (list and read
+//! are in `files`): walk the start directory in byte order of names, skip `.git`, symlinks and
+//! what the .gitignore files from the root down exclude, scan regular files up to the size
+//! limit that are not binary (a NUL in the first 8 KiB), and report the first match of each line
+//! with a UTF-16 column. Path checks (roots, `..`, symlinks, look-alikes) happen before, in
+//! `Workspace.resolvePath`; requests carry canonical paths only. The pattern arrives in Rust
+//! syntax, translated from the ECMAScript source by `native/search-pattern.ts`.
 
+pub mod files;
 pub mod gitignore;
 
 use gitignore::IgnoreRules;
@@ -77,6 +78,24 @@ fn rel_slash(base: &Path, full: &Path) -> String {
     parts.join("/")
 }
 
+/// How a path is shown: relative to its root with '/', `.` for the root itself, or prefixed
+/// with the root when the workspace has several.
+fn display_path(root: &Path, prefix_root: bool, full: &Path) -> String {
+    let rel = rel_slash(root, full);
+    if prefix_root {
+        let root = root.to_string_lossy();
+        if rel.is_empty() {
+            root.into_owned()
+        } else {
+            format!("{root}/{rel}")
+        }
+    } else if rel.is_empty() {
+        ".".to_string()
+    } else {
+        rel
+    }
+}
+
 fn read_rules(dir: &Path) -> Option<IgnoreRules> {
     let bytes = std::fs::read(dir.join(".gitignore")).ok()?;
     Some(IgnoreRules::parse(&String::from_utf8_lossy(&bytes)))
@@ -92,19 +111,7 @@ struct Search<'a> {
 
 impl Search<'_> {
     fn display(&self, full: &Path) -> String {
-        let rel = rel_slash(&self.req.root, full);
-        if self.req.prefix_root {
-            let root = self.req.root.to_string_lossy();
-            if rel.is_empty() {
-                root.into_owned()
-            } else {
-                format!("{root}/{rel}")
-            }
-        } else if rel.is_empty() {
-            ".".to_string()
-        } else {
-            rel
-        }
+        display_path(&self.req.root, self.req.prefix_root, full)
     }
 
     fn ignored(&self, full: &Path, is_dir: bool) -> bool {

@@ -2,16 +2,14 @@
  * Authentication of the model API: the REST API's checks (Host/Origin allow-lists, `Authorization:
  * Bearer` API keys or JWTs, scopes) plus Anthropic's `x-api-key` header, which Anthropic clients
  * send instead of a bearer token and which is checked as the same API key. A credential restricted
- * to scopes needs the `models` scope here. Failures are gateway errors: problem+json, 401 / 403.
+ * to scopes needs `models:call` here. Failures are gateway errors: problem+json, 401 / 403.
  */
 import type { Context } from "hono";
 import type { Principal } from "../../gateway/pipeline/context.js";
+import { missingScope, scopeFor } from "../auth/scopes.js";
 import { isAllowedHost, isAllowedOrigin } from "../mcp/limits.js";
 import { authenticateRequest, type Env, type GateOptions } from "../rest/gate.js";
 import { problem, problemResponse } from "../rest/problem.js";
-
-/** The scope a restricted credential needs for the model API. */
-export const MODELS_SCOPE = "models";
 
 async function viaApiKeyHeader(
   c: Context<Env>,
@@ -46,12 +44,11 @@ export async function authenticateModelCaller(
       ? await viaApiKeyHeader(c, gate, key.trim())
       : await authenticateRequest(c, gate);
   if (p instanceof Response) return p;
-  const scopes = c.get("scopes");
-  if (scopes !== undefined && scopes.length > 0 && !scopes.includes(MODELS_SCOPE))
+  // The scope of the model paths (server/auth/scopes.ts: models:call).
+  const missing = missingScope(c.get("scopes"), scopeFor(c.req.method, c.req.path));
+  if (missing)
     return problemResponse(
-      problem("GW_ERR_FORBIDDEN", `this credential lacks the scope '${MODELS_SCOPE}'`, {
-        scope: MODELS_SCOPE,
-      }),
+      problem("GW_ERR_FORBIDDEN", `this credential lacks the scope '${missing}'`, { scope: missing }),
     );
   return p;
 }

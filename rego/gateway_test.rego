@@ -158,7 +158,6 @@ test_secret_needs_local_provider if {
 		"target": {"kind": "model", "name": "m", "model": "llama", "provider": {"id": "cloud", "local": false}},
 	})
 	d := decide(inp) with data.portcullis.settings.models.allowed as ["llama"]
-		with data.portcullis.settings.secrets.action as "allow"
 	d.decision == "deny"
 	codes(d) == {"DATA_CLASS_NOT_ALLOWED_FOR_PROVIDER"}
 }
@@ -169,7 +168,6 @@ test_secret_to_local_provider_allowed if {
 		"target": {"kind": "model", "name": "llama", "provider": {"id": "ollama", "local": true}},
 	})
 	d := decide(inp) with data.portcullis.settings.models.allowed as ["llama"]
-		with data.portcullis.settings.secrets.action as "allow"
 	d.decision == "allow"
 	d.obligations.redact == ["secret"]
 }

@@ -43,9 +43,11 @@ deny_codes contains "DENIED_BY_RULE" if {
 	matched_effects.deny
 }
 
+# Model calls are governed by the provider rule below (models.local_only_classes), not this one.
 deny_codes contains "SECRET_IN_ARGUMENTS" if {
 	valid_input
 	is_call_action
+	not is_model_action
 	secret_found
 	settings.secrets.action == "deny"
 }
@@ -80,6 +82,7 @@ ask_codes contains "OPEN_WORLD_TOOL" if {
 
 ask_codes contains "SECRET_REQUIRES_APPROVAL" if {
 	is_call_action
+	not is_model_action
 	secret_found
 	settings.secrets.action == "ask"
 }

@@ -24,7 +24,6 @@ export interface TestGateway {
 export function modelPolicyData(overrides: Partial<Omit<PolicySettings, "rules">> = {}) {
   return buildPolicyData([], {
     models: { allowed: ["*"], local_only_classes: ["secret"] },
-    secrets: { classes: ["secret"], action: "allow" },
     ...overrides,
   });
 }

@@ -60,6 +60,9 @@ pub(super) struct KeywordFinder {
     overlaps: Vec<Vec<(usize, usize)>>,
     /// memmem finders of the short keywords, with their word index.
     short: Vec<(memmem::Finder<'static>, usize)>,
+    /// Per word: (offset, word) of the keywords containing it, which are not searched for
+    /// themselves but checked around each occurrence of the word they contain.
+    containers: Vec<Vec<(usize, usize)>>,
 }
 
 /// Keywords shorter than this go through `memmem` instead of the multi-pattern search.
@@ -85,7 +88,30 @@ impl KeywordFinder {
                 }),
             }
         }
-        let long: Vec<usize> = (0..words.len())
+        // A keyword that contains another one is found through it, which keeps Teddy's buckets
+        // small: "sk-ant-" is checked wherever "sk" occurs.
+        let inside = |outer: &[u8], inner: &[u8]| memmem::find(outer, inner);
+        let mut containers = vec![Vec::new(); words.len()];
+        let mut searched = Vec::new();
+        for a in 0..words.len() {
+            let within = (0..words.len())
+                .filter(|&b| b != a && words[b].bytes.len() < words[a].bytes.len())
+                .filter(|&b| {
+                    !words.iter().enumerate().any(|(c, w)| {
+                        c != b
+                            && w.bytes.len() < words[b].bytes.len()
+                            && inside(&words[b].bytes, &w.bytes).is_some()
+                    })
+                })
+                .find_map(|b| inside(&words[a].bytes, &words[b].bytes).map(|at| (b, at)));
+            match within {
+                Some((b, at)) => containers[b].push((at, a)),
+                None => searched.push(a),
+            }
+        }
+        let long: Vec<usize> = searched
+            .iter()
+            .copied()
             .filter(|&i| words[i].bytes.len() >= MIN_LONG)
             .collect();
         let patterns: Vec<&[u8]> = long.iter().map(|&i| words[i].bytes.as_slice()).collect();
@@ -124,7 +150,9 @@ impl KeywordFinder {
                 list
             })
             .collect();
-        let short = (0..words.len())
+        let short = searched
+            .iter()
+            .copied()
             .filter(|&i| words[i].bytes.len() < MIN_LONG)
             .map(|i| (memmem::Finder::new(&words[i].bytes).into_owned(), i))
             .collect();
@@ -134,6 +162,7 @@ impl KeywordFinder {
             search,
             overlaps,
             short,
+            containers,
         })
     }
 
@@ -149,12 +178,20 @@ impl KeywordFinder {
             lower.clear();
             lower.extend(text.iter().map(u8::to_ascii_lowercase));
             let lower = lower.as_slice();
+            let mut emit = |word: usize, at: usize| {
+                hit(at, &self.words[word].owners);
+                for &(offset, outer) in &self.containers[word] {
+                    if at >= offset && lower[at - offset..].starts_with(&self.words[outer].bytes) {
+                        hit(at - offset, &self.words[outer].owners);
+                    }
+                }
+            };
             let mut on_long = |pattern: usize, start: usize| {
-                hit(start, &self.words[self.long[pattern]].owners);
+                emit(self.long[pattern], start);
                 for &(offset, j) in &self.overlaps[pattern] {
                     let at = start + offset;
                     if lower[at..].starts_with(&self.words[j].bytes) {
-                        hit(at, &self.words[j].owners);
+                        emit(j, at);
                     }
                 }
             };
@@ -173,7 +210,7 @@ impl KeywordFinder {
             }
             for (finder, word) in &self.short {
                 for at in finder.find_iter(lower) {
-                    hit(at, &self.words[*word].owners);
+                    emit(*word, at);
                 }
             }
         });

@@ -226,6 +226,24 @@ impl Sanitizer {
     fn candidate_lines(&self, bytes: &[u8]) -> Vec<(usize, usize, usize)> {
         // One flat list keeps short strings (most JSON values) down to a couple of allocations.
         let mut ranges: Vec<(usize, usize, usize)> = Vec::new();
+        if self.detectors.len() <= 128 && memchr::memchr(b'\n', bytes).is_none() {
+            // One line (most JSON strings): every hit selects the whole text for its detector.
+            let mut seen = 0u128;
+            let mut add = |owner: usize| {
+                if seen & (1 << owner) == 0 {
+                    seen |= 1 << owner;
+                    ranges.push((owner, 0, bytes.len()));
+                }
+            };
+            self.keywords
+                .for_each(bytes, |_, owners| owners.iter().for_each(|&o| add(o)));
+            prefilter::for_each_anchor(bytes, &self.anchors, |anchor, _| {
+                for &(owner, _) in self.anchored.iter().filter(|d| d.1 == anchor) {
+                    add(owner);
+                }
+            });
+            return ranges;
+        }
         let mut marks: Vec<LineMarks> = (0..self.detectors.len())
             .map(|_| LineMarks::new(bytes))
             .collect();

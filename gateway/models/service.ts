@@ -66,7 +66,7 @@ export class ModelGateway {
 
   /** A non-streamed call; resolves with the answer in neutral form (placeholders restored). */
   async complete(req: ChatRequest, ctx: ModelCallContext): Promise<ChatResponse> {
-    const call = this.begin(req, ctx);
+    const call = await this.begin(req, ctx);
     try {
       return await this.deps.router.complete(call.plan, call.hooks, ctx.signal);
     } finally {
@@ -80,7 +80,7 @@ export class ModelGateway {
    * starting with the held start events, and ends with `done` or one `error` event.
    */
   async stream(req: ChatRequest, ctx: ModelCallContext): Promise<AsyncGenerator<ChatStreamEvent>> {
-    const call = this.begin(req, ctx);
+    const call = await this.begin(req, ctx);
     const gen = this.deps.router.stream(call.plan, call.hooks, ctx.signal);
     let first: IteratorResult<ChatStreamEvent>;
     try {
@@ -162,21 +162,57 @@ export class ModelGateway {
     return this.deps.decisions.decide(input);
   }
 
-  /** Scans, plans and builds the per-target hooks of one call. */
-  private begin(req: ChatRequest, ctx: ModelCallContext) {
-    const prepared = this.deps.redactor.prepare(req);
-    const plan = this.deps.router.plan({
-      model: req.model,
+  /**
+   * Records a refusal that happened before any target was decided (the sanitizer failed, no route
+   * matched) as a deny decision with the error's reasons, then rethrows it. The record is about
+   * the requested model only; the digest is of the request's summary (nothing was redacted).
+   */
+  private async refuseBeforeTargets(
+    e: unknown,
+    ctx: ModelCallContext,
+    model: string,
+    summary: Record<string, unknown>,
+  ): Promise<never> {
+    const given = isPortcullisError(e) ? (e.details?.reasons as Reason[] | undefined) : undefined;
+    const reasons: Reason[] =
+      given && given.length > 0
+        ? given
+        : [{ code: "UNKNOWN_TARGET", message: `Model request refused: ${errorMessage(e).slice(0, 512)}` }];
+    await this.deps.audit.appendDecision({
+      v: 1,
+      kind: "decision",
+      id: `${ctx.id}.refused`,
       principal: ctx.principal,
-      dataClasses: prepared.found,
+      ...(ctx.session ? { session: ctx.session } : {}),
+      target: { kind: "model", name: model },
+      args_digest: digest(summary),
+      decision: "deny",
+      reasons,
     });
-    const pending: Promise<unknown>[] = [];
-    const records = new Map<PlannedTarget, TargetRecord>();
+    throw e;
+  }
+
+  /** Scans, plans and builds the per-target hooks of one call. */
+  private async begin(req: ChatRequest, ctx: ModelCallContext) {
     const summary = {
       stream: req.stream,
       messages: req.messages.length,
       ...(req.tools ? { tools: req.tools.map((t) => t.name) } : {}),
     };
+    let prepared: ReturnType<EgressRedactor["prepare"]>;
+    let plan: PlannedTarget[];
+    try {
+      prepared = this.deps.redactor.prepare(req);
+      plan = this.deps.router.plan({
+        model: req.model,
+        principal: ctx.principal,
+        dataClasses: prepared.found,
+      });
+    } catch (e) {
+      return this.refuseBeforeTargets(e, ctx, req.model, summary);
+    }
+    const pending: Promise<unknown>[] = [];
+    const records = new Map<PlannedTarget, TargetRecord>();
     let n = 0;
     const hooks: CallHooks = {
       sent: (ms) => {

@@ -146,4 +146,37 @@ describe("DecisionCache", () => {
     expect(small.get(input({ target: { kind: "tool", name: "t9" } }))).toBeDefined();
     expect(small.get(input({ target: { kind: "tool", name: "t0" } }))).toBeUndefined();
   });
+
+  it("a bucket the LRU dropped is gone from the lookup and can be stored again", () => {
+    const cache = new DecisionCache(2);
+    const tool = (name: string) => input({ target: { kind: "tool", name } });
+    cache.set(tool("a"), decision("A"));
+    cache.set(tool("b"), decision("B"));
+    expect(cache.get(tool("a"))?.reasons[0]?.code).toBe("A"); // a is now the most recent
+    cache.set(tool("c"), decision("C")); // evicts b, the least recently used
+    expect(cache.get(tool("b"))).toBeUndefined();
+    expect(cache.get(tool("a"))?.reasons[0]?.code).toBe("A");
+    expect(cache.get(tool("c"))?.reasons[0]?.code).toBe("C");
+    cache.set(tool("b"), decision("B2"));
+    expect(cache.get(tool("b"))?.reasons[0]?.code).toBe("B2");
+    expect(cache.size).toBe(2);
+  });
+
+  it("a cache smaller than a bucket keeps its newest entries and never answers a dropped one", () => {
+    const cache = new DecisionCache(1);
+    const args = (n: number) => input({ arguments: { n } });
+    for (let n = 0; n < 3; n++) cache.set(args(n), decision(`D${n}`));
+    expect(cache.size).toBeLessThanOrEqual(1);
+    expect(cache.get(args(0))).toBeUndefined();
+    expect(cache.get(args(1))).toBeUndefined();
+  });
+
+  it("inputs without string action, principal id or target name share one bucket and still compare", () => {
+    const cache = new DecisionCache(10);
+    const a = input({ action: 7, principal: {}, target: { name: 1 } });
+    const b = input({ action: 8, principal: {}, target: { name: 1 } });
+    cache.set(a, decision("A"));
+    expect(cache.get(a)?.reasons[0]?.code).toBe("A");
+    expect(cache.get(b)).toBeUndefined();
+  });
 });

@@ -46,7 +46,13 @@ import {
   type UpstreamEra,
   type UpstreamLink,
 } from "./link.js";
-import { fulfilInputs, isInputRequired, MAX_INPUT_ROUNDS, modernEnvelope } from "./rounds.js";
+import {
+  fulfilInputs,
+  isInputRequired,
+  MAX_INPUT_ROUNDS,
+  modernEnvelope,
+  type SampleFallback,
+} from "./rounds.js";
 import { awaitTask, type TaskSend, taskEnvelope } from "./tasks.js";
 
 export type UpstreamState = "idle" | "starting" | "ready" | "backoff" | "closed";
@@ -113,6 +119,12 @@ export class Upstream implements CapabilitySource {
     if (opts.config.protocol !== "2025-11-25")
       this.taskRequest = (method, params, callOpts) =>
         this.run(callOpts, (c, { meta, options }) => this.sendTask(c, method, params, meta, options));
+  }
+
+  /** The sampling fallback bound to this upstream, for input-required rounds; undefined when unset. */
+  private sampleFallback(): SampleFallback | undefined {
+    const fallback = this.samplingFallback;
+    return fallback ? (params, signal) => fallback(this.name, params, signal) : undefined;
   }
 
   setEvents(events: SourceEvents): void {
@@ -329,7 +341,9 @@ export class Upstream implements CapabilitySource {
         onProgress(p);
       });
     const envelope =
-      client.era === "2026-07-28" && channel ? taskEnvelope(modernEnvelope(channel), channel) : undefined;
+      client.era === "2026-07-28" && channel
+        ? taskEnvelope(modernEnvelope(channel, this.samplingFallback !== undefined), channel)
+        : undefined;
     const meta =
       token || opts?.meta || envelope
         ? { ...opts?.meta, ...envelope, ...(token ? { progressToken: token } : {}) }
@@ -427,7 +441,7 @@ export class Upstream implements CapabilitySource {
             `upstream '${this.name}' asked for input more than ${MAX_INPUT_ROUNDS} times`,
           );
         const answers = await waitForClient(
-          fulfilInputs(result.inputRequests ?? {}, opts.client, options.signal),
+          fulfilInputs(result.inputRequests ?? {}, opts.client, options.signal, this.sampleFallback()),
         );
         next = {
           ...base,

@@ -3,8 +3,10 @@
  * `sampling/createMessage` while serving a tool call that came in over REST — a client that
  * cannot sample — and the model router answers it through a fake provider, as the principal
  * `upstream:<server>` the policy decides on. Without a model the policy allows for that role the
- * upstream gets a refusal instead.
+ * upstream gets a refusal instead. The same for a 2026-07-28 upstream (fixture-modern.mjs) whose
+ * tool answers with an input-required round carrying a sampling request.
  */
+import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { policyData } from "../../conformance/policy/settings.js";
@@ -13,12 +15,14 @@ import {
   type FakeProvider,
   startFakeProvider,
 } from "../../conformance/providers/fake-provider.js";
+import { listSegments } from "../../gateway/audit/index.js";
 import { createSamplingBridge } from "../../gateway/models/sampling.js";
 import { startTestGateway, type TestGateway } from "./test-gateway.js";
 
 const KEY = "models-sampling-key-0123456789";
 process.env.PC_M_SAMPLING = KEY;
 const FIXTURE = resolve(import.meta.dirname, "../../conformance/mcp/fixture-server.mjs");
+const MODERN = resolve(import.meta.dirname, "../../conformance/mcp/fixture-modern.mjs");
 
 let fake: FakeProvider;
 const gateways: TestGateway[] = [];
@@ -39,11 +43,15 @@ const models = () => ({
   samplingModel: "sampler",
 });
 
-async function gateway(upstreamModels: string[]): Promise<TestGateway> {
+async function gateway(upstreamModels: string[], modern = false): Promise<TestGateway> {
   const gw = await startTestGateway({
     apiKeys: [{ id: "dev", key: "env:PC_M_SAMPLING" }],
     models: models(),
-    mcpServers: { fx: { command: process.execPath, args: [FIXTURE, "--stdio"] } },
+    mcpServers: {
+      fx: modern
+        ? { command: process.execPath, args: [MODERN, "--stdio"], protocol: "2026-07-28" }
+        : { command: process.execPath, args: [FIXTURE, "--stdio"] },
+    },
     policyData: policyData(
       [{ id: "users-call-tools", effect: "allow", roles: ["user"], actions: ["tools/call"] }],
       {
@@ -55,8 +63,8 @@ async function gateway(upstreamModels: string[]): Promise<TestGateway> {
   return gw;
 }
 
-async function callSamplingTool(gw: TestGateway, prompt: string): Promise<string> {
-  const r = await fetch(`${gw.base}/v1/tools/fx__test_sampling/call`, {
+async function callSamplingTool(gw: TestGateway, prompt: string, tool = "test_sampling"): Promise<string> {
+  const r = await fetch(`${gw.base}/v1/tools/fx__${tool}/call`, {
     method: "POST",
     headers: { authorization: `Bearer ${KEY}`, "content-type": "application/json" },
     body: JSON.stringify({ arguments: { prompt } }),
@@ -86,6 +94,34 @@ describe("sampling bridge", () => {
     const before = fake.requests.length;
     const gw = await gateway([]);
     expect(await callSamplingTool(gw, "nope")).toMatch(/MODEL_NOT_ALLOWED/);
+    expect(fake.requests.length).toBe(before);
+  }, 30_000);
+
+  it("serves a 2026 upstream's input-required sampling round through the router", async () => {
+    const gw = await gateway(["m"], true);
+    const before = fake.requests.length;
+    expect(await callSamplingTool(gw, "", "test_input_required_result_sampling")).toBe(
+      "echo: What is the capital of France?",
+    );
+    expect(fake.requests.length).toBe(before + 1);
+    // The upstream's model call is audited under its own principal (read from the log's segments).
+    await gw.services.auditLog.flush();
+    const dir = gw.services.auditLog.dir;
+    const records = listSegments(dir)
+      .flatMap((seg) => readFileSync(seg.path, "utf8").split("\n").filter(Boolean))
+      .map(
+        (line) => JSON.parse(line) as { kind: string; principal: { id: string }; target: { kind: string } },
+      );
+    const upstream = records.filter((x) => x.principal.id === "upstream:fx" && x.target.kind === "model");
+    expect(upstream.map((x) => x.kind)).toEqual(["decision", "outcome"]);
+  }, 30_000);
+
+  it("refuses a 2026 upstream's sampling round when the policy allows the upstream no model", async () => {
+    const before = fake.requests.length;
+    const gw = await gateway([], true);
+    expect(await callSamplingTool(gw, "", "test_input_required_result_sampling")).toMatch(
+      /MODEL_NOT_ALLOWED/,
+    );
     expect(fake.requests.length).toBe(before);
   }, 30_000);
 

@@ -8,7 +8,7 @@
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import { ErrorCode, type JSONRPCMessage, McpError } from "@modelcontextprotocol/sdk/types.js";
 import { describe, expect, it } from "vitest";
-import { DirectToolCalls } from "./direct-call.js";
+import { DirectFraming, DirectToolCalls } from "./direct-call.js";
 
 function wire() {
   const sent: JSONRPCMessage[] = [];
@@ -99,5 +99,73 @@ describe("direct tool calls on an upstream's transport", () => {
     await expect(w.direct.call({ name: "c" }, signal)).rejects.toMatchObject({
       code: ErrorCode.ConnectionClosed,
     });
+  });
+});
+
+describe("own framing of the upstream's stdout", () => {
+  const line = (m: object) => Buffer.from(`${JSON.stringify({ jsonrpc: "2.0", ...m })}\n`);
+
+  it("splits lines across chunks (CR tolerated) and parses foreign messages with the schema", () => {
+    const f = new DirectFraming(() => false);
+    const bytes = Buffer.concat([
+      line({ id: 3, result: {} }),
+      Buffer.from('{"jsonrpc":"2.0","method":"x"}\r\n'),
+    ]);
+    f.append(bytes.subarray(0, 10));
+    expect(f.readMessage()).toBeNull();
+    f.append(bytes.subarray(10));
+    expect(f.readMessage()).toEqual({ jsonrpc: "2.0", id: 3, result: {} });
+    expect(f.readMessage()).toEqual({ jsonrpc: "2.0", method: "x" });
+    expect(f.readMessage()).toBeNull();
+    f.append(line({ id: 4, result: {}, extra: 1 }));
+    expect(() => f.readMessage()).toThrow(); // the message schema is strict
+    f.append(Buffer.from('{"jsonrpc":"1.0","id":5,"result":{}}\n'));
+    expect(() => f.readMessage()).toThrow();
+    f.append(Buffer.from("not json\n"));
+    expect(() => f.readMessage()).toThrow(SyntaxError);
+  });
+
+  it("hands a response to a pending id over as parsed, and checks its shape", () => {
+    const f = new DirectFraming((id) => id.startsWith("portcullis-"));
+    f.append(line({ id: "portcullis-1", result: { content: [], extra: 1 } }));
+    expect(f.readMessage()).toEqual({
+      jsonrpc: "2.0",
+      id: "portcullis-1",
+      result: { content: [], extra: 1 },
+    });
+    f.append(line({ id: "portcullis-2", error: { code: -32000, message: "boom" } }));
+    expect(f.readMessage()).toMatchObject({ error: { code: -32000, message: "boom" } });
+    f.append(line({ id: "portcullis-3", error: { code: "bad" } }));
+    expect(() => f.readMessage()).toThrow(); // malformed error: the schema refuses it
+    f.append(line({ id: "portcullis-4", result: {}, extra: 1 }));
+    expect(() => f.readMessage()).toThrow(); // unknown top-level key: the schema decides (refuses)
+  });
+
+  it("refuses more buffered bytes than the limit and starts over", () => {
+    const f = new DirectFraming(() => false, 16);
+    expect(() => f.append(Buffer.alloc(17, 0x20))).toThrow(/maximum size/);
+    expect(f.readMessage()).toBeNull();
+  });
+
+  it("replaces a stdio transport's read buffer, keeping bytes it already held", async () => {
+    const transport = {
+      _readBuffer: {
+        _buffer: Buffer.from('{"jsonrpc":"2.0",'),
+        append() {},
+        readMessage: () => null,
+        clear() {},
+      },
+      start: async () => {},
+      close: async () => {},
+      send: async () => {},
+    } as unknown as Transport & { _readBuffer: DirectFraming };
+    const direct = new DirectToolCalls(transport);
+    expect(transport._readBuffer).toBeInstanceOf(DirectFraming);
+    const call = direct.call({ name: "echo" }, new AbortController().signal);
+    transport._readBuffer.append(Buffer.from('"id":"portcullis-1","result":{"content":[]}}\n'));
+    const msg = transport._readBuffer.readMessage();
+    expect(msg).toEqual({ jsonrpc: "2.0", id: "portcullis-1", result: { content: [] } });
+    transport.onmessage?.(msg!);
+    await expect(call).resolves.toEqual({ content: [] });
   });
 });

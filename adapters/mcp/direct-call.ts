@@ -8,15 +8,80 @@
  * an already aborted signal rejects with its reason, a later abort sends `notifications/cancelled` and rejects with the reason (an McpError as is, else a
  * RequestTimeout McpError naming it); a closed transport rejects with ConnectionClosed; an error
  * response rejects with an McpError carrying the upstream's code, message and data.
+ *
+ * The upstream's stdout is framed by our own line reader (`installFraming`): a response to one of
+ * our pending ids is handed over after `JSON.parse` alone (its result is checked by `settle`),
+ * every other line still goes through the SDK's JSON-RPC message schema, as the client expects.
  */
+import { STDIO_DEFAULT_MAX_BUFFER_SIZE } from "@modelcontextprotocol/sdk/shared/stdio.js";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import {
   type CallToolResult,
   CallToolResultSchema,
   ErrorCode,
   type JSONRPCMessage,
+  JSONRPCMessageSchema,
   McpError,
 } from "@modelcontextprotocol/sdk/types.js";
+
+/** The read buffer the SDK's stdio client transport frames stdout with (its `_readBuffer`). */
+interface LineReader {
+  append(chunk: Buffer): void;
+  readMessage(): JSONRPCMessage | null;
+  clear(): void;
+}
+
+/**
+ * Splits the upstream's stdout into JSON-RPC messages like the SDK's ReadBuffer (newline framing,
+ * optional CR, the same size limit), but a line that is a response to one of our direct calls
+ * skips the message schema: `ours(id)` says whether the id is pending here.
+ */
+export class DirectFraming implements LineReader {
+  private buffer: Buffer | undefined;
+  private readonly ours: (id: string) => boolean;
+  private readonly maxBufferSize: number;
+
+  constructor(ours: (id: string) => boolean, maxBufferSize = STDIO_DEFAULT_MAX_BUFFER_SIZE) {
+    this.ours = ours;
+    this.maxBufferSize = maxBufferSize;
+  }
+
+  append(chunk: Buffer): void {
+    const size = (this.buffer?.length ?? 0) + chunk.length;
+    if (size > this.maxBufferSize) {
+      this.clear();
+      throw new Error(`ReadBuffer exceeded maximum size of ${this.maxBufferSize} bytes`);
+    }
+    this.buffer = this.buffer?.length ? Buffer.concat([this.buffer, chunk]) : chunk;
+  }
+
+  readMessage(): JSONRPCMessage | null {
+    const buf = this.buffer;
+    if (!buf) return null;
+    const nl = buf.indexOf(10);
+    if (nl === -1) return null;
+    const end = nl > 0 && buf[nl - 1] === 13 ? nl - 1 : nl;
+    const line = buf.toString("utf8", 0, end);
+    this.buffer = nl + 1 < buf.length ? buf.subarray(nl + 1) : undefined;
+    const value: unknown = JSON.parse(line);
+    if (this.isOurResponse(value)) return value;
+    return JSONRPCMessageSchema.parse(value);
+  }
+
+  clear(): void {
+    this.buffer = undefined;
+  }
+
+  /** A response (result or well-formed error, no other keys: the schema is strict) to a pending direct call. */
+  private isOurResponse(v: unknown): v is JSONRPCMessage {
+    if (!isRecord(v) || v.jsonrpc !== "2.0" || "method" in v) return false;
+    if (typeof v.id !== "string" || !this.ours(v.id)) return false;
+    for (const k in v) if (k !== "jsonrpc" && k !== "id" && k !== "result" && k !== "error") return false;
+    if ("result" in v) return !("error" in v) && isRecord(v.result);
+    const err = v.error;
+    return isRecord(err) && Number.isInteger(err.code) && typeof err.message === "string";
+  }
+}
 
 interface Pending {
   resolve(result: CallToolResult): void;
@@ -48,6 +113,7 @@ export class DirectToolCalls {
   /** Attach after the client connected: its handlers are wrapped, not replaced. */
   constructor(transport: Transport) {
     this.transport = transport;
+    this.installFraming(transport);
     const inner = transport.onmessage;
     transport.onmessage = (message: JSONRPCMessage, extra) => {
       const id = (message as { id?: unknown }).id;
@@ -69,6 +135,20 @@ export class DirectToolCalls {
       this.pending.clear();
       innerClose?.();
     };
+  }
+
+  /**
+   * Replaces the stdio client transport's read buffer with `DirectFraming` when the transport has
+   * one (the SDK's `_readBuffer`, consulted on every stdout chunk); any other transport is left as
+   * it is. Bytes already buffered are carried over.
+   */
+  private installFraming(transport: Transport): void {
+    const holder = transport as unknown as { _readBuffer?: Partial<LineReader> & { _buffer?: Buffer } };
+    const current = holder._readBuffer;
+    if (!current || typeof current.readMessage !== "function" || typeof current.append !== "function") return;
+    const framing = new DirectFraming((id) => this.pending.has(id));
+    if (current._buffer?.length) framing.append(current._buffer);
+    holder._readBuffer = framing;
   }
 
   private settle(waiter: Pending, message: JSONRPCMessage): void {

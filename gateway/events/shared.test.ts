@@ -66,4 +66,23 @@ describe("SharedSessionEvents", () => {
     await expect(events.publish("s", "call.started", started("x"))).resolves.toBeUndefined();
     expect(reported).toEqual(["call.started of session s not stored"]);
   });
+
+  it("decodes an appended event only when this instance has a listener for it", async () => {
+    const store = new MemoryStore();
+    const reported: string[] = [];
+    const events = new SharedSessionEvents(store, { onError: (_e, what) => reported.push(what) });
+    await store.appendLog("session:s", "not json", 10); // nobody listens: not even read
+    expect(reported).toEqual([]);
+    const seen: SessionEvent[] = [];
+    const off = events.subscribe("s", (e) => seen.push(e));
+    await store.appendLog("session:s", "not json", 10);
+    expect(reported).toEqual(["unreadable event 2 of session s"]);
+    await events.publish("s", "call.started", started("x"));
+    expect(seen.map((e) => e.seq)).toEqual([3]);
+    off();
+    events.subscribe("*", (e) => seen.push(e));
+    await events.publish("t", "call.started", started("y"));
+    expect(seen.map((e) => `${e.session}:${e.seq}`)).toEqual(["s:3", "t:1"]);
+    events.close();
+  });
 });

@@ -48,7 +48,10 @@ export class SharedSessionEvents implements SessionEventFeed {
       opts.onError ?? ((e, what) => process.emitWarning(`session events: ${what}: ${errorMessage(e)}`));
     this.#off = store.onAppend((log, entry) => {
       if (!log.startsWith(LOG_PREFIX)) return;
-      const event = this.#decode(log.slice(LOG_PREFIX.length), entry.seq, entry.payload);
+      const session = log.slice(LOG_PREFIX.length);
+      // Nobody listening here: the event stays in the store for replay, nothing to decode.
+      if (!this.#listeners.has(session) && !this.#listeners.has(ALL_SESSIONS)) return;
+      const event = this.#decode(session, entry.seq, entry.payload);
       if (!event) return;
       this.#deliver(this.#listeners.get(event.session), event);
       this.#deliver(this.#listeners.get(ALL_SESSIONS), event);

@@ -33,6 +33,15 @@ export function policyInput(ctx: CallContext, scan: ScanPort | undefined, now: D
   };
 }
 
+/**
+ * The audit record's `context_hash`: the digest of the policy input with `arguments` replaced by
+ * their digest (`args_digest`, computed once per call), so the arguments are canonicalised once
+ * for hashing however large they are. It binds the same facts as a digest of the whole input.
+ */
+export function contextHash(input: PolicyInputDoc, argsDigest: string): string {
+  return digest({ ...input, arguments: argsDigest });
+}
+
 /** Asks the service; a thrown error becomes a deny (the service itself should never throw). */
 export async function decideSafely(decisions: DecisionPort, input: PolicyInputDoc): Promise<Decision> {
   try {
@@ -56,7 +65,7 @@ export function decide(opts: DecideOptions): Stage {
     ctx.argsDigest = digest(ctx.arguments);
     const started = performance.now();
     const input = policyInput(ctx, opts.scan, now());
-    ctx.inputHash = digest(input);
+    ctx.inputHash = contextHash(input, ctx.argsDigest);
     ctx.decision = await decideSafely(opts.decisions, input);
     ctx.policyMs = performance.now() - started;
     await next();

@@ -77,12 +77,23 @@ export interface ListRequest {
   session?: string;
 }
 
-/** Runs stages in order, hono-style: each receives `next` for the rest of the chain. */
+const DONE: Promise<void> = Promise.resolve();
+
+/**
+ * Runs stages in order, hono-style: each receives `next` for the rest of the chain. The stage's
+ * own promise is returned as it is (no wrapper promise per stage); a stage that throws instead of
+ * rejecting still yields a rejected promise.
+ */
 export function compose(stages: Stage[]): (ctx: CallContext) => Promise<void> {
   return (ctx) => {
-    const dispatch = async (i: number): Promise<void> => {
+    const dispatch = (i: number): Promise<void> => {
       const stage = stages[i];
-      if (stage) await stage(ctx, () => dispatch(i + 1));
+      if (!stage) return DONE;
+      try {
+        return stage(ctx, () => dispatch(i + 1));
+      } catch (e) {
+        return Promise.reject(e);
+      }
     };
     return dispatch(0);
   };

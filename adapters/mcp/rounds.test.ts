@@ -41,7 +41,7 @@ function channel(sampling: boolean, seen: string[][]): ClientChannel {
 
 describe("input rounds with the gateway's sampling", () => {
   const sample: SampleFallback = async (params) =>
-    answer(`router: ${(params.messages[0]?.content as { text: string }).text}`);
+    answer(`router: ${(params.messages[0]?.content as { text: string } | undefined)?.text}`);
   const signal = new AbortController().signal;
 
   it("serves sampling for a client that cannot sample; the client answers the rest", async () => {

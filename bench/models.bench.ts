@@ -23,6 +23,8 @@ const CONCURRENT_MS = 3000;
 
 type Variant = "direct" | "off" | "on";
 
+const CALL_TIMEOUT_MS = 30_000;
+
 function pct(xs: number[], p: number): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
@@ -36,6 +38,8 @@ async function call(url: string, auth: boolean, stream: boolean): Promise<{ tota
     method: "POST",
     headers: { "content-type": "application/json", ...(auth ? { authorization: `Bearer ${KEY}` } : {}) },
     body: JSON.stringify({ model: "bench", stream, messages: [{ role: "user", content: PROMPT }] }),
+    // A stuck request must end the run with an error naming the URL, not hang it.
+    signal: AbortSignal.timeout(CALL_TIMEOUT_MS),
   });
   if (!r.ok) throw new Error(`${url}: HTTP ${r.status} ${await r.text()}`);
   if (!stream) {

@@ -23,6 +23,8 @@ class ScriptedAdapter implements ProviderAdapter {
   readonly target;
   readonly calls: ChatRequest[] = [];
   readonly signals: AbortSignal[] = [];
+  /** Streams whose generator ran its cleanup (finished, failed or returned). */
+  closed = 0;
   constructor(
     provider: ProviderConfig,
     private readonly steps: Step[],
@@ -46,11 +48,15 @@ class ScriptedAdapter implements ProviderAdapter {
   }
   async *stream(req: ChatRequest, _t: unknown, o: { signal: AbortSignal }): AsyncGenerator<ChatStreamEvent> {
     const events = this.next(req, o.signal) as ChatStreamEvent[];
-    for (const e of events) {
-      if (o.signal.aborted) throw o.signal.reason;
-      if (e.type === "error" && e.error.code === "THROW") throw new ProviderError("stream_cut", "cut");
-      yield e;
-      await new Promise((r) => setImmediate(r));
+    try {
+      for (const e of events) {
+        if (o.signal.aborted) throw o.signal.reason;
+        if (e.type === "error" && e.error.code === "THROW") throw new ProviderError("stream_cut", "cut");
+        yield e;
+        await new Promise((r) => setImmediate(r));
+      }
+    } finally {
+      this.closed++;
     }
   }
   async close() {}
@@ -378,6 +384,13 @@ describe("ModelRouter.stream", () => {
     expect(texts(events)).toEqual(["he", "llo"]);
     expect(events.filter((e) => e.type === "start")).toHaveLength(1);
     expect(reports.map((r) => r.status)).toEqual(["error", "ok"]);
+  });
+
+  it("a stream that ended with done still closes the provider's stream (its timers are cleared)", async () => {
+    const { router, hooks, adapters } = setup({ a: [streamOf("he", "llo")] }, route("single", ["a"]));
+    const events = await collect(router.stream(router.plan(q), hooks, never));
+    expect(events.at(-1)!.type).toBe("done");
+    expect(adapters.a!.closed).toBe(1);
   });
 
   it("after the first token a failure is one error event and the stream ends (no fallback)", async () => {

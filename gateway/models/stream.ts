@@ -106,7 +106,9 @@ export async function* streamAttempts(
     }
   } finally {
     won.dispose(status === "cancelled" ? new Error("client went away") : undefined);
-    if (status === "cancelled") await it.return?.().catch(() => {});
+    // Always close the provider's stream: after its terminal event it is suspended at that yield,
+    // and only return() runs its cleanup (deadline and idle timers, the response body).
+    await it.return?.().catch(() => {});
     hooks.report?.({
       target: won.target,
       status,

@@ -4,6 +4,7 @@
  * written). Both engines evaluate every entry under several data documents; see parity.test.ts.
  */
 import { PolicyAction } from "../../contracts/index.js";
+import { seededRandom } from "../../gateway/random.js";
 
 export interface CorpusEntry {
   name: string;
@@ -13,17 +14,8 @@ export interface CorpusEntry {
 export const SEED = 0x5eed_2026;
 export const GENERATED = 1200;
 
-/** mulberry32: small, fast, and the same sequence on every machine. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The corpus generator's seeded random source (mulberry32). */
+export const prng = seededRandom;
 
 /** JSON text of a value whose bigints are written as plain integers. */
 export function toJson(value: unknown): string {

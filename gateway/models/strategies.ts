@@ -28,17 +28,8 @@ export function targetKey(t: RouteTarget): string {
   return `${t.provider}/${t.model}`;
 }
 
-/** mulberry32: a small seeded generator for reproducible weighted draws in tests and benches. */
-export function seededRandom(seed: number): RandomSource {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Reproducible weighted draws in tests and benches. */
+export { seededRandom } from "../random.js";
 
 function weightedOrder(targets: readonly RouteTarget[], s: OrderingState): RouteTarget[] {
   const pool = targets.map((t) => ({ t, w: Math.max(0, t.weight ?? s.defaultWeight(t)) }));

@@ -5,20 +5,12 @@
  * dropped and mixed with malformed ones.
  */
 import { describe, expect, it } from "vitest";
+import { seededRandom } from "../../../gateway/random.js";
 import { StreamAssembler } from "../assemble.js";
 import type { SseEvent, WireFormat } from "../types.js";
 import { CODECS } from "./index.js";
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = seededRandom;
 
 const j = (v: unknown, event?: string): SseEvent => ({
   data: JSON.stringify(v),

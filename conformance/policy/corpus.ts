@@ -175,6 +175,79 @@ function handWritten(): CorpusEntry[] {
     raw("whitespace everywhere", ` \n\t${baseText.replaceAll(",", " ,\n ").replaceAll(":", " : ")}\r\n`),
     raw("escaped unicode keys", baseText.replace('"action"', '"\\u0061ction"')),
     e("integer-like keys", { ...base, arguments: { "10": 1, "2": 2, "-1": 3, "01": 4 } }),
+    // Odd shapes of the fields the policy iterates or indexes (each path it reads, off-type).
+    e("data classes as string", { ...base, data_classes: "secret" }),
+    e("data classes as object", { ...base, data_classes: { a: "secret", b: "pii" } }),
+    e("data classes null", { ...base, data_classes: null }),
+    e("data classes mixed", { ...base, data_classes: [7, "pii", null, "pii", ["secret"]] }),
+    e("roles as object", { ...base, principal: { ...alice, roles: { a: "admin" } } }),
+    e("annotations as array", { ...base, target: { kind: "tool", name: "x__y", annotations: [true] } }),
+    e("read-only and destructive", {
+      ...base,
+      target: { kind: "tool", name: "x__y", annotations: { readOnlyHint: true, destructiveHint: true } },
+    }),
+    e("read-only and open world", {
+      ...base,
+      target: { kind: "tool", name: "x__y", annotations: { readOnlyHint: true, openWorldHint: true } },
+    }),
+    e("destructive, open world, secret", {
+      ...base,
+      data_classes: ["secret", "payment_card"],
+      target: { kind: "tool", name: "x__y", annotations: { destructiveHint: true, openWorldHint: true } },
+    }),
+    e("changed, unauthenticated, secret", {
+      ...base,
+      principal: { id: "anon", roles: [], authenticated: false, via: "anonymous" },
+      data_classes: ["secret", "pii"],
+      target: { ...base.target, changed: true },
+    }),
+    e("changed prompt", {
+      ...base,
+      action: "prompts/get",
+      target: { kind: "prompt", name: "p", changed: true },
+    }),
+    e("model call with model field", {
+      ...base,
+      action: "model/call",
+      target: { kind: "model", name: "router", model: "llama3", provider: { id: "p", local: true } },
+    }),
+    e("model call with model not a string", {
+      ...base,
+      action: "model/call",
+      target: { kind: "model", name: "gpt-4o", model: 7, provider: { id: "p", local: "yes" } },
+    }),
+    e("model call kind tool", { ...base, action: "model/call", target: { kind: "tool", name: "gpt-4o" } }),
+    e("model list secret", {
+      ...base,
+      action: "model/list",
+      data_classes: ["secret"],
+      target: { kind: "model", name: "x" },
+    }),
+    e("tools list secret", {
+      ...base,
+      action: "tools/list",
+      data_classes: ["secret"],
+      target: { kind: "tool", name: "*" },
+    }),
+    e("approval arguments as array", {
+      ...approval,
+      principal: { ...alice, id: "bob", roles: ["admin"] },
+      arguments: [1],
+    }),
+    e("approval over stdio unauthenticated", {
+      ...approval,
+      principal: { id: "local", roles: ["admin"], authenticated: false, via: "stdio" },
+      context: { ...context, transport: "stdio" },
+    }),
+    e("approval self without role", { ...approval, principal: { ...alice, roles: ["user"] } }),
+    e("approval destructive target", {
+      ...approval,
+      principal: { ...alice, id: "bob", roles: ["approver"] },
+      target: { kind: "tool", name: "x", annotations: { destructiveHint: true, openWorldHint: true } },
+      data_classes: ["secret"],
+    }),
+    e("transport unknown", { ...base, context: { ...context, transport: "ws" } }),
+    e("server not a string", { ...base, target: { ...base.target, server: 7 } }),
   ];
 }
 

@@ -24,6 +24,7 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
+import { transportFetch } from "../adapters/mcp/transport-fetch.js";
 import type { BenchResult } from "./types.js";
 
 // Compiled to dist/bench/: the repository root is two folders up.
@@ -69,8 +70,12 @@ async function stopped(child: ChildProcess): Promise<void> {
 
 async function httpClient(port: number): Promise<Client> {
   const client = new Client({ name: "bench", version: "1.0.0" });
+  // The same fetch for (a) and (b): node's own piles one abort listener per request onto the
+  // transport's signal, and the warnings it then prints cost the bench process time.
   await client.connect(
-    new StreamableHTTPClientTransport(new URL(`http://127.0.0.1:${port}/mcp`)) as Transport,
+    new StreamableHTTPClientTransport(new URL(`http://127.0.0.1:${port}/mcp`), {
+      fetch: transportFetch(),
+    }) as Transport,
   );
   return client;
 }

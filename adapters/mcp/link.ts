@@ -44,6 +44,7 @@ import {
 import type { ListKind, TaskMethod } from "../../gateway/registry/source.js";
 import { DirectToolCalls } from "./direct-call.js";
 import { TaskResultCapture } from "./tasks.js";
+import { transportFetch } from "./transport-fetch.js";
 
 export type UpstreamEra = "2025-11-25" | "2026-07-28";
 
@@ -136,6 +137,9 @@ const LIST_KEY: Record<ListMethod, string> = {
   "resources/templates/list": "resourceTemplates",
 };
 
+/** The HTTP transports' fetch: one abort listener per transport signal, not one per request. */
+const upstreamFetch = transportFetch();
+
 /** Opens the link; rejects (after closing the transport) when the handshake fails. */
 export async function openLink(
   protocol: LinkProtocol,
@@ -149,7 +153,10 @@ async function openLegacy(target: LinkTarget, hooks: LinkHooks): Promise<Upstrea
   const transport =
     target.kind === "stdio"
       ? new StdioClientTransport({ ...target, stderr: "pipe" })
-      : new StreamableHTTPClientTransport(new URL(target.url), { requestInit: { headers: target.headers } });
+      : new StreamableHTTPClientTransport(new URL(target.url), {
+          requestInit: { headers: target.headers },
+          fetch: upstreamFetch,
+        });
   if (transport instanceof StdioClientTransport)
     transport.stderr?.on("data", (chunk: Buffer) => hooks.stderr(chunk.toString("utf8")));
   const client = new Client(
@@ -225,7 +232,10 @@ async function openModern(
   const transport =
     target.kind === "stdio"
       ? new ModernStdioTransport({ ...target, stderr: "pipe" })
-      : new ModernHttpTransport(new URL(target.url), { requestInit: { headers: target.headers } });
+      : new ModernHttpTransport(new URL(target.url), {
+          requestInit: { headers: target.headers },
+          fetch: upstreamFetch,
+        });
   if (transport instanceof ModernStdioTransport)
     transport.stderr?.on("data", (chunk: Buffer) => hooks.stderr(chunk.toString("utf8")));
   const client = new ModernClient(

@@ -8,6 +8,7 @@ import { fileURLToPath } from "node:url";
 import { PortcullisError } from "../gateway/errors.js";
 import { sha256Hex } from "../native/index.js";
 import { readBundleArchive } from "./bundle/archive.js";
+import { type InputProjection, parseInputProjection } from "./projection.js";
 
 /** The committed default bundle, resolved from the sources and from dist/policies/. */
 export function defaultBundlePath(): string {
@@ -24,6 +25,8 @@ export interface PolicyBundle {
   revision: string;
   /** sha256 of policy.wasm, NUL, data.json: what the engines actually run. */
   policyHash: string;
+  /** The parts of the input the policy reads (`metadata.portcullis.input_projection`), if declared. */
+  projection?: InputProjection;
 }
 
 function bundleError(message: string, cause?: unknown): PortcullisError {
@@ -48,18 +51,31 @@ export function parseBundle(bytes: Uint8Array, data?: Uint8Array): PolicyBundle 
   const wasm = files.get("policy.wasm");
   if (!wasm) throw bundleError("bundle holds no policy.wasm");
   let revision = "";
+  let projection: InputProjection | undefined;
   const manifest = files.get(".manifest");
   if (manifest) {
+    let m: { revision?: unknown; metadata?: { portcullis?: { input_projection?: unknown } } };
     try {
-      const m = JSON.parse(Buffer.from(manifest).toString("utf8")) as { revision?: unknown };
-      if (typeof m.revision === "string") revision = m.revision;
+      m = JSON.parse(Buffer.from(manifest).toString("utf8"));
     } catch (e) {
       throw bundleError("bundle .manifest is not JSON", e);
     }
+    if (typeof m.revision === "string") revision = m.revision;
+    const declared = m.metadata?.portcullis?.input_projection;
+    // An invalid declaration fails the load (the caller fails closed): guessing what the policy
+    // reads could hide members it needs.
+    if (declared !== undefined) projection = parseInputProjection(declared);
   }
   const bundleData = data ?? files.get("data.json") ?? new TextEncoder().encode("{}");
   if (data) revision = `${revision}+data.${sha256Hex(data).slice(0, 12)}`;
-  return { wasm, data: bundleData, revision, policyHash: policyHashOf(wasm, bundleData) };
+  const bundle: PolicyBundle = {
+    wasm,
+    data: bundleData,
+    revision,
+    policyHash: policyHashOf(wasm, bundleData),
+  };
+  if (projection) bundle.projection = projection;
+  return bundle;
 }
 
 export async function loadBundle(path: string, data?: Uint8Array): Promise<PolicyBundle> {

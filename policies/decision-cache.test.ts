@@ -1,11 +1,13 @@
 /**
  * The decision cache matches an input only when the policy could not tell it from the stored one:
- * everything but `context.time` and `context.request_id` counts, member order included, and inputs
- * that are not plain JSON data are never cached.
+ * without a projection everything but `context.time` and `context.request_id` counts, with one
+ * only the members its shape keeps; member order included, and inputs whose compared parts are
+ * not plain JSON data are never cached.
  */
 import { describe, expect, it } from "vitest";
 import type { PolicyDecision, PolicyInput } from "../contracts/index.js";
 import { BUCKET, DecisionCache } from "./decision-cache.js";
+import { InputProjector, parseInputProjection } from "./projection.js";
 
 const input = (over: Partial<Record<string, unknown>> = {}, context: Record<string, unknown> = {}) =>
   ({
@@ -178,5 +180,101 @@ describe("DecisionCache", () => {
     cache.set(a, decision("A"));
     expect(cache.get(a)?.reasons[0]?.code).toBe("A");
     expect(cache.get(b)).toBeUndefined();
+  });
+});
+
+describe("DecisionCache with a projection shape", () => {
+  const projector = new InputProjector(
+    parseInputProjection({
+      keep: {
+        v: true,
+        action: true,
+        principal: { id: true, authenticated: true },
+        target: { name: true, annotations: true },
+        data_classes: true,
+        context: { transport: true },
+      },
+      by_action: { "approvals/resolve": { arguments: { granted: true } } },
+    }),
+  );
+  const cacheFor = (i: PolicyInput) => {
+    const cache = new DecisionCache(100);
+    expect(cache.set(i, decision("A"), projector.shapeOf(i))).toBe(true);
+    return cache;
+  };
+  const get = (cache: DecisionCache, i: unknown) => cache.get(i as PolicyInput, projector.shapeOf(i));
+
+  it("hits whenever the projected text is the same, whatever the dropped members hold", () => {
+    const cache = cacheFor(input());
+    const same: unknown[] = [
+      input(),
+      JSON.parse(JSON.stringify(input())),
+      input({ arguments: { anything: [1, 2, 3] } }),
+      input({ arguments: { n: 10n, when: new Date(0) } }), // never serialised: not kept
+      input({}, { time: "later", request_id: "other", session: "s2" }),
+      input({ findings: [{ class: "email" }] }),
+      input({ principal: { id: "alice", roles: ["root"], authenticated: true, via: "jwt" } }),
+    ];
+    for (const i of same) {
+      expect(projector.text(i)).toBe(projector.text(input()));
+      expect(get(cache, i)?.reasons[0]?.code).toBe("A");
+    }
+  });
+
+  it("misses whenever the projected text differs", () => {
+    const cache = cacheFor(input());
+    const base = input() as unknown as Record<string, unknown>;
+    const { v: _v, ...withoutV } = base;
+    const misses: unknown[] = [
+      input({ data_classes: ["secret"] }),
+      input({ principal: { id: "alice", authenticated: false } }),
+      input({ principal: { authenticated: true, id: "alice" } }), // member order
+      input({ target: { name: "fs__read", annotations: { readOnlyHint: true, x: 1 } } }),
+      input({ target: { name: "fs__read", annotations: [] } }),
+      input({ target: { name: "fs__write", annotations: { readOnlyHint: true } } }),
+      input({ target: ["fs__read"] }),
+      input({}, { transport: "stdio" }),
+      { ...base, context: "text" },
+      { ...base, v: 1.5 },
+      { ...withoutV, v: 1 }, // v moved to the end
+      withoutV,
+      input({ action: "approvals/resolve" }),
+    ];
+    for (const m of misses) {
+      expect(projector.text(m)).not.toBe(projector.text(input()));
+      expect(get(cache, m)).toBeUndefined();
+    }
+  });
+
+  it("the action's own tree counts for its inputs, and entries of another shape never match", () => {
+    const approval = (granted: unknown) =>
+      input({ action: "approvals/resolve", arguments: { granted, id: 1 } });
+    const cache = cacheFor(approval(true));
+    expect(get(cache, approval(true))).toBeDefined();
+    expect(
+      get(cache, input({ action: "approvals/resolve", arguments: { id: 2, granted: true } })),
+    ).toBeDefined();
+    expect(get(cache, approval(false))).toBeUndefined();
+    expect(cache.get(approval(true))).toBeUndefined(); // stored under a shape, looked up without one
+    expect(cache.get(approval(true), projector.shapeOf(input()))).toBeUndefined();
+  });
+
+  it("never caches inputs whose kept parts are not plain JSON data, nor matches them", () => {
+    const cache = new DecisionCache(100);
+    const odd: unknown[] = [
+      input({ data_classes: [10n] }),
+      input({ principal: { id: new Date(0) } }),
+      input({ target: { name: "x", annotations: { toJSON: () => ({}) } } }),
+      input({ principal: Object.assign(Object.create({ id: "inherited" }), { authenticated: true }) }),
+      input({ principal: { id: "a", toJSON: 1 } }),
+    ];
+    for (const o of odd) {
+      expect(cache.set(o as PolicyInput, decision("A"), projector.shapeOf(o))).toBe(false);
+      expect(get(cache, o)).toBeUndefined();
+    }
+    const stored = cacheFor(input({ principal: { id: "a", authenticated: true } }));
+    expect(get(stored, input({ principal: { id: "a", authenticated: true, toJSON: 1 } }))).toBeUndefined();
+    const inherited = Object.assign(Object.create({ id: "a" }), { authenticated: true });
+    expect(get(stored, input({ principal: inherited }))).toBeUndefined();
   });
 });

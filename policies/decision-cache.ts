@@ -1,17 +1,20 @@
 /**
- * The decision cache: cacheable decisions looked up by the input itself, minus the two fields that
- * differ on every call (`context.time`, `context.request_id`, which the default policy never reads;
- * a policy that reads them must answer `cacheable: false`). A lookup does not serialise or hash the
- * input: the action, principal id and target name find a bucket of at most `BUCKET` entries, and
- * an entry matches only if the input is structurally equal to the copy stored with it — same
- * member order, same values — which implies the JSON text the policy would see is the same. So a
- * hit can never return the decision of an input the policy could tell apart; inputs sharing a
- * bucket only cost a comparison. Inputs holding anything JSON.stringify would render
- * specially (toJSON, class instances, undefined, functions, non-finite numbers, bigints) or
- * nesting deeper than `MAX_DEPTH` are never cached: they are evaluated every time.
+ * The decision cache: cacheable decisions looked up by the input itself. With a bundle that
+ * declares an input projection, only the members the projection keeps count (the shape picked
+ * for the input, see projection.ts); an entry matches only if those are structurally equal to the
+ * copy stored with it — same member order, same values — which implies the projected JSON text
+ * the policy evaluates is the same. Without a declaration, the whole input counts apart from the
+ * two fields that differ on every call (`context.time`, `context.request_id`, which a policy
+ * without a declaration must answer `cacheable: false` for if it reads them). Either way a hit
+ * can never return the decision of an input the policy could tell apart. A lookup does not
+ * serialise or hash the input: the action, principal id and target name find a bucket of at most
+ * `BUCKET` entries; inputs sharing a bucket only cost a comparison. Inputs whose compared parts
+ * hold anything JSON.stringify would render specially (toJSON, class instances, undefined,
+ * functions, non-finite numbers, bigints) or nest deeper than `MAX_DEPTH` are never cached.
  */
 import { LRUCache } from "lru-cache";
 import type { PolicyDecision, PolicyInput } from "../contracts/index.js";
+import type { Shape } from "./projection.js";
 
 /** Entries kept per bucket key (inputs differing only in arguments, session, …). */
 export const BUCKET = 4;
@@ -34,6 +37,8 @@ type Stored = string | number | boolean | null | Stored[] | Members;
 interface Entry {
   input: Members;
   decision: PolicyDecision;
+  /** The projection shape the input was stored under (none: the whole input minus time and id). */
+  shape: Shape | undefined;
 }
 
 /** Thrown inside `copy` when a value is not plain JSON data; never escapes this module. */
@@ -122,6 +127,48 @@ function same(a: unknown, b: Stored, level: Level): boolean {
   return i === keys.length;
 }
 
+/** A copy of the members of `v` that `shape` keeps; whole where it keeps the whole value. */
+function copyKept(v: unknown, shape: Shape, depth: number): Stored {
+  if (shape === true || typeof v !== "object" || v === null || Array.isArray(v)) return copy(v, depth);
+  if (depth >= MAX_DEPTH || !isPlainObject(v)) throw UNCACHEABLE;
+  const keys: string[] = [];
+  const values: Stored[] = [];
+  const o = v as Record<string, unknown>;
+  const members = shape.members;
+  for (const k in o) {
+    const m = members.get(k);
+    if (m === undefined) continue;
+    if (!Object.hasOwn(o, k)) throw UNCACHEABLE;
+    keys.push(k);
+    values.push(copyKept(o[k], m.shape, depth + 1));
+  }
+  return new Members(keys, values);
+}
+
+/**
+ * True when the members of `a` (the caller's value) that `shape` keeps equal the stored copy `b`,
+ * in order: the projected texts are then equal. Members the shape drops are never read.
+ */
+function sameKept(a: unknown, b: Stored, shape: Shape): boolean {
+  if (shape === true || !(b instanceof Members)) return a === b || same(a, b, PLAIN);
+  if (typeof a !== "object" || a === null || Array.isArray(a)) return false;
+  const proto = Object.getPrototypeOf(a);
+  if ((proto !== OBJECT_PROTO && proto !== null) || "toJSON" in a) return false;
+  const members = shape.members;
+  const { keys, values } = b;
+  let i = 0;
+  for (const k in a) {
+    const m = members.get(k);
+    if (m === undefined) continue;
+    if (k !== keys[i] || !Object.hasOwn(a, k)) return false;
+    const x = (a as Record<string, unknown>)[k];
+    const y = values[i] as Stored;
+    if (x !== y && !sameKept(x, y, m.shape)) return false;
+    i++;
+  }
+  return i === keys.length;
+}
+
 /** What picks a bucket: action, principal id, target name ("" when absent or not a string). */
 function bucketNames(input: PolicyInput): [string, string, string] {
   const i = input as unknown as {
@@ -178,8 +225,11 @@ export class DecisionCache {
     if (ids.size === 0) this.#index.delete(bucket.action);
   }
 
-  /** The cached decision for an input equal to `input` apart from time and request id. */
-  get(input: PolicyInput): PolicyDecision | undefined {
+  /**
+   * The cached decision for an input whose members kept by `shape` equal `input`'s (without a
+   * shape: equal apart from time and request id).
+   */
+  get(input: PolicyInput, shape?: Shape): PolicyDecision | undefined {
     const [action, id, name] = bucketNames(input);
     const bucket = this.#index.get(action)?.get(id)?.get(name);
     if (bucket === undefined || PROTOS.toJSON !== undefined || ARRAYS.toJSON !== undefined) return undefined;
@@ -187,7 +237,9 @@ export class DecisionCache {
     if (entries === undefined) return undefined;
     for (let i = 0; i < entries.length; i++) {
       const entry = entries[i] as Entry;
-      if (same(input, entry.input, ROOT)) return entry.decision;
+      if (entry.shape !== shape) continue;
+      if (shape === undefined ? same(input, entry.input, ROOT) : sameKept(input, entry.input, shape))
+        return entry.decision;
     }
     return undefined;
   }
@@ -196,10 +248,10 @@ export class DecisionCache {
    * Stores a decision for `input` (a copy of it: later changes to the caller's object do not
    * matter). Returns false, storing nothing, when the input is not plain JSON data.
    */
-  set(input: PolicyInput, decision: PolicyDecision): boolean {
+  set(input: PolicyInput, decision: PolicyDecision, shape?: Shape): boolean {
     let stored: Stored;
     try {
-      stored = copy(input, 0);
+      stored = shape === undefined ? copy(input, 0) : copyKept(input, shape, 0);
     } catch (e) {
       if (e === UNCACHEABLE) return false;
       throw e;
@@ -222,9 +274,15 @@ export class DecisionCache {
       names.set(name, bucket);
     }
     const old = this.#lru.peek(bucket) ?? [];
-    const kept = old.filter((e) => !same(input, e.input, ROOT)).slice(0, BUCKET - 1);
+    const kept = old
+      .filter(
+        (e) =>
+          e.shape !== shape ||
+          !(shape === undefined ? same(input, e.input, ROOT) : sameKept(input, e.input, shape)),
+      )
+      .slice(0, BUCKET - 1);
     // A new array each time: the LRU recomputes the bucket's size only when the value changes.
-    this.#lru.set(bucket, [{ input: stored, decision }, ...kept]);
+    this.#lru.set(bucket, [{ input: stored, decision, shape }, ...kept]);
     // A bucket larger than the whole cache is not stored (and nothing disposed): keep the index
     // holding only what the LRU holds.
     if (!this.#lru.has(bucket)) this.#unindex(bucket);

@@ -157,14 +157,18 @@ describe.each(engines)("decision service (%s engine)", (engine) => {
     }
   });
 
-  it("unserialisable input fails closed", async () => {
+  it("an unserialisable member the policy reads fails closed", async () => {
     const svc = await createDecisionService({ engine, cacheSize: 0 });
-    const d = await svc.decide({ ...readOnly, arguments: { n: 1n } } as unknown as PolicyInput);
+    const big = { ...readOnly, data_classes: [1n] } as unknown as PolicyInput;
+    const d = await svc.decide(big);
     expect(d.reasons[0]?.code).toBe("POLICY_ERROR");
+    expect(d.reasons[0]?.message).toMatch(/cannot be serialised/);
     const cached = await createDecisionService({ engine });
-    await cached.decide({ ...readOnly, arguments: { n: 1 } });
-    const again = await cached.decide({ ...readOnly, arguments: { n: 1n } } as unknown as PolicyInput);
-    expect(again.reasons[0]?.code).toBe("POLICY_ERROR");
+    await cached.decide(readOnly);
+    expect((await cached.decide(big)).reasons[0]?.code).toBe("POLICY_ERROR");
+    // The default bundle's projection drops a tools/call's arguments: they are never serialised.
+    const unread = await svc.decide({ ...readOnly, arguments: { n: 1n } } as unknown as PolicyInput);
+    expect(unread.reasons[0]?.code).toBe("READ_ONLY_ALLOWED");
   });
 
   it("a cache hit carries the same decision with a fresh stamp", async () => {
@@ -179,6 +183,20 @@ describe.each(engines)("decision service (%s engine)", (engine) => {
     expect(first.decision).toBe("ask_user");
     expect(hit.cached).toBe(true);
     expect(strip(hit)).toEqual(strip(first));
+  });
+
+  it("caches by the projected input: other arguments of a tool call hit, a kept member misses", async () => {
+    const svc = await createDecisionService({ engine });
+    expect((await svc.decide(readOnly)).cached).toBe(false);
+    const other = {
+      ...readOnly,
+      arguments: { q: "other", n: 2 },
+      context: { ...readOnly.context, request_id: "r2" },
+    };
+    expect((await svc.decide(other as PolicyInput)).cached).toBe(true);
+    const approver = { ...readOnly, principal: { ...readOnly.principal, roles: ["approver"] } };
+    expect((await svc.decide(approver as PolicyInput)).cached).toBe(false);
+    expect((await svc.decide(approver as PolicyInput)).cached).toBe(true);
   });
 });
 

@@ -14,6 +14,7 @@ import { defaultBundlePath, loadBundle, type PolicyBundle } from "./bundle.js";
 import { DecisionCache } from "./decision-cache.js";
 import type { EngineName, PolicyEvaluator } from "./engine.js";
 import { createRustEvaluator, nativePolicyBinding } from "./native-engine.js";
+import { InputProjector } from "./projection.js";
 import { createTsEvaluator } from "./wasm-engine.js";
 
 export type EngineChoice = "auto" | "ts" | "rust";
@@ -67,6 +68,8 @@ interface ActiveBundle {
   failure?: PolicyDecision;
   cache?: DecisionCache;
   results?: ResultMemo;
+  /** The bundle's declared input projection, compiled; absent: the whole input is evaluated. */
+  projector?: InputProjector;
 }
 
 /** A deny carrying one registered code: what the service answers whenever the policy cannot. */
@@ -223,7 +226,10 @@ async function loadActive(
     return { ...stamp, failure: failClosed("POLICY_ERROR", errorMessage(e)) };
   }
   const cache = cacheSize > 0 ? new DecisionCache(cacheSize) : undefined;
-  return { ...stamp, evaluator, results: new ResultMemo(), ...(cache ? { cache } : {}) };
+  const a: ActiveBundle = { ...stamp, evaluator, results: new ResultMemo() };
+  if (cache) a.cache = cache;
+  if (bundle.projection) a.projector = new InputProjector(bundle.projection);
+  return a;
 }
 
 /**
@@ -272,11 +278,13 @@ export async function createDecisionService(opts: DecisionServiceOptions = {}): 
   const decideNow = (input: PolicyInput): StampedDecision => {
     const a = active; // one snapshot per decision: a concurrent swap never mixes bundles
     if (a.failure || !a.evaluator) return stamp(a, a.failure ?? failClosed("POLICY_ERROR", "closed"), false);
+    const projector = a.projector;
+    const shape = projector?.shapeOf(input);
     let text: string;
     try {
-      const hit = a.cache?.get(input);
+      const hit = a.cache?.get(input, shape);
       if (hit) return stamp(a, hit, true);
-      text = JSON.stringify(input);
+      text = projector ? projector.text(input, shape) : JSON.stringify(input);
     } catch (e) {
       return stamp(a, failClosed("POLICY_ERROR", `input cannot be serialised: ${errorMessage(e)}`), false);
     }
@@ -287,7 +295,7 @@ export async function createDecisionService(opts: DecisionServiceOptions = {}): 
       return stamp(a, failClosed("POLICY_ERROR", `policy evaluation failed: ${errorMessage(e)}`), false);
     }
     const decision = a.results ? a.results.decision(resultSet) : decisionOf(resultSet);
-    if (a.cache && decision.cacheable === true) a.cache.set(input, deepFreeze(decision));
+    if (a.cache && decision.cacheable === true) a.cache.set(input, deepFreeze(decision), shape);
     return stamp(a, decision, false);
   };
 
@@ -321,7 +329,8 @@ export async function createDecisionService(opts: DecisionServiceOptions = {}): 
           `bundle not activated: ${reason?.code} ${reason?.message}`,
         );
       }
-      const probe = evaluateDecision(candidate.evaluator, JSON.stringify(PROBE));
+      const probeText = candidate.projector ? candidate.projector.text(PROBE) : JSON.stringify(PROBE);
+      const probe = evaluateDecision(candidate.evaluator, probeText);
       const code = probe.reasons[0]?.code ?? "";
       if (code.startsWith("POLICY_")) {
         throw new PortcullisError("GW_ERR_BUNDLE", `bundle not activated: probe decision ${code}`);

@@ -5,6 +5,8 @@
  * so the same sources always give the same revision, and the build is skipped when the committed
  * bundle already carries it. `--force` rebuilds anyway; `--out DIR` writes elsewhere (used by the
  * staleness test); `--capabilities` regenerates rego/capabilities.json from the pinned opa.
+ * `rego/projection.json` (the parts of the input the policy reads) is validated and written into
+ * the manifest as `metadata.portcullis.input_projection`; the hosts then evaluate only those parts.
  */
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -15,6 +17,8 @@ import { OPA_VERSION, opaPath, repoRoot } from "./toolchain.mjs";
 
 export const ENTRYPOINT = "portcullis/gateway/decision";
 const regoDir = join(repoRoot, "rego");
+/** The input projection declaration of a Rego folder (see policies/projection.ts). */
+export const PROJECTION_FILE = "projection.json";
 
 /**
  * Builtins compiled into OPA's wasm module: no host has to implement them, so both engines see
@@ -69,7 +73,11 @@ export function bundleSources(root = regoDir) {
       const p = join(dir, e.name);
       if (e.isDirectory()) {
         if (relative(root, p) !== "build") walk(p);
-      } else if ((e.name.endsWith(".rego") && !e.name.endsWith("_test.rego")) || e.name === "data.json") {
+      } else if (
+        (e.name.endsWith(".rego") && !e.name.endsWith("_test.rego")) ||
+        e.name === "data.json" ||
+        (e.name === PROJECTION_FILE && dir === root)
+      ) {
         out.push(relative(root, p).split("\\").join("/"));
       }
     }
@@ -130,7 +138,7 @@ export function compileRego({ srcDir, outPath, revision, ignore = [], cwd = repo
     join(regoDir, "capabilities.json"),
   ];
   args.push("-r", revision, "-o", outPath, "--ignore", "*_test.rego", "--ignore", "build");
-  args.push("--ignore", "capabilities.json", "--ignore", "*.md");
+  args.push("--ignore", "capabilities.json", "--ignore", "*.md", "--ignore", PROJECTION_FILE);
   for (const pattern of ignore) args.push("--ignore", pattern);
   opa([...args, srcDir], { cwd });
 }
@@ -171,6 +179,57 @@ function mergedData() {
   return root;
 }
 
+function projectionFault(path, message) {
+  return new Error(`${PROJECTION_FILE}: ${path} ${message}`);
+}
+
+function checkTree(tree, path, depth) {
+  if (tree === true) return;
+  if (tree === null || typeof tree !== "object" || Array.isArray(tree))
+    throw projectionFault(path, "must be true or an object of members");
+  if (depth >= 32) throw projectionFault(path, "is nested deeper than 32");
+  for (const [name, sub] of Object.entries(tree))
+    checkTree(sub, `${path}.${JSON.stringify(name)}`, depth + 1);
+}
+
+/**
+ * The folder's input projection declaration, checked like the hosts check it when a bundle loads
+ * (`keep` a tree, optional `by_action` an object of trees, nothing else; a tree is `true` or an
+ * object of trees), or undefined when the folder has none.
+ */
+export function readProjection(dir) {
+  const path = join(dir, PROJECTION_FILE);
+  if (!existsSync(path)) return undefined;
+  let doc;
+  try {
+    doc = JSON.parse(readFileSync(path, "utf8"));
+  } catch (e) {
+    throw new Error(`${PROJECTION_FILE} is not JSON: ${e.message}`);
+  }
+  if (doc === null || typeof doc !== "object" || Array.isArray(doc))
+    throw projectionFault("the declaration", "must be an object with keep and optional by_action");
+  for (const key of Object.keys(doc))
+    if (key !== "keep" && key !== "by_action") throw projectionFault(JSON.stringify(key), "is not a member");
+  if (!("keep" in doc)) throw projectionFault("keep", "is missing");
+  checkTree(doc.keep, "keep", 0);
+  if (doc.by_action !== undefined) {
+    if (doc.by_action === null || typeof doc.by_action !== "object" || Array.isArray(doc.by_action))
+      throw projectionFault("by_action", "must be an object of trees by action");
+    for (const [action, tree] of Object.entries(doc.by_action))
+      checkTree(tree, `by_action.${JSON.stringify(action)}`, 0);
+  }
+  return doc;
+}
+
+/** opa's manifest with the projection under `metadata.portcullis.input_projection`. */
+export function withProjection(manifestBytes, projection) {
+  if (projection === undefined) return manifestBytes;
+  const manifest = JSON.parse(manifestBytes.toString("utf8"));
+  const metadata = manifest.metadata ?? {};
+  manifest.metadata = { ...metadata, portcullis: { ...metadata.portcullis, input_projection: projection } };
+  return Buffer.from(JSON.stringify(manifest));
+}
+
 /**
  * Builds the bundle. opa compiles the Rego alone, then the archive is rewritten with the merged
  * data document and fixed metadata (mtime 0, uid 0, sorted entries), so the same sources give
@@ -190,12 +249,14 @@ export function buildBundle({ outDir = join(regoDir, "build"), force = false } =
   const args = ["build", "-t", "wasm", "-e", ENTRYPOINT, "--capabilities", "rego/capabilities.json"];
   args.push("-r", revision, "-o", compiled, "--ignore", "*_test.rego", "--ignore", "build");
   args.push("--ignore", "capabilities.json", "--ignore", "*.md", "--ignore", "*.ts", "--ignore", "data.json");
+  args.push("--ignore", PROJECTION_FILE);
   opa([...args, "rego/"]);
   const built = readTarGz(readFileSync(compiled));
   rmSync(compiled);
   const wasm = built.get("policy.wasm");
-  const manifest = built.get(".manifest");
-  if (!wasm || !manifest) throw new Error("opa build produced no policy.wasm or .manifest");
+  const opaManifest = built.get(".manifest");
+  if (!wasm || !opaManifest) throw new Error("opa build produced no policy.wasm or .manifest");
+  const manifest = withProjection(opaManifest, readProjection(regoDir));
   const files = [
     [".manifest", manifest],
     ["data.json", Buffer.from(JSON.stringify(mergedData()))],

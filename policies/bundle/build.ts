@@ -1,7 +1,8 @@
 /**
  * `bundle build`: compiles a Rego folder into an OPA bundle with the project's pinned `opa`,
  * pinned capabilities and entrypoint (the same compile step as `scripts/build-policy.mjs`, which
- * this calls), then completes the manifest with Portcullis metadata and adds the folder's
+ * this calls), then completes the manifest with Portcullis metadata (the folder's
+ * `projection.json` as `input_projection`, checked like the hosts check it) and adds the folder's
  * `portcullis.smoke.json` if it has one. The revision defaults to the script's deterministic
  * source revision, so one folder always builds to the same revision and the same bytes.
  */
@@ -10,6 +11,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { PortcullisError } from "../../gateway/errors.js";
+import { parseInputProjection } from "../projection.js";
 import { readBundleArchive, writeBundleArchive } from "./archive.js";
 import { readSmokeCases, SMOKE_FILE } from "./smoke.js";
 
@@ -23,6 +25,8 @@ interface BuildScript {
     cwd?: string;
   }): void;
   sourceRevision(dir?: string): string;
+  /** The folder's `projection.json`, checked; undefined when it has none. */
+  readProjection(dir: string): unknown;
 }
 
 interface Toolchain {
@@ -107,6 +111,13 @@ export async function buildBundle(opts: BuildOptions): Promise<BuildResult> {
       : { revision, roots: [""] };
     // A `.manifest` in the source folder contributes its roots and metadata (opa build ignores it).
     const authored = readAuthoredManifest(srcDir);
+    let projection: unknown;
+    try {
+      projection = s.readProjection(srcDir);
+      if (projection !== undefined) parseInputProjection(projection);
+    } catch (e) {
+      throw new PortcullisError("GW_ERR_USAGE", e instanceof Error ? e.message : String(e));
+    }
     if (authored.roots !== undefined) manifest.roots = authored.roots;
     manifest.metadata = {
       ...(manifest.metadata as Record<string, unknown> | undefined),
@@ -115,6 +126,7 @@ export async function buildBundle(opts: BuildOptions): Promise<BuildResult> {
         entrypoint: s.ENTRYPOINT,
         opa_version: s.OPA_VERSION,
         capabilities: "rego/capabilities.json",
+        ...(projection === undefined ? {} : { input_projection: projection }),
       },
       ...opts.metadata,
     };

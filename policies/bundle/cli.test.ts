@@ -70,6 +70,10 @@ describe.skipIf(!opaInstalled())("portcullis bundle", () => {
       roots: ["portcullis"],
       metadata: { team: "sec", portcullis: { entrypoint: "portcullis/gateway/decision" } },
     });
+    // The folder's projection.json rides in the manifest, not in the data document.
+    const declared = JSON.parse(readFileSync(join(src, "projection.json"), "utf8"));
+    expect(manifest.metadata.portcullis.input_projection).toEqual(declared);
+    expect(Buffer.from(files.get("data.json") as Uint8Array).toString()).not.toContain("by_action");
     expect(files.has("policy.wasm") && files.has("data.json") && files.has("portcullis.smoke.json")).toBe(
       true,
     );

@@ -2,92 +2,110 @@
 # input, defined or not: deny > ask_user > allow, and nothing matched means deny. Behaviour is
 # driven by `data.portcullis.settings` (data.json) so most deployments edit data, not Rego.
 # Only builtins compiled into the wasm module are used; time, ids and randomness never enter.
+#
+# Written for the compiled plan (see README, Performance): the verdict is reached along one path
+# of functions that take what they read as arguments. A rule without arguments is memoised by the
+# wasm module (a table insert and lookup per use, dearer than the comparison most of them made),
+# a constant set or object is built afresh on every evaluation, and every `a.b` is a hashed lookup,
+# so the hot path has no 0-arity helper rules, no set literals, and binds each input part once.
 package portcullis.gateway
 
-import data.portcullis.settings
-
-# Action and transport checks are one comparison per rule body rather than set literals: the
-# wasm module would build each set afresh on every evaluation (measured).
-is_list_action if input.action == "tools/list"
-
-is_list_action if input.action == "prompts/list"
-
-is_list_action if input.action == "resources/list"
-
-is_list_action if input.action == "model/list"
-
-is_call_action if input.action == "tools/call"
-
-is_call_action if input.action == "prompts/get"
-
-is_call_action if input.action == "resources/read"
-
-is_call_action if input.action == "model/call"
-
-is_model_action if input.action == "model/call"
-
-is_model_action if input.action == "model/list"
-
-is_approval_action if input.action == "approvals/resolve"
-
-known_action if is_list_action
-
-known_action if is_call_action
-
-known_action if is_approval_action
-
-known_transport if input.context.transport == "stdio"
-
-known_transport if input.context.transport == "http"
+# The single entrypoint (portcullis/gateway/decision).
+decision := d if {
+	kind := action_kind(input)
+	d := decision_for(input_valid(input, kind), kind, input, data.portcullis.settings)
+}
 
 # --- input shape --------------------------------------------------------------------------
 
-valid_input if {
-	input.v == 1
-	known_action
-	is_object(input.principal)
-	is_string(input.principal.id)
-	is_boolean(input.principal.authenticated)
-	is_object(input.target)
-	is_string(input.target.name)
-	is_object(input.context)
-	known_transport
-	action_arguments_valid
+# What the action is: "tool_call", "call", "list", "model_call", "model_list", "approval" or
+# "unknown".
+action_kind(i) := kind_of(i.action) if {
+	is_string(i.action)
+} else := "unknown"
+
+# One else-chain, so the lookup stops at the first match; the most frequent actions come first.
+kind_of(a) := "tool_call" if {
+	a == "tools/call"
+} else := "list" if {
+	a == "tools/list"
+} else := "call" if {
+	a == "prompts/get"
+} else := "call" if {
+	a == "resources/read"
+} else := "list" if {
+	a == "prompts/list"
+} else := "list" if {
+	a == "resources/list"
+} else := "model_call" if {
+	a == "model/call"
+} else := "model_list" if {
+	a == "model/list"
+} else := "approval" if {
+	a == "approvals/resolve"
+} else := "unknown"
+
+input_valid(i, kind) if {
+	i.v == 1
+	kind != "unknown"
+	principal := i.principal
+	is_object(principal)
+	is_string(principal.id)
+	is_boolean(principal.authenticated)
+	target := i.target
+	is_object(target)
+	is_string(target.name)
+	context := i.context
+	is_object(context)
+	known_transport(context.transport)
+	arguments_valid(kind, i)
+} else := false
+
+known_transport(t) if {
+	t == "stdio"
+} else if {
+	t == "http"
 }
 
 # approvals/resolve names who asked and what the approver decides; other actions' arguments are
 # whatever the tool or model takes.
-action_arguments_valid if not is_approval_action
-
-action_arguments_valid if {
-	is_string(input.arguments.approval_id)
-	is_string(input.arguments.requester)
-	is_boolean(input.arguments.granted)
+arguments_valid(kind, i) if {
+	kind != "approval"
+} else if {
+	args := i.arguments
+	is_string(args.approval_id)
+	is_string(args.requester)
+	is_boolean(args.granted)
 }
 
 # Local stdio callers are trusted as the user who launched the gateway.
-trusted if input.context.transport == "stdio"
+trusted(i, principal) if {
+	i.context.transport == "stdio"
+} else if {
+	principal.authenticated == true
+}
 
-trusted if input.principal.authenticated == true
+# An approval is decided once, by one approver; its decision is never reused.
+cacheable(kind) := false if {
+	kind == "approval"
+} else := true
 
 # Existential checks over input arrays instead of building sets: each set built per evaluation
 # costs more than the checks themselves (measured).
-has_data_class if {
-	some c in input.data_classes
+has_string_class(classes) if {
+	some c in classes
 	is_string(c)
 }
 
-data_class_in(classes) if {
-	some c in input.data_classes
-	c in classes
+data_class_in(classes, listed) if {
+	some c in classes
+	c in listed
 }
 
-annotation(key) := v if {
-	v := input.target.annotations[key]
-	is_boolean(v)
+changed(target) if {
+	target.kind == "tool"
+	target.changed == true
 }
-
-tool_call if input.action == "tools/call"
 
 # --- name patterns: "*", "prefix*", "*suffix" or an exact name ------------------------------
 
@@ -116,119 +134,127 @@ any_matches(patterns, s) if {
 
 # --- data-driven rules ---------------------------------------------------------------------
 
-# Rules govern tools, prompts, resources and models; resolving an approval has its own votes.
-rule_applies(rule) if {
-	not is_approval_action
-	rule_field_matches(rule, "actions", input.action)
-	rule_field_matches(rule, "kinds", input.target.kind)
-	rule_field_matches(rule, "names", input.target.name)
-	rule_server_matches(rule)
-	rule_roles_match(rule)
-}
+# The indices of the rules that apply, in order. Rules govern tools, prompts, resources and
+# models; resolving an approval has its own votes. A target without a kind matches no rule.
+matched_rules(kind, action, target, principal, s) := [] if {
+	kind == "approval"
+} else := [k |
+	target_kind := target.kind
+	name := target.name
+	some k, rule in s.rules
+	rule_field_matches(rule, "actions", action)
+	rule_field_matches(rule, "kinds", target_kind)
+	rule_field_matches(rule, "names", name)
+	rule_server_matches(rule, target)
+	rule_roles_match(rule, principal)
+]
 
-rule_field_matches(rule, field, _) if not rule[field]
-
+# An absent (or false) filter matches everything.
 rule_field_matches(rule, field, value) if {
+	not rule[field]
+} else if {
 	is_string(value)
 	any_matches(rule[field], value)
 }
 
-rule_server_matches(rule) if not rule.servers
-
-rule_server_matches(rule) if {
-	is_string(input.target.server)
-	any_matches(rule.servers, input.target.server)
+rule_server_matches(rule, target) if {
+	not rule.servers
+} else if {
+	server := target.server
+	is_string(server)
+	any_matches(rule.servers, server)
 }
 
-rule_roles_match(rule) if not rule.roles
-
-rule_roles_match(rule) if {
+rule_roles_match(rule, principal) if {
+	not rule.roles
+} else if {
 	some p in rule.roles
 	is_string(p)
-	some r in input.principal.roles
+	some r in principal.roles
 	is_string(r)
 	pattern_matches(p, r)
 }
 
-matched_rules contains i if {
-	some i, rule in settings.rules
-	rule_applies(rule)
+# Whether a matched rule has this effect.
+rule_effect(matched, effect, s) if {
+	some k in matched
+	s.rules[k].effect == effect
 }
-
-# The effects of the matched rules, built once per evaluation for the three votes.
-matched_effects contains settings.rules[i].effect if some i in matched_rules
-
-# The first matching rule (lowest index) supplies rate-limit and timeout obligations.
-first_rule := settings.rules[min(matched_rules)] if count(matched_rules) > 0
 
 # --- the decision ----------------------------------------------------------------------------
 
-outcome := "deny" if count(deny_codes) > 0
-
-else := "ask_user" if count(ask_codes) > 0
-
-else := "allow" if count(allow_codes) > 0
-
-else := "deny"
-
-winning_codes := deny_codes if count(deny_codes) > 0
-
-else := ask_codes if count(ask_codes) > 0
-
-else := allow_codes if count(allow_codes) > 0
-
-else := {"DEFAULT_DENY"}
-
-reasons := [{"code": c, "message": message(c)} | some c in sort(winning_codes)]
-
-redact_classes := sort({c | some c in input.data_classes; c in settings.redact_classes})
-
-audit_level := "full" if outcome != "allow"
-
-else := "full" if has_data_class
-
-else := settings.audit_level
-
-obligations := object.union(
-	{"audit_level": audit_level},
-	object.union(redact_obligation, rule_obligations),
-)
-
-redact_obligation := {"redact": redact_classes} if count(redact_classes) > 0
-
-else := {}
-
-rule_obligations := {k: first_rule[k] | some k in {"rate_limit", "timeout_ms"}; first_rule[k]} if {
-	outcome != "deny"
-	first_rule
-} else := {}
-
-ask_prompt := concat("", [
-	"Allow ", principal_label, " to use ", clip(input.target.name), "? ",
-	concat(" ", [message(c) | some c in sort(ask_codes)]),
-]) if is_string(input.target.name)
-
-# Names are clipped so the prompt stays within the contract's 4,096 characters.
-clip(s) := substring(s, 0, 128)
-
-principal_label := clip(input.principal.id) if is_string(input.principal.id)
-
-else := "an unidentified caller"
-
-base_decision := {
+decision_for(false, kind, i, s) := {
 	"v": 1,
-	"decision": outcome,
-	"reasons": reasons,
-	"obligations": obligations,
-	"cacheable": cacheable,
+	"decision": "deny",
+	"reasons": [reason("INVALID_INPUT")],
+	"obligations": obligations("full", redact_classes(i, s), {}),
+	"cacheable": cacheable(kind),
 }
 
-# An approval is decided once, by one approver; its decision is never reused.
-cacheable := false if is_approval_action
+decision_for(true, kind, i, s) := d if {
+	target := i.target
+	principal := i.principal
+	matched := matched_rules(kind, i.action, target, principal, s)
+	verdict := verdict_of(kind, i, target, principal, matched, s)
+	outcome := verdict[0]
+	codes := verdict[1]
+	level := audit_level(outcome, i, s)
+	extra := rule_obligations(outcome, matched, s)
+	o := obligations(level, redact_classes(i, s), extra)
+	d := finish(outcome, codes, o, cacheable(kind), i, s)
+}
 
-else := true
-
-# The single entrypoint (portcullis/gateway/decision).
-decision := object.union(base_decision, {"ask": {"prompt": ask_prompt, "ttl_s": settings.ask_ttl_s}}) if {
+finish(outcome, codes, o, cache, i, s) := {
+	"v": 1,
+	"decision": outcome,
+	"reasons": [reason(c) | some c in codes],
+	"obligations": o,
+	"cacheable": cache,
+	"ask": {"prompt": ask_prompt(i, codes), "ttl_s": s.ask_ttl_s},
+} if {
 	outcome == "ask_user"
-} else := base_decision
+} else := {
+	"v": 1,
+	"decision": outcome,
+	"reasons": [reason(c) | some c in codes],
+	"obligations": o,
+	"cacheable": cache,
+}
+
+reason(c) := {"code": c, "message": message(c)}
+
+redact_classes(i, s) := sort({c | some c in i.data_classes; c in s.redact_classes})
+
+audit_level(outcome, i, s) := "full" if {
+	outcome != "allow"
+} else := "full" if {
+	has_string_class(i.data_classes)
+} else := s.audit_level
+
+# The first matching rule (lowest index) supplies rate-limit and timeout obligations.
+rule_obligations(outcome, matched, s) := {k: first[k] | some k in {"rate_limit", "timeout_ms"}; first[k]} if {
+	outcome != "deny"
+	count(matched) > 0
+	first := s.rules[min(matched)]
+	first
+} else := {}
+
+# The common shapes are one literal each; the rest merges as {audit_level} + {redact} + rule's.
+obligations(level, redact, extra) := {"audit_level": level} if {
+	count(redact) == 0
+	count(extra) == 0
+} else := {"audit_level": level, "redact": redact} if {
+	count(extra) == 0
+} else := object.union({"audit_level": level}, object.union(redact_obligation(redact), extra))
+
+redact_obligation(redact) := {} if {
+	count(redact) == 0
+} else := {"redact": redact}
+
+# Names are clipped so the prompt stays within the contract's 4,096 characters.
+ask_prompt(i, codes) := concat("", [
+	"Allow ", clip(i.principal.id), " to use ", clip(i.target.name), "? ",
+	concat(" ", [message(c) | some c in codes]),
+])
+
+clip(s) := substring(s, 0, 128)

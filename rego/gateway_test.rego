@@ -43,13 +43,74 @@ test_every_code_is_registered_with_a_message if {
 	}
 }
 
-test_every_code_has_a_message if {
-	every inp in [base, {}, put(base, {"data_classes": ["secret"]})] {
-		emitted := (gateway.deny_codes | gateway.ask_codes) | gateway.allow_codes with input as inp
-		every code in emitted {
-			gateway.message(code)
+test_every_reason_carries_its_message if {
+	inputs := [
+		base, {}, put(base, {"data_classes": ["secret"]}),
+		with_target({"kind": "tool", "name": "x", "annotations": {"destructiveHint": true, "openWorldHint": true}}),
+		approval("alice", ["user"], "alice"),
+	]
+	every inp in inputs {
+		d := decide(inp)
+		count(d.reasons) > 0
+		every r in d.reasons {
+			r.message == gateway.message(r.code)
 		}
 	}
+}
+
+# --- input shape and helpers ---------------------------------------------------------------
+
+test_action_kinds if {
+	gateway.action_kind({"action": "tools/call"}) == "tool_call"
+	gateway.action_kind({"action": "prompts/get"}) == "call"
+	gateway.action_kind({"action": "resources/read"}) == "call"
+	gateway.action_kind({"action": "tools/list"}) == "list"
+	gateway.action_kind({"action": "prompts/list"}) == "list"
+	gateway.action_kind({"action": "resources/list"}) == "list"
+	gateway.action_kind({"action": "model/call"}) == "model_call"
+	gateway.action_kind({"action": "model/list"}) == "model_list"
+	gateway.action_kind({"action": "approvals/resolve"}) == "approval"
+	gateway.action_kind({"action": "tools/delete"}) == "unknown"
+	gateway.action_kind({"action": 1}) == "unknown"
+	gateway.action_kind({}) == "unknown"
+	gateway.action_kind(null) == "unknown"
+}
+
+test_input_valid if {
+	gateway.input_valid(base, "tool_call") == true
+	gateway.input_valid(put(base, {"v": 2}), "tool_call") == false
+	gateway.input_valid(base, "unknown") == false
+	gateway.input_valid(put(base, {"context": {"transport": "ws"}}), "tool_call") == false
+	gateway.input_valid(put(base, {"principal": {"id": "a", "authenticated": "yes"}}), "tool_call") == false
+	gateway.input_valid(put(base, {"target": {"kind": "tool"}}), "tool_call") == false
+	gateway.input_valid([1], "unknown") == false
+
+	# Only approvals/resolve requires its three arguments.
+	gateway.input_valid(put(base, {"arguments": []}), "tool_call") == true
+	gateway.input_valid(base, "approval") == false
+}
+
+test_matched_rules_in_order if {
+	rules := [
+		{"id": "a", "effect": "allow", "names": ["db__*"]},
+		{"id": "b", "effect": "deny", "kinds": ["prompt"]},
+		{"id": "c", "effect": "ask", "servers": ["db"], "actions": false},
+		{"id": "d", "effect": "ask", "roles": ["ops*"]},
+	]
+	target := {"kind": "tool", "name": "db__q", "server": "db"}
+	gateway.matched_rules("tool_call", "tools/call", target, {"roles": ["ops-x"]}, {"rules": rules}) == [0, 2, 3]
+	gateway.matched_rules("tool_call", "tools/call", target, {"roles": "ops"}, {"rules": rules}) == [0, 2]
+
+	# A target without a kind matches no rule; approvals are not governed by rules.
+	gateway.matched_rules("tool_call", "tools/call", {"name": "db__q"}, {}, {"rules": [{"id": "all", "effect": "allow"}]}) == []
+	gateway.matched_rules("approval", "approvals/resolve", target, {}, {"rules": rules}) == []
+}
+
+test_obligation_shapes if {
+	gateway.obligations("full", [], {}) == {"audit_level": "full"}
+	gateway.obligations("standard", ["pii"], {}) == {"audit_level": "standard", "redact": ["pii"]}
+	gateway.obligations("full", [], {"timeout_ms": 5}) == {"audit_level": "full", "timeout_ms": 5}
+	gateway.obligations("full", ["pii"], {"timeout_ms": 5}) == {"audit_level": "full", "redact": ["pii"], "timeout_ms": 5}
 }
 
 # --- allow ----------------------------------------------------------------------------------------
@@ -280,7 +341,8 @@ test_model_list_uses_role_allowlist if {
 
 test_model_role_allowlist_absent_or_malformed if {
 	decide(model_input("claude-x", ["research"])).decision == "deny" with data.portcullis.settings.models.roles as {"research": "claude-x"}
-	decide(model_input("claude-x", [1, "research"])).decision == "deny" with data.portcullis.settings.models as {"allowed": [], "local_only_classes": []}
+	no_roles := put(data.portcullis.settings, {"models": {"allowed": [], "local_only_classes": []}})
+	decide(model_input("claude-x", [1, "research"])).decision == "deny" with data.portcullis.settings as no_roles
 }
 
 # --- approvals/resolve -----------------------------------------------------------------------------
@@ -312,7 +374,11 @@ test_approver_not_permitted if {
 	d.decision == "deny"
 	codes(d) == {"APPROVER_NOT_PERMITTED"}
 	decide(approval("bob", [], "alice")).decision == "deny"
-	decide(approval("bob", ["approver"], "alice")).decision == "deny" with data.portcullis.settings.approvals as {}
+
+	# The policy reads settings as one document: replace it whole (opa's `with` merges an object
+	# value into the document below it when the policy reads a parent path).
+	no_roles := put(data.portcullis.settings, {"approvals": {}})
+	decide(approval("bob", ["approver"], "alice")).decision == "deny" with data.portcullis.settings as no_roles
 }
 
 test_approver_roles_from_data if {

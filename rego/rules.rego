@@ -1,161 +1,150 @@
-# The reason codes each situation raises, grouped by the outcome they vote for. Every code used
-# here has a message in reasons.rego and an entry in contracts/reason-codes.json (tested).
+# The verdict for a valid input: which reason codes vote deny, ask_user or allow, by kind of
+# action, as [outcome, codes]. Each list of candidate codes is in sorted order, so the reasons
+# need no sorting, and each vote is checked once. Every code used here has a message in
+# reasons.rego and an entry in contracts/reason-codes.json (tested).
 package portcullis.gateway
 
-import data.portcullis.settings
+# deny > ask_user > allow, and nothing matched means deny.
+verdict_of(kind, i, target, principal, matched, s) := approval_verdict(i, principal, s) if {
+	kind == "approval"
+} else := model_verdict(kind, i, target, principal, matched, s) if {
+	kind == "model_call"
+} else := model_verdict(kind, i, target, principal, matched, s) if {
+	kind == "model_list"
+} else := tool_verdict(kind, i, target, principal, matched, s)
 
-# --- deny -------------------------------------------------------------------------------------
+# --- tools, prompts and resources -------------------------------------------------------------
 
-deny_codes contains "INVALID_INPUT" if not valid_input
+tool_verdict(kind, i, target, principal, matched, s) := ["deny", codes] if {
+	codes := [c |
+		some c in ["DENIED_BY_RULE", "SECRET_IN_ARGUMENTS", "TOOL_DEFINITION_CHANGED", "UNAUTHENTICATED"]
+		tool_denies(c, kind, i, target, principal, matched, s)
+	]
+	count(codes) > 0
+} else := ["ask_user", codes] if {
+	codes := [c |
+		some c in ["DESTRUCTIVE_TOOL", "OPEN_WORLD_TOOL", "REQUIRES_APPROVAL", "SECRET_REQUIRES_APPROVAL"]
+		tool_asks(c, kind, i, target, matched, s)
+	]
+	count(codes) > 0
+} else := ["allow", codes] if {
+	codes := [c |
+		some c in ["ALLOWED_BY_RULE", "LISTING_VISIBLE", "READ_ONLY_ALLOWED"]
+		tool_allows(c, kind, target, matched, s)
+	]
+	count(codes) > 0
+} else := ["deny", ["DEFAULT_DENY"]]
 
-deny_codes contains "UNAUTHENTICATED" if {
-	valid_input
-	not trusted
+tool_denies("DENIED_BY_RULE", _, _, _, _, matched, s) if rule_effect(matched, "deny", s)
+
+# Model calls are governed by the provider rule (models.local_only_classes), not this one.
+tool_denies("SECRET_IN_ARGUMENTS", kind, i, _, _, _, s) if {
+	kind != "list"
+	s.secrets.action == "deny"
+	data_class_in(i.data_classes, s.secrets.classes)
 }
+
+tool_denies("TOOL_DEFINITION_CHANGED", _, _, target, _, _, _) if changed(target)
+
+tool_denies("UNAUTHENTICATED", _, i, _, principal, _, _) if not trusted(i, principal)
+
+tool_asks("DESTRUCTIVE_TOOL", "tool_call", _, target, _, s) if {
+	target.annotations.destructiveHint == true
+	s.ask.destructive == true
+}
+
+tool_asks("OPEN_WORLD_TOOL", "tool_call", _, target, _, s) if {
+	target.annotations.openWorldHint == true
+	not target.annotations.readOnlyHint == true
+	s.ask.open_world == true
+}
+
+tool_asks("REQUIRES_APPROVAL", _, _, _, matched, s) if rule_effect(matched, "ask", s)
+
+tool_asks("SECRET_REQUIRES_APPROVAL", kind, i, _, _, s) if {
+	kind != "list"
+	s.secrets.action == "ask"
+	data_class_in(i.data_classes, s.secrets.classes)
+}
+
+# Without a deny vote the caller is trusted (UNAUTHENTICATED did not vote).
+tool_allows("ALLOWED_BY_RULE", _, _, matched, s) if rule_effect(matched, "allow", s)
+
+tool_allows("LISTING_VISIBLE", "list", _, _, s) if s.listing.visible_by_default == true
+
+tool_allows("READ_ONLY_ALLOWED", "tool_call", target, _, _) if target.annotations.readOnlyHint == true
+
+# --- models ----------------------------------------------------------------------------------
+
+# Without a deny vote the caller is trusted and the model allowed: MODEL_ALLOWED.
+model_verdict(kind, i, target, principal, matched, s) := ["deny", codes] if {
+	codes := [c |
+		some c in [
+			"DATA_CLASS_NOT_ALLOWED_FOR_PROVIDER", "DENIED_BY_RULE", "MODEL_NOT_ALLOWED",
+			"TOOL_DEFINITION_CHANGED", "UNAUTHENTICATED",
+		]
+		model_denies(c, kind, i, target, principal, matched, s)
+	]
+	count(codes) > 0
+} else := ["ask_user", ["REQUIRES_APPROVAL"]] if {
+	rule_effect(matched, "ask", s)
+} else := ["allow", ["MODEL_ALLOWED"]]
+
+model_denies("DATA_CLASS_NOT_ALLOWED_FOR_PROVIDER", "model_call", i, target, _, _, s) if {
+	data_class_in(i.data_classes, s.models.local_only_classes)
+	not target.provider.local == true
+}
+
+model_denies("DENIED_BY_RULE", _, _, _, _, matched, s) if rule_effect(matched, "deny", s)
+
+model_denies("MODEL_NOT_ALLOWED", _, _, target, principal, _, s) if not model_allowed(target, principal, s)
+
+model_denies("TOOL_DEFINITION_CHANGED", _, _, target, _, _, _) if changed(target)
+
+model_denies("UNAUTHENTICATED", _, i, _, principal, _, _) if not trusted(i, principal)
+
+model_name(target) := target.model if {
+	is_string(target.model)
+} else := target.name
+
+model_allowed(target, principal, s) if {
+	target.kind == "model"
+	name := model_name(target)
+	is_string(name)
+	model_listed(name, principal, s)
+}
+
+# settings.models.allowed, or per-role allowlists: settings.models.roles maps a role to patterns.
+model_listed(name, principal, s) if {
+	any_matches(s.models.allowed, name)
+} else if {
+	some r in principal.roles
+	is_string(r)
+	any_matches(s.models.roles[r], name)
+}
+
+# --- approvals/resolve ----------------------------------------------------------------------------
+
+# Without a deny vote the approver authenticated and holds a role: APPROVER_PERMITTED.
+approval_verdict(i, principal, s) := ["deny", codes] if {
+	codes := [c |
+		some c in ["APPROVER_NOT_PERMITTED", "SELF_APPROVAL_FORBIDDEN", "TOOL_DEFINITION_CHANGED", "UNAUTHENTICATED"]
+		approval_denies(c, i, principal, s)
+	]
+	count(codes) > 0
+} else := ["allow", ["APPROVER_PERMITTED"]]
+
+approval_denies("APPROVER_NOT_PERMITTED", _, principal, s) if not approver_role(principal, s)
+
+approval_denies("SELF_APPROVAL_FORBIDDEN", i, principal, _) if i.arguments.requester == principal.id
+
+approval_denies("TOOL_DEFINITION_CHANGED", i, _, _) if changed(i.target)
 
 # Resolving an approval needs a principal that authenticated, whatever the transport.
-deny_codes contains "UNAUTHENTICATED" if {
-	valid_input
-	is_approval_action
-	input.principal.authenticated != true
-}
+approval_denies("UNAUTHENTICATED", _, principal, _) if principal.authenticated != true
 
-deny_codes contains "SELF_APPROVAL_FORBIDDEN" if {
-	valid_input
-	is_approval_action
-	input.arguments.requester == input.principal.id
-}
-
-deny_codes contains "APPROVER_NOT_PERMITTED" if {
-	valid_input
-	is_approval_action
-	not approver_role
-}
-
-deny_codes contains "TOOL_DEFINITION_CHANGED" if {
-	valid_input
-	input.target.kind == "tool"
-	input.target.changed == true
-}
-
-deny_codes contains "DENIED_BY_RULE" if {
-	valid_input
-	matched_effects.deny
-}
-
-# Model calls are governed by the provider rule below (models.local_only_classes), not this one.
-deny_codes contains "SECRET_IN_ARGUMENTS" if {
-	valid_input
-	is_call_action
-	not is_model_action
-	secret_found
-	settings.secrets.action == "deny"
-}
-
-deny_codes contains "MODEL_NOT_ALLOWED" if {
-	valid_input
-	is_model_action
-	not model_allowed
-}
-
-deny_codes contains "DATA_CLASS_NOT_ALLOWED_FOR_PROVIDER" if {
-	valid_input
-	input.action == "model/call"
-	data_class_in(settings.models.local_only_classes)
-	not provider_local
-}
-
-# --- ask_user -----------------------------------------------------------------------------------
-
-ask_codes contains "DESTRUCTIVE_TOOL" if {
-	tool_call
-	annotation("destructiveHint") == true
-	settings.ask.destructive == true
-}
-
-ask_codes contains "OPEN_WORLD_TOOL" if {
-	tool_call
-	annotation("openWorldHint") == true
-	not read_only
-	settings.ask.open_world == true
-}
-
-ask_codes contains "SECRET_REQUIRES_APPROVAL" if {
-	is_call_action
-	not is_model_action
-	secret_found
-	settings.secrets.action == "ask"
-}
-
-ask_codes contains "REQUIRES_APPROVAL" if matched_effects.ask
-
-# --- allow --------------------------------------------------------------------------------------
-
-allow_codes contains "READ_ONLY_ALLOWED" if {
-	valid_input
-	trusted
-	tool_call
-	read_only
-}
-
-allow_codes contains "ALLOWED_BY_RULE" if {
-	valid_input
-	trusted
-	not is_model_action
-	matched_effects.allow
-}
-
-allow_codes contains "LISTING_VISIBLE" if {
-	valid_input
-	trusted
-	is_list_action
-	not is_model_action
-	settings.listing.visible_by_default == true
-}
-
-allow_codes contains "APPROVER_PERMITTED" if {
-	valid_input
-	is_approval_action
-	input.principal.authenticated == true
-	approver_role
-}
-
-allow_codes contains "MODEL_ALLOWED" if {
-	valid_input
-	trusted
-	is_model_action
-	model_allowed
-}
-
-# --- helpers for the votes above ------------------------------------------------------------------
-
-secret_found if data_class_in(settings.secrets.classes)
-
-model_name := input.target.model if is_string(input.target.model)
-
-else := input.target.name
-
-model_allowed if {
-	input.target.kind == "model"
-	is_string(model_name)
-	any_matches(settings.models.allowed, model_name)
-}
-
-# Per-role allowlists: settings.models.roles maps a role to more model patterns.
-model_allowed if {
-	input.target.kind == "model"
-	is_string(model_name)
-	some r in input.principal.roles
+approver_role(principal, s) if {
+	some r in principal.roles
 	is_string(r)
-	any_matches(settings.models.roles[r], model_name)
+	any_matches(s.approvals.approver_roles, r)
 }
-
-approver_role if {
-	some r in input.principal.roles
-	is_string(r)
-	any_matches(settings.approvals.approver_roles, r)
-}
-
-provider_local if input.target.provider.local == true
-
-read_only if annotation("readOnlyHint") == true

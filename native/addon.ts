@@ -25,15 +25,29 @@ function refuseNonFinite(_key: string, value: unknown): unknown {
   return value;
 }
 
-/** JSON text for the addon, or undefined when only the fallback can say what happens. */
+/**
+ * JSON text for the addon, or undefined when only the fallback can say what happens. The text
+ * comes from a plain JSON.stringify (a replacer function takes V8 off its fast serialiser); as
+ * JSON.stringify writes NaN and ±Infinity as `null`, only a text containing `null` can hide one,
+ * and only such a text is serialised again with the checking replacer.
+ */
 export function jsonForNative(value: unknown): string | undefined {
+  let text: string | undefined;
   try {
-    const text = JSON.stringify(value, refuseNonFinite) as string | undefined;
-    return typeof text === "string" ? text : undefined;
-  } catch (e) {
-    if (e instanceof TypeError && e.message.startsWith("canonical JSON")) throw e;
+    text = JSON.stringify(value) as string | undefined;
+  } catch {
     return undefined;
   }
+  if (typeof text !== "string") return undefined;
+  if (text.includes("null")) {
+    try {
+      JSON.stringify(value, refuseNonFinite);
+    } catch (e) {
+      if (e instanceof TypeError && e.message.startsWith("canonical JSON")) throw e;
+      return undefined;
+    }
+  }
+  return text;
 }
 
 /** JSON text of a value to scan; undefined when it has none the addon can parse. */
@@ -100,6 +114,8 @@ export function createAddonCore(binding: NativeBinding): NativeCore {
     canonicalize(value) {
       const text = jsonForNative(value);
       if (text === undefined) return canonical.canonicalize(value);
+      // Members already in canonical order: the JSON.stringify text is the canonical text.
+      if (canonical.isCanonicallyOrdered(value)) return text;
       try {
         return binding.canonicalizeStringified(text);
       } catch {
@@ -110,6 +126,7 @@ export function createAddonCore(binding: NativeBinding): NativeCore {
     digest(value) {
       const text = jsonForNative(value);
       if (text === undefined) return canonical.digest(value);
+      if (canonical.isCanonicallyOrdered(value)) return binding.sha256Hex(text);
       try {
         return binding.digestStringified(text);
       } catch {

@@ -21,18 +21,54 @@ export interface SealedRecord {
   line: string;
 }
 
-/** Assigns the chain fields, computes the hash and renders the line. */
+/** The envelope's members in RFC 8785 order (UTF-16 code units), chain fields included. */
+const MEMBER_ORDER = [
+  "args_digest",
+  "args_redacted",
+  "context_hash",
+  "decision",
+  "id",
+  "kind",
+  "outcome",
+  "policy_hash",
+  "policy_revision",
+  "prev_hash",
+  "principal",
+  "reasons",
+  "seq",
+  "session",
+  "target",
+  "timings",
+  "ts",
+  "v",
+] as const;
+
+/**
+ * Assigns the chain fields, computes the hash and renders the line. The record is built with its
+ * members in canonical order, so when its nested values are too (the pipeline builds them so) the
+ * canonical text is a single JSON.stringify; that one text is hashed and becomes the line.
+ */
 export function sealRecord(entry: AuditEntry, seq: number, ts: string, prevHash: string): SealedRecord {
-  // One copy of the entry per record: it is canonicalised, then completed in place with its hash.
-  // Object.assign, not spread: V8 spreads an object of this size into a literal that overrides
-  // a key (`v`) about 15x slower. The top-level keys are the contract's, never caller data.
-  const record: Record<string, unknown> = Object.assign({}, entry);
-  record["v"] = 1;
-  record["seq"] = seq;
-  record["ts"] = ts;
-  record["prev_hash"] = prevHash;
-  // A stray `hash` from an untyped caller would otherwise be sealed into the content.
-  if (record["hash"] !== undefined) delete record["hash"];
+  const source = entry as Record<string, unknown>;
+  const record: Record<string, unknown> = {};
+  for (const key of MEMBER_ORDER) {
+    const value =
+      key === "seq"
+        ? seq
+        : key === "ts"
+          ? ts
+          : key === "prev_hash"
+            ? prevHash
+            : key === "v"
+              ? 1
+              : source[key];
+    if (value !== undefined) record[key] = value;
+  }
+  // Members outside the contract from an untyped caller are sealed too (after the known ones, so
+  // canonicalize sorts that record); a stray `hash` would otherwise be sealed into the content.
+  for (const key in source) {
+    if (key !== "hash" && !(key in record) && source[key] !== undefined) record[key] = source[key];
+  }
   const canonical = canonicalize(record);
   const hash = sha256Hex(canonical);
   record["hash"] = hash;

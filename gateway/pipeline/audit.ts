@@ -25,31 +25,36 @@ function redactedArgs(opts: AuditOptions, ctx: CallContext): unknown {
   return opts.redact ? opts.redact(ctx.arguments, classes) : undefined;
 }
 
+/**
+ * The members both records of a call share. Nested objects the pipeline builds (principal,
+ * target, outcome, timings) have their members in canonical order, so the log seals the record
+ * with one JSON.stringify; the log orders the top level itself.
+ */
 function base(ctx: CallContext, kind: AuditRecord["kind"]): AuditRecord {
   const d = ctx.decision!;
-  return {
+  const record: AuditRecord = {
     v: 1,
     id: ctx.id,
     kind,
     principal: ctx.principal!,
-    ...(ctx.session ? { session: ctx.session } : {}),
     target: ctx.target!,
     args_digest: ctx.argsDigest!,
     decision: d.decision,
     reasons: d.reasons,
-    ...(d.revision ? { policy_revision: d.revision } : {}),
-    ...(d.policy_hash ? { policy_hash: d.policy_hash } : {}),
-    ...(ctx.inputHash ? { context_hash: ctx.inputHash } : {}),
   };
+  if (ctx.session) record.session = ctx.session;
+  if (d.revision) record.policy_revision = d.revision;
+  if (d.policy_hash) record.policy_hash = d.policy_hash;
+  if (ctx.inputHash) record.context_hash = ctx.inputHash;
+  return record;
 }
 
 export function recordDecision(opts: AuditOptions): Stage {
   return async function recordDecisionStage(ctx, next) {
+    const record = base(ctx, "decision");
     const args = redactedArgs(opts, ctx);
-    await opts.audit.appendDecision({
-      ...base(ctx, "decision"),
-      ...(args !== undefined ? { args_redacted: args } : {}),
-    });
+    if (args !== undefined) record.args_redacted = args;
+    await opts.audit.appendDecision(record);
     ctx.decisionRecorded = true;
     publish(opts, ctx, "call.started", {
       call_id: ctx.id,
@@ -95,19 +100,19 @@ export function recordOutcome(opts: AuditOptions): Stage {
 async function writeOutcome(opts: AuditOptions, ctx: CallContext): Promise<void> {
   const status = ctx.status ?? "error";
   const total_ms = performance.now() - ctx.startedAt;
-  await opts.audit.appendWritten({
-    ...base(ctx, "outcome"),
-    outcome: {
-      status,
-      ...(ctx.error !== undefined ? { error: errorOf(ctx.error) } : {}),
-      ...(ctx.outcome ? { result_digest: digest(ctx.outcome.result) } : {}),
-    },
-    timings: {
-      total_ms,
-      ...(ctx.policyMs !== undefined ? { policy_ms: ctx.policyMs } : {}),
-      ...(ctx.upstreamMs !== undefined ? { upstream_ms: ctx.upstreamMs } : {}),
-    },
-  });
+  const record = base(ctx, "outcome");
+  // Built in canonical member order: error, result_digest, status.
+  const outcome = {} as NonNullable<AuditRecord["outcome"]>;
+  if (ctx.error !== undefined) outcome.error = errorOf(ctx.error);
+  if (ctx.outcome) outcome.result_digest = digest(ctx.outcome.result);
+  outcome.status = status;
+  record.outcome = outcome;
+  const timings = {} as NonNullable<AuditRecord["timings"]>;
+  if (ctx.policyMs !== undefined) timings.policy_ms = ctx.policyMs;
+  timings.total_ms = total_ms;
+  if (ctx.upstreamMs !== undefined) timings.upstream_ms = ctx.upstreamMs;
+  record.timings = timings;
+  await opts.audit.appendWritten(record);
   publish(opts, ctx, "call.completed", { call_id: ctx.id, ...callTarget(ctx), status, total_ms });
 }
 

@@ -36,22 +36,25 @@ export interface AuthenticateOptions {
 
 const fingerprint = (s: string) => createHash("sha256").update(s).digest();
 
+// Principals are built with their members in canonical (sorted) order: the audit records and the
+// context hash that embed them then canonicalise with one JSON.stringify (gateway/audit README).
+
 /** The principal for a set of credentials; throws GW_ERR_AUTH for an unknown key. */
 export function createAuthenticator(opts: AuthenticateOptions): (c: Credentials) => Principal {
   const keys = opts.apiKeys.map((k) => ({ ...k, digest: fingerprint(k.key) }));
   return (credentials) => {
     if (credentials.kind === "stdio")
-      return { id: opts.stdioPrincipal, roles: [...opts.stdioRoles], authenticated: true, via: "stdio" };
+      return { authenticated: true, id: opts.stdioPrincipal, roles: [...opts.stdioRoles], via: "stdio" };
     if (credentials.bearer === undefined) {
       // Opt-in: on a loopback connection the caller is the local user, trusted as on stdio.
       if (opts.localHttpPrincipal && credentials.loopbackPeer)
         return {
+          authenticated: true,
           id: opts.localHttpPrincipal,
           roles: [...opts.stdioRoles],
-          authenticated: true,
           via: "anonymous",
         };
-      return { id: "anonymous", roles: [], authenticated: false, via: "anonymous" };
+      return { authenticated: false, id: "anonymous", roles: [], via: "anonymous" };
     }
     const presented = fingerprint(credentials.bearer);
     let match: { id: string; roles: string[] } | undefined;
@@ -60,7 +63,7 @@ export function createAuthenticator(opts: AuthenticateOptions): (c: Credentials)
     for (const k of opts.storedKeys?.() ?? [])
       if (k.digest.length === presented.length && timingSafeEqual(k.digest, presented) && !match) match = k;
     if (!match) throw new PortcullisError("GW_ERR_AUTH", "invalid API key");
-    return { id: match.id, roles: [...match.roles], authenticated: true, via: "api_key" };
+    return { authenticated: true, id: match.id, roles: [...match.roles], via: "api_key" };
   };
 }
 

@@ -12,24 +12,35 @@ export interface DecideOptions {
   now?: () => Date;
 }
 
+/**
+ * The PolicyInput of a call. Its members (and the context's) are in canonical order, like the
+ * principal and target the earlier stages build, so `contextHash` is one JSON.stringify and hash.
+ */
 export function policyInput(ctx: CallContext, scan: ScanPort | undefined, now: Date): PolicyInputDoc {
   const findings = scan ? scan(ctx.arguments) : [];
+  const context: PolicyInputDoc["context"] = ctx.session
+    ? { request_id: ctx.id, session: ctx.session, time: now.toISOString(), transport: ctx.transport }
+    : { request_id: ctx.id, time: now.toISOString(), transport: ctx.transport };
+  if (findings.length === 0) {
+    return {
+      action: ctx.action,
+      arguments: ctx.arguments,
+      context,
+      data_classes: [],
+      principal: ctx.principal!,
+      target: ctx.target!,
+      v: 1,
+    };
+  }
   return {
-    v: 1,
     action: ctx.action,
+    arguments: ctx.arguments,
+    context,
+    data_classes: [...new Set(findings.map((f) => f.class))].sort(),
+    findings: findings.map((f) => ({ class: f.class, detector: f.detector, path: f.path ?? "" })),
     principal: ctx.principal!,
     target: ctx.target!,
-    arguments: ctx.arguments,
-    data_classes: [...new Set(findings.map((f) => f.class))].sort(),
-    ...(findings.length
-      ? { findings: findings.map((f) => ({ class: f.class, detector: f.detector, path: f.path ?? "" })) }
-      : {}),
-    context: {
-      time: now.toISOString(),
-      request_id: ctx.id,
-      transport: ctx.transport,
-      ...(ctx.session ? { session: ctx.session } : {}),
-    },
+    v: 1,
   };
 }
 

@@ -112,6 +112,28 @@ describe("Registry", () => {
     expect((await reg.listTools()).length).toBe(2);
   });
 
+  it("answers toolEntryNow from the built index only, never from a stale or unfinished one", async () => {
+    const s = new TableSource("s", "s__", ["one"]);
+    const reg = new Registry([s]);
+    expect(reg.toolEntryNow("s__one")).toBeUndefined(); // nothing built yet
+    const first = await reg.resolveTool("s__one");
+    expect(reg.toolEntryNow("s__one")).toBe(first);
+    expect(reg.toolEntryNow("s__none")).toBeUndefined();
+    s.tools = ["two"];
+    s.events.onListChanged?.("tools");
+    expect(reg.toolEntryNow("s__one")).toBeUndefined(); // invalidated: only resolveTool may answer
+    const pending = reg.resolveTool("s__two");
+    expect(reg.toolEntryNow("s__two")).toBeUndefined(); // still building
+    const two = await pending;
+    expect(reg.toolEntryNow("s__two")).toBe(two);
+    expect(reg.toolEntryNow("s__one")).toBeUndefined();
+    // A build that saw a failing source is not kept, so it is not answered synchronously either.
+    const broken = new TableSource("b", "b__", ["x"], [], [], true);
+    const partial = new Registry([s, broken]);
+    await partial.resolveTool("s__two");
+    expect(partial.toolEntryNow("s__two")).toBeUndefined();
+  });
+
   it("leaves a failing source out and retries it next time", async () => {
     const ok = new TableSource("ok", "ok__", ["t"]);
     const down = new TableSource("down", "down__", ["t"], [], [], true);

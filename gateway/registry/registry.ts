@@ -24,6 +24,8 @@ export interface ToolEntry {
    * for the life of the entry (entries are rebuilt when a source's tool list changes).
    */
   definitionHash?: string;
+  /** Memo of `tool.annotations` with its members in canonical order (what the policy target carries). */
+  targetAnnotations?: Record<string, unknown>;
 }
 
 /** The aggregated tool list of one generation of the source lists, with its by-name index. */
@@ -71,6 +73,8 @@ export class Registry {
   private readonly updateListeners = new Set<(uri: string) => void>();
   /** The current tool index; dropped whenever any source's tool list changes. */
   private tools: Promise<ToolIndex> | undefined;
+  /** The last index that finished building (current while `tools` is still its promise). */
+  private builtTools: { promise: Promise<ToolIndex>; index: ToolIndex } | undefined;
 
   constructor(sources: CapabilitySource[]) {
     this.sources = sources;
@@ -98,7 +102,10 @@ export class Registry {
 
   private invalidate(source: CapabilitySource, kind: ListKind): void {
     const c = this.cache.get(source);
-    if (kind === "tools") this.tools = undefined;
+    if (kind === "tools") {
+      this.tools = undefined;
+      this.builtTools = undefined;
+    }
     if (c) {
       if (kind === "tools") c.tools = undefined;
       if (kind === "prompts") c.prompts = undefined;
@@ -178,14 +185,24 @@ export class Registry {
         }
       }
       // Keep the index only while no list change or failure happened meanwhile.
+      const index = { entries, byName };
       if (failed && this.tools === build) this.tools = undefined;
-      return { entries, byName };
+      else this.builtTools = { promise: build, index };
+      return index;
     });
     this.tools = build;
     build.catch(() => {
       if (this.tools === build) this.tools = undefined;
     });
     return build;
+  }
+
+  /**
+   * The entry of a qualified tool name when the current index is built and has it; undefined when
+   * only `resolveTool` can tell (index still building, or the name unknown). The per-call fast path.
+   */
+  toolEntryNow(name: string): ToolEntry | undefined {
+    return this.tools === this.builtTools?.promise ? this.builtTools?.index.byName.get(name) : undefined;
   }
 
   /** The entry of a qualified tool name; GW_ERR_NOT_FOUND when no source offers it. */

@@ -64,8 +64,43 @@ function write(value: unknown, out: string[]): void {
   }
 }
 
+/**
+ * Whether `JSON.stringify(value)` lists every object's members in RFC 8785 order: at every level
+ * the enumerable keys ascend by UTF-16 code units (so V8's integer-keys-first order agrees too) and
+ * no object has a `toJSON`. For such a value the JSON.stringify text is the canonical text, except
+ * that JSON.stringify writes a non-finite number as `null` (callers check texts containing `null`).
+ * The pipeline builds its records in this order, so their canonical JSON costs one JSON.stringify.
+ */
+export function isCanonicallyOrdered(value: unknown): boolean {
+  if (typeof value !== "object" || value === null) return true;
+  if (typeof (value as { toJSON?: unknown }).toJSON === "function") return false;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) if (!isCanonicallyOrdered(value[i])) return false;
+    return true;
+  }
+  // for-in visits own keys in [[OwnPropertyKeys]] order (what JSON.stringify writes), then any
+  // inherited enumerable ones: ascending over that superset implies ascending over the own keys.
+  let prev: string | undefined;
+  for (const key in value) {
+    if (prev !== undefined && !(prev < key)) return false;
+    prev = key;
+    if (!isCanonicallyOrdered((value as Record<string, unknown>)[key])) return false;
+  }
+  return true;
+}
+
 /** RFC 8785 canonical JSON text of a JSON-compatible value. */
 export function canonicalize(value: unknown): string {
+  if (isCanonicallyOrdered(value)) {
+    let text: string | undefined;
+    try {
+      text = JSON.stringify(value) as string | undefined;
+    } catch {
+      text = undefined; // BigInt: the writer below renders it
+    }
+    // A `null` in the text may be a non-finite number JSON.stringify hid: the writer refuses those.
+    if (typeof text === "string" && !text.includes("null")) return text;
+  }
   const out: string[] = [];
   write(value, out);
   return out.join("");

@@ -1,0 +1,64 @@
+/**
+ * sealRecord builds the record with its members in canonical order, so a record whose nested
+ * values are ordered too is canonicalised by one JSON.stringify; the line is that text plus the
+ * hash, and checkLine recomputes the same hash. Members outside the contract (untyped callers)
+ * and a stray `hash` are handled as before: sealed, respectively dropped.
+ */
+import { describe, expect, it } from "vitest";
+import { isCanonicallyOrdered } from "../../native/fallback/canonical.js";
+import { canonicalize, sha256Hex } from "../../native/index.js";
+import { type AuditEntry, checkLine, GENESIS_HASH, sealRecord } from "./envelope.js";
+
+const entry = {
+  v: 1,
+  id: "call-1",
+  kind: "decision",
+  principal: { authenticated: true, id: "local", roles: ["user"], via: "stdio" },
+  session: "s-1",
+  target: { changed: false, definition_hash: "a".repeat(64), kind: "tool", name: "echo", server: "up" },
+  args_digest: "b".repeat(64),
+  args_redacted: { message: "hi" },
+  decision: "allow",
+  reasons: [{ code: "ALLOWED", message: "ok" }],
+  context_hash: "c".repeat(64),
+} as AuditEntry;
+
+describe("sealRecord", () => {
+  it("orders the members canonically and seals the one text it writes", () => {
+    const { envelope, line } = sealRecord(entry, 7, "2026-01-01T00:00:00.000Z", GENESIS_HASH);
+    const { hash, ...content } = envelope;
+    expect(isCanonicallyOrdered(content)).toBe(true);
+    expect(line).toBe(`${JSON.stringify(content).slice(0, -1)},"hash":"${hash}"}`);
+    expect(hash).toBe(sha256Hex(canonicalize(content)));
+    expect(content).toMatchObject({ v: 1, seq: 7, prev_hash: GENESIS_HASH, ts: "2026-01-01T00:00:00.000Z" });
+    const checked = checkLine(line);
+    expect(checked.ok).toBe(true);
+  });
+
+  it("seals members outside the contract and drops a stray hash", () => {
+    const odd = { ...entry, zeta: { b: 1, a: 2 }, hash: "f".repeat(64), seq: 99 } as unknown as AuditEntry;
+    const { envelope, line } = sealRecord(odd, 3, "2026-01-01T00:00:00.000Z", "d".repeat(64));
+    expect(envelope.seq).toBe(3); // the chain's seq, not the caller's
+    expect(line).toContain('"zeta":{"a":2,"b":1}');
+    expect(line.match(/"hash"/g)?.length).toBe(1);
+    const { hash, ...content } = envelope;
+    expect(hash).not.toBe("f".repeat(64));
+    expect(hash).toBe(sha256Hex(canonicalize(content)));
+    expect(checkLine(line).ok).toBe(true);
+  });
+
+  it("gives the same hash whatever order the caller's members come in", () => {
+    const shuffled = Object.fromEntries(Object.entries(entry).reverse()) as AuditEntry;
+    const a = sealRecord(entry, 1, "2026-01-01T00:00:00.000Z", GENESIS_HASH);
+    const b = sealRecord(
+      {
+        ...shuffled,
+        principal: { via: "stdio", roles: ["user"], id: "local", authenticated: true },
+      } as AuditEntry,
+      1,
+      "2026-01-01T00:00:00.000Z",
+      GENESIS_HASH,
+    );
+    expect(b.line).toBe(a.line);
+  });
+});

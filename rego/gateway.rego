@@ -142,11 +142,11 @@ matched_rules(kind, action, target, principal, s) := [] if {
 	target_kind := target.kind
 	name := target.name
 	some k, rule in s.rules
+	rule_field_matches(rule, "names", name)
+	rule_roles_match(rule, principal)
+	rule_server_matches(rule, target)
 	rule_field_matches(rule, "actions", action)
 	rule_field_matches(rule, "kinds", target_kind)
-	rule_field_matches(rule, "names", name)
-	rule_server_matches(rule, target)
-	rule_roles_match(rule, principal)
 ]
 
 # An absent (or false) filter matches everything.
@@ -223,7 +223,20 @@ finish(outcome, codes, o, cache, i, s) := {
 
 reason(c) := {"code": c, "message": message(c)}
 
-redact_classes(i, s) := sort({c | some c in i.data_classes; c in s.redact_classes})
+# Sorted and without duplicates; a single class needs neither set nor sort.
+redact_classes(i, s) := redact_of(i.data_classes, s.redact_classes) if {
+	is_array(i.data_classes)
+} else := sort({c | some c in i.data_classes; c in s.redact_classes})
+
+redact_of(classes, listed) := [] if {
+	count(classes) == 0
+} else := [c] if {
+	count(classes) == 1
+	c := classes[0]
+	c in listed
+} else := [] if {
+	count(classes) == 1
+} else := sort({c | some c in classes; c in listed})
 
 audit_level(outcome, i, s) := "full" if {
 	outcome != "allow"

@@ -16,17 +16,17 @@ verdict_of(kind, i, target, principal, matched, s) := approval_verdict(i, princi
 # --- tools, prompts and resources -------------------------------------------------------------
 
 tool_verdict(kind, i, target, principal, matched, s) := ["deny", codes] if {
+	tool_denied(kind, i, target, principal, matched, s)
 	codes := [c |
 		some c in ["DENIED_BY_RULE", "SECRET_IN_ARGUMENTS", "TOOL_DEFINITION_CHANGED", "UNAUTHENTICATED"]
 		tool_denies(c, kind, i, target, principal, matched, s)
 	]
-	count(codes) > 0
 } else := ["ask_user", codes] if {
+	tool_asked(kind, i, target, matched, s)
 	codes := [c |
 		some c in ["DESTRUCTIVE_TOOL", "OPEN_WORLD_TOOL", "REQUIRES_APPROVAL", "SECRET_REQUIRES_APPROVAL"]
 		tool_asks(c, kind, i, target, matched, s)
 	]
-	count(codes) > 0
 } else := ["allow", codes] if {
 	codes := [c |
 		some c in ["ALLOWED_BY_RULE", "LISTING_VISIBLE", "READ_ONLY_ALLOWED"]
@@ -35,37 +35,44 @@ tool_verdict(kind, i, target, principal, matched, s) := ["deny", codes] if {
 	count(codes) > 0
 } else := ["deny", ["DEFAULT_DENY"]]
 
+# Whether any deny (ask) vote is cast: an else-chain that stops at the first, so the common
+# outcome builds no list of codes for the votes it did not get.
+tool_denied(kind, i, target, principal, matched, s) if {
+	rule_effect(matched, "deny", s)
+} else if {
+	secret_voted(kind, i, s, "deny")
+} else if {
+	changed(target)
+} else if {
+	not trusted(i, principal)
+}
+
+tool_asked(kind, i, target, matched, s) if {
+	destructive_voted(kind, target, s)
+} else if {
+	open_world_voted(kind, target, s)
+} else if {
+	rule_effect(matched, "ask", s)
+} else if {
+	secret_voted(kind, i, s, "ask")
+}
+
 tool_denies("DENIED_BY_RULE", _, _, _, _, matched, s) if rule_effect(matched, "deny", s)
 
 # Model calls are governed by the provider rule (models.local_only_classes), not this one.
-tool_denies("SECRET_IN_ARGUMENTS", kind, i, _, _, _, s) if {
-	kind != "list"
-	s.secrets.action == "deny"
-	data_class_in(i.data_classes, s.secrets.classes)
-}
+tool_denies("SECRET_IN_ARGUMENTS", kind, i, _, _, _, s) if secret_voted(kind, i, s, "deny")
 
 tool_denies("TOOL_DEFINITION_CHANGED", _, _, target, _, _, _) if changed(target)
 
 tool_denies("UNAUTHENTICATED", _, i, _, principal, _, _) if not trusted(i, principal)
 
-tool_asks("DESTRUCTIVE_TOOL", "tool_call", _, target, _, s) if {
-	target.annotations.destructiveHint == true
-	s.ask.destructive == true
-}
+tool_asks("DESTRUCTIVE_TOOL", kind, _, target, _, s) if destructive_voted(kind, target, s)
 
-tool_asks("OPEN_WORLD_TOOL", "tool_call", _, target, _, s) if {
-	target.annotations.openWorldHint == true
-	not target.annotations.readOnlyHint == true
-	s.ask.open_world == true
-}
+tool_asks("OPEN_WORLD_TOOL", kind, _, target, _, s) if open_world_voted(kind, target, s)
 
 tool_asks("REQUIRES_APPROVAL", _, _, _, matched, s) if rule_effect(matched, "ask", s)
 
-tool_asks("SECRET_REQUIRES_APPROVAL", kind, i, _, _, s) if {
-	kind != "list"
-	s.secrets.action == "ask"
-	data_class_in(i.data_classes, s.secrets.classes)
-}
+tool_asks("SECRET_REQUIRES_APPROVAL", kind, i, _, _, s) if secret_voted(kind, i, s, "ask")
 
 # Without a deny vote the caller is trusted (UNAUTHENTICATED did not vote).
 tool_allows("ALLOWED_BY_RULE", _, _, matched, s) if rule_effect(matched, "allow", s)
@@ -73,6 +80,24 @@ tool_allows("ALLOWED_BY_RULE", _, _, matched, s) if rule_effect(matched, "allow"
 tool_allows("LISTING_VISIBLE", "list", _, _, s) if s.listing.visible_by_default == true
 
 tool_allows("READ_ONLY_ALLOWED", "tool_call", target, _, _) if target.annotations.readOnlyHint == true
+
+# secrets.action says whether secrets in a call's arguments deny or ask.
+secret_voted(kind, i, s, action) if {
+	kind != "list"
+	s.secrets.action == action
+	data_class_in(i.data_classes, s.secrets.classes)
+}
+
+destructive_voted("tool_call", target, s) if {
+	target.annotations.destructiveHint == true
+	s.ask.destructive == true
+}
+
+open_world_voted("tool_call", target, s) if {
+	target.annotations.openWorldHint == true
+	not target.annotations.readOnlyHint == true
+	s.ask.open_world == true
+}
 
 # --- models ----------------------------------------------------------------------------------
 

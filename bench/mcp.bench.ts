@@ -15,8 +15,8 @@
  * whenever the client accepts both; calls with progress or that may ask the client still stream.
  * The bench client is the same SDK client for both and accepts both response types.
  */
-import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
@@ -80,21 +80,47 @@ async function httpClient(port: number): Promise<Client> {
   return client;
 }
 
-async function stdioClient(command: string, args: string[]): Promise<Client> {
+async function stdioClient(command: string, args: string[]): Promise<{ client: Client; pid: number | null }> {
   const client = new Client({ name: "bench", version: "1.0.0" });
-  await client.connect(new StdioClientTransport({ command, args, cwd: root, stderr: "ignore" }));
-  return client;
+  const transport = new StdioClientTransport({ command, args, cwd: root, stderr: "ignore" });
+  await client.connect(transport);
+  return { client, pid: transport.pid };
 }
 
 interface Latency {
   p50: number;
   p99: number;
   perSecond: number;
+  /** CPU (user + system) of the process `pid` per measured call, µs; undefined without /proc. */
+  cpuPerCall?: number;
 }
 
-async function sequential(client: Client, tool: string): Promise<Latency> {
+/** Clock ticks per second of /proc/<pid>/stat's times (USER_HZ; 100 on every common Linux). */
+const clockTicks = (() => {
+  try {
+    return Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+/** utime + stime of a process in µs, from /proc (Linux); undefined elsewhere. */
+function cpuTime(pid: number | null | undefined): number | undefined {
+  if (!pid) return undefined;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // Fields after the parenthesised command name: state is field 3, utime 14, stime 15.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return ((Number(fields[11]) + Number(fields[12])) * 1e6) / clockTicks;
+  } catch {
+    return undefined;
+  }
+}
+
+async function sequential(client: Client, tool: string, pid?: number | null): Promise<Latency> {
   for (let i = 0; i < WARMUP; i++) await client.callTool({ name: tool, arguments: { message: `w${i}` } });
   const times: number[] = [];
+  const cpu0 = cpuTime(pid);
   const t0 = performance.now();
   for (let i = 0; i < SEQUENTIAL; i++) {
     const s = performance.now();
@@ -103,11 +129,13 @@ async function sequential(client: Client, tool: string): Promise<Latency> {
     if (r.isError) throw new Error(`call failed: ${JSON.stringify(r.content)}`);
   }
   const total = performance.now() - t0;
+  const cpu1 = cpuTime(pid);
   times.sort((a, b) => a - b);
   return {
     p50: times[Math.floor(times.length * 0.5)]!,
     p99: times[Math.floor(times.length * 0.99)]!,
     perSecond: SEQUENTIAL / (total / 1000),
+    ...(cpu0 !== undefined && cpu1 !== undefined ? { cpuPerCall: (cpu1 - cpu0) / SEQUENTIAL } : {}),
   };
 }
 
@@ -142,6 +170,31 @@ function gatewayConfig(dir: string, sync: "group" | "always", tag: string): stri
 
 const round = (n: number, d = 3) => Number(n.toFixed(d));
 
+/**
+ * CPU per call of the process in the middle, the steadiest figure on a shared machine: the HTTP
+ * server in (a) and the gateway in (b) (upstream excluded), the echo server in (c), the gateway in
+ * (d) (upstream excluded) and the relay. Empty where /proc is not there.
+ */
+function cpuRow(a: Latency, b: Latency, c: Latency, d: Latency, r: Latency): BenchResult[] {
+  const all = { a, b, c, d, relay: r };
+  const figures: Record<string, number> = {};
+  for (const [k, v] of Object.entries(all))
+    if (v.cpuPerCall !== undefined) figures[k] = round(v.cpuPerCall, 0);
+  if (Object.keys(figures).length < 5) return [];
+  return [
+    {
+      name: "mcp: CPU per sequential call of the serving process",
+      unit: "µs",
+      figures,
+      ratios: {
+        "b/a": round(b.cpuPerCall! / a.cpuPerCall!, 2),
+        "d/relay": round(d.cpuPerCall! / r.cpuPerCall!, 2),
+      },
+      notes: `utime+stime from /proc/<pid>/stat over the ${SEQUENTIAL} calls (tick ${1000 / clockTicks} ms); (b), (d) exclude the upstream process, (c) is the upstream itself`,
+    },
+  ];
+}
+
 export async function run(): Promise<BenchResult[]> {
   const dir = mkdtempSync(join(tmpdir(), "portcullis-bench-mcp-"));
   const children: ChildProcess[] = [];
@@ -161,20 +214,20 @@ export async function run(): Promise<BenchResult[]> {
     );
     children.push(gwAlways.child);
 
-    const measured = async (port: number) => {
+    const measured = async (port: number, pid?: number) => {
       const client = await httpClient(port);
       try {
-        return await sequential(client, "echo");
+        return await sequential(client, "echo", pid);
       } finally {
         await client.close();
       }
     };
-    const a = await measured(direct.port);
-    const b = await measured(gwGroup.port);
+    const a = await measured(direct.port, direct.child.pid);
+    const b = await measured(gwGroup.port, gwGroup.child.pid);
     const bAlways = await measured(gwAlways.port);
     const cClient = await stdioClient(process.execPath, [echo, "--stdio"]);
-    const c = await sequential(cClient, "echo");
-    await cClient.close();
+    const c = await sequential(cClient.client, "echo", cClient.pid);
+    await cClient.client.close();
     const dClient = await stdioClient(process.execPath, [
       ...gatewayFlags,
       cli,
@@ -182,12 +235,12 @@ export async function run(): Promise<BenchResult[]> {
       "--config",
       gatewayConfig(dir, "group", "stdio"),
     ]);
-    const d = await sequential(dClient, "echo");
-    await dClient.close();
+    const d = await sequential(dClient.client, "echo", dClient.pid);
+    await dClient.client.close();
     // The floor of any stdio proxy: a relay that only parses and re-serialises each message.
     const rClient = await stdioClient(process.execPath, [relay, process.execPath, echo, "--stdio"]);
-    const r = await sequential(rClient, "echo");
-    await rClient.close();
+    const r = await sequential(rClient.client, "echo", rClient.pid);
+    await rClient.client.close();
     const ca = await concurrent(direct.port, "echo");
     const cb = await concurrent(gwGroup.port, "echo");
 
@@ -213,6 +266,7 @@ export async function run(): Promise<BenchResult[]> {
         ratios: { "d/c": round(d.p50 / c.p50, 2), "relay/c": round(r.p50 / c.p50, 2) },
         notes: `${notes}; target d/c ≤ 2.5; "relay only" is a process that relays the JSON lines and does nothing else (the floor of any stdio proxy)`,
       },
+      ...cpuRow(a, b, c, d, r),
       {
         name: "mcp: sequential calls/s",
         unit: "calls/s",

@@ -5,9 +5,11 @@
  * with code and data, abort → `notifications/cancelled` + RequestTimeout McpError, close →
  * ConnectionClosed for every pending call.
  */
+import { getEventListeners } from "node:events";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import { ErrorCode, type JSONRPCMessage, McpError } from "@modelcontextprotocol/sdk/types.js";
 import { describe, expect, it } from "vitest";
+import { CallAbort } from "./call-abort.js";
 import { DirectFraming, DirectToolCalls } from "./direct-call.js";
 
 function wire() {
@@ -87,6 +89,35 @@ describe("direct tool calls on an upstream's transport", () => {
     const already = new AbortController();
     already.abort("before");
     await expect(w.direct.call({ name: "t" }, already.signal)).rejects.toBe("before");
+  });
+
+  it("takes a CallAbort like a signal: cancels on abort, leaves nothing registered after an answer", async () => {
+    const w = wire();
+    const abort = new CallAbort();
+    const answered = w.direct.call({ name: "t" }, abort);
+    w.reply({ id: (w.sent[0] as { id: string }).id, result: { content: [] } });
+    await expect(answered).resolves.toEqual({ content: [] });
+    const cancelled = w.direct.call({ name: "t" }, abort);
+    abort.abort("idle too long");
+    await expect(cancelled).rejects.toMatchObject({ code: ErrorCode.RequestTimeout });
+    expect(w.sent[2]).toMatchObject({
+      method: "notifications/cancelled",
+      params: { requestId: (w.sent[1] as { id: string }).id, reason: "idle too long" },
+    });
+    // The answered call unregistered its callback: the abort reached only the second call.
+    expect(w.sent).toHaveLength(3);
+    await expect(w.direct.call({ name: "t" }, abort)).rejects.toBe("idle too long");
+  });
+
+  it("removes its abort listener from the call's signal once answered", async () => {
+    const w = wire();
+    const signal = new AbortController().signal;
+    for (let i = 0; i < 20; i++) {
+      const call = w.direct.call({ name: "t" }, signal);
+      w.reply({ id: (w.sent[i] as { id: string }).id, result: { content: [] } });
+      await call;
+    }
+    expect(getEventListeners(signal, "abort")).toHaveLength(0);
   });
 
   it("fails every pending call when the transport closes, and later calls at once", async () => {

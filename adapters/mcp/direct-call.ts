@@ -23,6 +23,7 @@ import {
   JSONRPCMessageSchema,
   McpError,
 } from "@modelcontextprotocol/sdk/types.js";
+import { type Abortable, onAbort } from "./call-abort.js";
 
 /** The read buffer the SDK's stdio client transport frames stdout with (its `_readBuffer`). */
 interface LineReader {
@@ -167,25 +168,26 @@ export class DirectToolCalls {
     else waiter.reject(parsed.error);
   }
 
-  /** One `tools/call`; `params` as the SDK client would send them. */
-  call(params: Record<string, unknown>, signal: AbortSignal): Promise<CallToolResult> {
+  /**
+   * One `tools/call`; `params` as the SDK client would send them. `abort` is the call's signal or,
+   * from `Upstream`, its `CallAbort` (a callback, no event listener).
+   */
+  call(params: Record<string, unknown>, abort: Abortable): Promise<CallToolResult> {
     if (this.closed) return Promise.reject(new McpError(ErrorCode.ConnectionClosed, "Connection closed"));
-    if (signal.aborted) return Promise.reject(signal.reason);
+    if (abort.aborted) return Promise.reject(abort.reason);
     const id = `portcullis-${++this.seq}`;
     return new Promise<CallToolResult>((resolve, reject) => {
-      const onAbort = () => {
+      const done = onAbort(abort, (reason) => {
         if (!this.pending.delete(id)) return;
         this.transport
           .send({
             jsonrpc: "2.0",
             method: "notifications/cancelled",
-            params: { requestId: id, reason: String(signal.reason) },
+            params: { requestId: id, reason: String(reason) },
           })
           .catch(() => {});
-        reject(this.abortError(signal.reason));
-      };
-      signal.addEventListener("abort", onAbort, { once: true });
-      const done = () => signal.removeEventListener("abort", onAbort);
+        reject(this.abortError(reason));
+      });
       this.pending.set(id, {
         resolve: (r) => {
           done();

@@ -42,6 +42,7 @@ import {
   ToolListChangedNotificationSchema,
 } from "@modelcontextprotocol/sdk/types.js";
 import type { ListKind, TaskMethod } from "../../gateway/registry/source.js";
+import type { CallAbort } from "./call-abort.js";
 import { DirectToolCalls } from "./direct-call.js";
 import { TaskResultCapture } from "./tasks.js";
 import { transportFetch } from "./transport-fetch.js";
@@ -82,6 +83,8 @@ export type ListMethod = "tools/list" | "prompts/list" | "resources/list" | "res
 export interface SendOptions {
   signal: AbortSignal;
   timeout: number;
+  /** The call's abort state; a direct tool call takes it instead of `signal` (see call-abort.ts). */
+  abort?: CallAbort;
 }
 
 export interface UpstreamLink {
@@ -201,7 +204,7 @@ async function openLegacy(target: LinkTarget, hooks: LinkHooks): Promise<Upstrea
     capabilities: () => client.getServerCapabilities() ?? {},
     send: (method, params, options) =>
       direct && method === "tools/call"
-        ? direct.call(params, options.signal)
+        ? direct.call(params, options.abort ?? options.signal)
         : // The v1 client types each method's params; the shapes are built by Upstream for that method.
           client.request({ method, params } as never, schemas[method], options),
     list: async (method, cursor, options) => {

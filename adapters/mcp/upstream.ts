@@ -35,6 +35,7 @@ import {
   type SourceEvents,
   type TaskMethod,
 } from "../../gateway/registry/source.js";
+import { CallAbort } from "./call-abort.js";
 import {
   isConnectionClosed,
   type LinkHooks,
@@ -321,7 +322,7 @@ export class Upstream implements CapabilitySource {
     const channel = opts?.client;
     if (channel) this.active.push(channel);
     const timeoutMs = this.opts.config.timeoutMs;
-    const idle = new AbortController();
+    const idle = new CallAbort();
     const timedOut = () =>
       idle.abort(
         new PortcullisError(
@@ -348,12 +349,19 @@ export class Upstream implements CapabilitySource {
       token || opts?.meta || envelope
         ? { ...opts?.meta, ...envelope, ...(token ? { progressToken: token } : {}) }
         : undefined;
-    // The call's own signal aborts the inactivity controller (cheaper than AbortSignal.any per call).
+    // The call's own signal aborts the call's state through one listener (no AbortSignal.any);
+    // an AbortSignal of the call is made only for the paths that need one (`options.signal`).
     const outer = opts?.signal;
     const onOuterAbort = () => idle.abort(outer!.reason);
     if (outer?.aborted) onOuterAbort();
     else outer?.addEventListener("abort", onOuterAbort, { once: true });
-    const signal = idle.signal;
+    const options: SendOptions = {
+      get signal() {
+        return idle.signal;
+      },
+      timeout: NO_SDK_TIMEOUT,
+      abort: idle,
+    };
     // Time the person takes to answer (an input round, a relayed elicitation or sampling request)
     // is not upstream inactivity: the timer stops while any answer is awaited.
     const waitForClient = async <R>(p: Promise<R>): Promise<R> => {
@@ -372,7 +380,7 @@ export class Upstream implements CapabilitySource {
     try {
       return await fn(client, {
         ...(meta ? { meta } : {}),
-        options: { signal, timeout: NO_SDK_TIMEOUT },
+        options,
         waitForClient,
       });
     } catch (e) {
@@ -422,7 +430,6 @@ export class Upstream implements CapabilitySource {
     opts: SourceCallOptions,
   ): Promise<T> {
     return this.run(opts, async (c, { meta, options, waitForClient }) => {
-      const signal = options.signal;
       const base = { ...params, ...(meta ? { _meta: meta } : {}) };
       const first = c.era === "2026-07-28" ? opts.client?.inputResponses : undefined;
       let next: Record<string, unknown> = first ? { ...base, inputResponses: first } : base;
@@ -431,7 +438,7 @@ export class Upstream implements CapabilitySource {
         // A task handle for a client that cannot take one: follow the task to its end here.
         if (isTaskHandle(result) && !opts.client?.adoptTask) {
           const send: TaskSend = (m, p, s) =>
-            this.sendTask(c, m, p, meta, { ...options, signal: s ?? signal });
+            this.sendTask(c, m, p, meta, { signal: s ?? options.signal, timeout: options.timeout });
           return (await awaitTask(result, send, opts.client, options.signal, waitForClient)) as T;
         }
         if (!isInputRequired(result)) return result as T;

@@ -13,6 +13,9 @@ import { type JSONRPCMessage, JSONRPCMessageSchema } from "@modelcontextprotocol
 /** The SDK's default line bound. */
 export const MAX_LINE_BYTES = 10 * 1024 * 1024;
 
+/** What `send` returns when the line went out at once (one shared promise, none per message). */
+const WRITTEN: Promise<void> = Promise.resolve();
+
 /** Takes a parsed message off the SDK's path; returns true when it handled it. */
 export type MessageIntercept = (message: unknown) => boolean;
 
@@ -76,11 +79,10 @@ export class StdioLineTransport implements Transport {
     this.stdin.on("error", this.onStreamError);
   }
 
+  /** Resolves when the stream took the line (at once unless it asks to wait for `drain`). */
   send(message: JSONRPCMessage): Promise<void> {
-    return new Promise((resolve) => {
-      if (this.stdout.write(`${JSON.stringify(message)}\n`)) resolve();
-      else this.stdout.once("drain", resolve);
-    });
+    if (this.stdout.write(`${JSON.stringify(message)}\n`)) return WRITTEN;
+    return new Promise((resolve) => this.stdout.once("drain", resolve));
   }
 
   async close(): Promise<void> {

@@ -20,8 +20,8 @@ decision := d if {
 
 # What the action is: "tool_call", "call", "list", "model_call", "model_list", "approval" or
 # "unknown".
-action_kind(i) := kind_of(i.action) if {
-	is_string(i.action)
+action_kind(i) := kind_of(action) if {
+	action := i.action
 } else := "unknown"
 
 # One else-chain, so the lookup stops at the first match; the most frequent actions come first.
@@ -89,6 +89,11 @@ trusted(i, principal) if {
 cacheable(kind) := false if {
 	kind == "approval"
 } else := true
+
+# The data classes the sanitizer found, or null (iterates as nothing) when the input has none.
+data_classes(i) := classes if {
+	classes := i.data_classes
+} else := null
 
 # Existential checks over input arrays instead of building sets: each set built per evaluation
 # costs more than the checks themselves (measured).
@@ -187,20 +192,21 @@ decision_for(false, kind, i, s) := {
 	"v": 1,
 	"decision": "deny",
 	"reasons": [reason("INVALID_INPUT")],
-	"obligations": obligations("full", redact_classes(i, s), {}),
+	"obligations": obligations("full", redact_classes(data_classes(i), s), {}),
 	"cacheable": cacheable(kind),
 }
 
 decision_for(true, kind, i, s) := d if {
 	target := i.target
 	principal := i.principal
+	classes := data_classes(i)
 	matched := matched_rules(kind, i.action, target, principal, s)
-	verdict := verdict_of(kind, i, target, principal, matched, s)
+	verdict := verdict_of(kind, i, target, principal, classes, matched, s)
 	outcome := verdict[0]
 	codes := verdict[1]
-	level := audit_level(outcome, i, s)
+	level := audit_level(outcome, classes, s)
 	extra := rule_obligations(outcome, matched, s)
-	o := obligations(level, redact_classes(i, s), extra)
+	o := obligations(level, redact_classes(classes, s), extra)
 	d := finish(outcome, codes, o, cacheable(kind), i, s)
 }
 
@@ -224,9 +230,9 @@ finish(outcome, codes, o, cache, i, s) := {
 reason(c) := {"code": c, "message": message(c)}
 
 # Sorted and without duplicates; a single class needs neither set nor sort.
-redact_classes(i, s) := redact_of(i.data_classes, s.redact_classes) if {
-	is_array(i.data_classes)
-} else := sort({c | some c in i.data_classes; c in s.redact_classes})
+redact_classes(classes, s) := redact_of(classes, s.redact_classes) if {
+	is_array(classes)
+} else := sort({c | some c in classes; c in s.redact_classes})
 
 redact_of(classes, listed) := [] if {
 	count(classes) == 0
@@ -238,10 +244,10 @@ redact_of(classes, listed) := [] if {
 	count(classes) == 1
 } else := sort({c | some c in classes; c in listed})
 
-audit_level(outcome, i, s) := "full" if {
+audit_level(outcome, classes, s) := "full" if {
 	outcome != "allow"
 } else := "full" if {
-	has_string_class(i.data_classes)
+	has_string_class(classes)
 } else := s.audit_level
 
 # The first matching rule (lowest index) supplies rate-limit and timeout obligations.

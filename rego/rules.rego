@@ -5,27 +5,27 @@
 package portcullis.gateway
 
 # deny > ask_user > allow, and nothing matched means deny.
-verdict_of(kind, i, target, principal, matched, s) := approval_verdict(i, principal, s) if {
+verdict_of(kind, i, target, principal, classes, matched, s) := approval_verdict(i, principal, s) if {
 	kind == "approval"
-} else := model_verdict(kind, i, target, principal, matched, s) if {
+} else := model_verdict(kind, i, target, principal, classes, matched, s) if {
 	kind == "model_call"
-} else := model_verdict(kind, i, target, principal, matched, s) if {
+} else := model_verdict(kind, i, target, principal, classes, matched, s) if {
 	kind == "model_list"
-} else := tool_verdict(kind, i, target, principal, matched, s)
+} else := tool_verdict(kind, i, target, principal, classes, matched, s)
 
 # --- tools, prompts and resources -------------------------------------------------------------
 
-tool_verdict(kind, i, target, principal, matched, s) := ["deny", codes] if {
-	tool_denied(kind, i, target, principal, matched, s)
+tool_verdict(kind, i, target, principal, classes, matched, s) := ["deny", codes] if {
+	tool_denied(kind, i, target, principal, classes, matched, s)
 	codes := [c |
 		some c in ["DENIED_BY_RULE", "SECRET_IN_ARGUMENTS", "TOOL_DEFINITION_CHANGED", "UNAUTHENTICATED"]
-		tool_denies(c, kind, i, target, principal, matched, s)
+		tool_denies(c, kind, i, target, principal, classes, matched, s)
 	]
 } else := ["ask_user", codes] if {
-	tool_asked(kind, i, target, matched, s)
+	tool_asked(kind, target, classes, matched, s)
 	codes := [c |
 		some c in ["DESTRUCTIVE_TOOL", "OPEN_WORLD_TOOL", "REQUIRES_APPROVAL", "SECRET_REQUIRES_APPROVAL"]
-		tool_asks(c, kind, i, target, matched, s)
+		tool_asks(c, kind, target, classes, matched, s)
 	]
 } else := ["allow", codes] if {
 	codes := [c |
@@ -37,42 +37,42 @@ tool_verdict(kind, i, target, principal, matched, s) := ["deny", codes] if {
 
 # Whether any deny (ask) vote is cast: an else-chain that stops at the first, so the common
 # outcome builds no list of codes for the votes it did not get.
-tool_denied(kind, i, target, principal, matched, s) if {
+tool_denied(kind, i, target, principal, classes, matched, s) if {
 	rule_effect(matched, "deny", s)
 } else if {
-	secret_voted(kind, i, s, "deny")
+	secret_voted(kind, classes, s, "deny")
 } else if {
 	changed(target)
 } else if {
 	not trusted(i, principal)
 }
 
-tool_asked(kind, i, target, matched, s) if {
+tool_asked(kind, target, classes, matched, s) if {
 	destructive_voted(kind, target, s)
 } else if {
 	open_world_voted(kind, target, s)
 } else if {
 	rule_effect(matched, "ask", s)
 } else if {
-	secret_voted(kind, i, s, "ask")
+	secret_voted(kind, classes, s, "ask")
 }
 
-tool_denies("DENIED_BY_RULE", _, _, _, _, matched, s) if rule_effect(matched, "deny", s)
+tool_denies("DENIED_BY_RULE", _, _, _, _, _, matched, s) if rule_effect(matched, "deny", s)
 
 # Model calls are governed by the provider rule (models.local_only_classes), not this one.
-tool_denies("SECRET_IN_ARGUMENTS", kind, i, _, _, _, s) if secret_voted(kind, i, s, "deny")
+tool_denies("SECRET_IN_ARGUMENTS", kind, _, _, _, classes, _, s) if secret_voted(kind, classes, s, "deny")
 
-tool_denies("TOOL_DEFINITION_CHANGED", _, _, target, _, _, _) if changed(target)
+tool_denies("TOOL_DEFINITION_CHANGED", _, _, target, _, _, _, _) if changed(target)
 
-tool_denies("UNAUTHENTICATED", _, i, _, principal, _, _) if not trusted(i, principal)
+tool_denies("UNAUTHENTICATED", _, i, _, principal, _, _, _) if not trusted(i, principal)
 
-tool_asks("DESTRUCTIVE_TOOL", kind, _, target, _, s) if destructive_voted(kind, target, s)
+tool_asks("DESTRUCTIVE_TOOL", kind, target, _, _, s) if destructive_voted(kind, target, s)
 
-tool_asks("OPEN_WORLD_TOOL", kind, _, target, _, s) if open_world_voted(kind, target, s)
+tool_asks("OPEN_WORLD_TOOL", kind, target, _, _, s) if open_world_voted(kind, target, s)
 
 tool_asks("REQUIRES_APPROVAL", _, _, _, matched, s) if rule_effect(matched, "ask", s)
 
-tool_asks("SECRET_REQUIRES_APPROVAL", kind, i, _, _, s) if secret_voted(kind, i, s, "ask")
+tool_asks("SECRET_REQUIRES_APPROVAL", kind, _, classes, _, s) if secret_voted(kind, classes, s, "ask")
 
 # Without a deny vote the caller is trusted (UNAUTHENTICATED did not vote).
 tool_allows("ALLOWED_BY_RULE", _, _, matched, s) if rule_effect(matched, "allow", s)
@@ -82,10 +82,10 @@ tool_allows("LISTING_VISIBLE", "list", _, _, s) if s.listing.visible_by_default 
 tool_allows("READ_ONLY_ALLOWED", "tool_call", target, _, _) if target.annotations.readOnlyHint == true
 
 # secrets.action says whether secrets in a call's arguments deny or ask.
-secret_voted(kind, i, s, action) if {
+secret_voted(kind, classes, s, action) if {
 	kind != "list"
 	s.secrets.action == action
-	data_class_in(i.data_classes, s.secrets.classes)
+	data_class_in(classes, s.secrets.classes)
 }
 
 destructive_voted("tool_call", target, s) if {
@@ -102,31 +102,31 @@ open_world_voted("tool_call", target, s) if {
 # --- models ----------------------------------------------------------------------------------
 
 # Without a deny vote the caller is trusted and the model allowed: MODEL_ALLOWED.
-model_verdict(kind, i, target, principal, matched, s) := ["deny", codes] if {
+model_verdict(kind, i, target, principal, classes, matched, s) := ["deny", codes] if {
 	codes := [c |
 		some c in [
 			"DATA_CLASS_NOT_ALLOWED_FOR_PROVIDER", "DENIED_BY_RULE", "MODEL_NOT_ALLOWED",
 			"TOOL_DEFINITION_CHANGED", "UNAUTHENTICATED",
 		]
-		model_denies(c, kind, i, target, principal, matched, s)
+		model_denies(c, kind, i, target, principal, classes, matched, s)
 	]
 	count(codes) > 0
 } else := ["ask_user", ["REQUIRES_APPROVAL"]] if {
 	rule_effect(matched, "ask", s)
 } else := ["allow", ["MODEL_ALLOWED"]]
 
-model_denies("DATA_CLASS_NOT_ALLOWED_FOR_PROVIDER", "model_call", i, target, _, _, s) if {
-	data_class_in(i.data_classes, s.models.local_only_classes)
+model_denies("DATA_CLASS_NOT_ALLOWED_FOR_PROVIDER", "model_call", _, target, _, classes, _, s) if {
+	data_class_in(classes, s.models.local_only_classes)
 	not target.provider.local == true
 }
 
-model_denies("DENIED_BY_RULE", _, _, _, _, matched, s) if rule_effect(matched, "deny", s)
+model_denies("DENIED_BY_RULE", _, _, _, _, _, matched, s) if rule_effect(matched, "deny", s)
 
-model_denies("MODEL_NOT_ALLOWED", _, _, target, principal, _, s) if not model_allowed(target, principal, s)
+model_denies("MODEL_NOT_ALLOWED", _, _, target, principal, _, _, s) if not model_allowed(target, principal, s)
 
-model_denies("TOOL_DEFINITION_CHANGED", _, _, target, _, _, _) if changed(target)
+model_denies("TOOL_DEFINITION_CHANGED", _, _, target, _, _, _, _) if changed(target)
 
-model_denies("UNAUTHENTICATED", _, i, _, principal, _, _) if not trusted(i, principal)
+model_denies("UNAUTHENTICATED", _, i, _, principal, _, _, _) if not trusted(i, principal)
 
 model_name(target) := target.model if {
 	is_string(target.model)

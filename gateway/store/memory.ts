@@ -22,6 +22,8 @@ interface Index {
 interface Log {
   seq: number;
   entries: LogEntry[];
+  /** The log keeps its last maxLen entries (the array may hold up to a trim batch more). */
+  maxLen: number;
 }
 
 export interface MemoryStoreOptions {
@@ -168,24 +170,30 @@ export class MemoryStore implements SharedStore {
   async appendLog(log: string, payload: string, maxLen: number): Promise<number> {
     let l = this.#logs.get(log);
     if (l) this.#logs.delete(log);
-    else l = { seq: 0, entries: [] };
+    else l = { seq: 0, entries: [], maxLen };
     this.#logs.set(log, l);
     if (this.#logs.size > this.#maxLogs) this.#logs.delete(this.#logs.keys().next().value as string);
     l.seq += 1;
     const entry = { seq: l.seq, payload };
     if (maxLen > 0) {
+      l.maxLen = maxLen;
       l.entries.push(entry);
-      if (l.entries.length > maxLen) l.entries.splice(0, l.entries.length - maxLen);
+      // Trimmed in batches: dropping the oldest entry on every append shifted the whole array each
+      // time (~5 µs per session event at 1,000 entries). readLog shows only the last maxLen.
+      if (l.entries.length >= maxLen + Math.min(maxLen, 256)) l.entries.splice(0, l.entries.length - maxLen);
     }
     for (const listener of [...this.#listeners]) listener(log, entry);
     return l.seq;
   }
 
   async readLog(log: string, afterSeq: number): Promise<LogEntry[]> {
-    const entries = this.#logs.get(log)?.entries ?? [];
+    const l = this.#logs.get(log);
+    const entries = l?.entries ?? [];
     if (entries.length === 0) return [];
-    // seqs in a log are consecutive, so the start index is arithmetic.
-    return entries.slice(Math.max(0, afterSeq - entries[0]!.seq + 1));
+    // seqs in a log are consecutive, so the start index is arithmetic; entries beyond the last
+    // maxLen wait for the next batch trim and are not part of the log any more.
+    const retainedFrom = Math.max(0, entries.length - l!.maxLen);
+    return entries.slice(Math.max(retainedFrom, afterSeq - entries[0]!.seq + 1));
   }
 
   onAppend(listener: LogListener): () => void {

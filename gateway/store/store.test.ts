@@ -79,6 +79,20 @@ describe.each([
     expect(seen.map((e) => e.payload)).toEqual(["p1", "p2", "p3", "p4", "p5"]);
     off();
   });
+
+  it("keeps exactly the last maxLen entries however many were appended", async () => {
+    const s = store();
+    const log = fresh("long");
+    for (let n = 1; n <= 260; n++) {
+      await s.appendLog(log, `p${n}`, 100);
+      if (n % 37 !== 0 && n < 255) continue;
+      const all = await s.readLog(log, 0);
+      expect(all.map((e) => e.seq)).toEqual(
+        Array.from({ length: Math.min(n, 100) }, (_, i) => n - Math.min(n, 100) + 1 + i),
+      );
+      expect((await s.readLog(log, n - 2)).map((e) => e.payload)).toEqual([`p${n - 1}`, `p${n}`]);
+    }
+  });
 });
 
 describe("redis store", () => {

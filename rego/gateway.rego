@@ -78,11 +78,11 @@ arguments_valid(kind, i) if {
 	is_boolean(args.granted)
 }
 
-# Local stdio callers are trusted as the user who launched the gateway.
-trusted(i, principal) if {
-	i.context.transport == "stdio"
-} else if {
-	principal.authenticated == true
+# Local stdio callers are trusted as the user who launched the gateway; others must have
+# authenticated.
+unauthenticated(i, principal) if {
+	i.context.transport != "stdio"
+	principal.authenticated != true
 }
 
 # An approval is decided once, by one approver; its decision is never reused.

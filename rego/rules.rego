@@ -28,11 +28,7 @@ tool_verdict(kind, i, target, principal, classes, matched, s) := ["deny", codes]
 		tool_asks(c, kind, target, classes, matched, s)
 	]
 } else := ["allow", codes] if {
-	codes := [c |
-		some c in ["ALLOWED_BY_RULE", "LISTING_VISIBLE", "READ_ONLY_ALLOWED"]
-		tool_allows(c, kind, target, matched, s)
-	]
-	count(codes) > 0
+	codes := tool_allow_codes(kind, target, matched, s)
 } else := ["deny", ["DEFAULT_DENY"]]
 
 # Whether any deny (ask) vote is cast: an else-chain that stops at the first, so the common
@@ -44,7 +40,7 @@ tool_denied(kind, i, target, principal, classes, matched, s) if {
 } else if {
 	changed(target)
 } else if {
-	not trusted(i, principal)
+	unauthenticated(i, principal)
 }
 
 tool_asked(kind, target, classes, matched, s) if {
@@ -64,7 +60,7 @@ tool_denies("SECRET_IN_ARGUMENTS", kind, _, _, _, classes, _, s) if secret_voted
 
 tool_denies("TOOL_DEFINITION_CHANGED", _, _, target, _, _, _, _) if changed(target)
 
-tool_denies("UNAUTHENTICATED", _, i, _, principal, _, _, _) if not trusted(i, principal)
+tool_denies("UNAUTHENTICATED", _, i, _, principal, _, _, _) if unauthenticated(i, principal)
 
 tool_asks("DESTRUCTIVE_TOOL", kind, target, _, _, s) if destructive_voted(kind, target, s)
 
@@ -74,18 +70,27 @@ tool_asks("REQUIRES_APPROVAL", _, _, _, matched, s) if rule_effect(matched, "ask
 
 tool_asks("SECRET_REQUIRES_APPROVAL", kind, _, classes, _, s) if secret_voted(kind, classes, s, "ask")
 
-# Without a deny vote the caller is trusted (UNAUTHENTICATED did not vote).
-tool_allows("ALLOWED_BY_RULE", _, _, matched, s) if rule_effect(matched, "allow", s)
+# Without a deny vote the caller is trusted (UNAUTHENTICATED did not vote). At most two codes:
+# a rule's, then the one of the action's kind; undefined when neither votes.
+tool_allow_codes(kind, target, matched, s) := ["ALLOWED_BY_RULE", code] if {
+	rule_effect(matched, "allow", s)
+	code := kind_allow(kind, target, s)
+} else := ["ALLOWED_BY_RULE"] if {
+	rule_effect(matched, "allow", s)
+} else := [code] if {
+	code := kind_allow(kind, target, s)
+}
 
-tool_allows("LISTING_VISIBLE", "list", _, _, s) if s.listing.visible_by_default == true
+kind_allow("list", _, s) := "LISTING_VISIBLE" if s.listing.visible_by_default == true
 
-tool_allows("READ_ONLY_ALLOWED", "tool_call", target, _, _) if target.annotations.readOnlyHint == true
+kind_allow("tool_call", target, _) := "READ_ONLY_ALLOWED" if target.annotations.readOnlyHint == true
 
 # secrets.action says whether secrets in a call's arguments deny or ask.
 secret_voted(kind, classes, s, action) if {
 	kind != "list"
-	s.secrets.action == action
-	data_class_in(classes, s.secrets.classes)
+	secrets := s.secrets
+	secrets.action == action
+	data_class_in(classes, secrets.classes)
 }
 
 destructive_voted("tool_call", target, s) if {
@@ -103,6 +108,7 @@ open_world_voted("tool_call", target, s) if {
 
 # Without a deny vote the caller is trusted and the model allowed: MODEL_ALLOWED.
 model_verdict(kind, i, target, principal, classes, matched, s) := ["deny", codes] if {
+	model_denied(kind, i, target, principal, classes, matched, s)
 	codes := [c |
 		some c in [
 			"DATA_CLASS_NOT_ALLOWED_FOR_PROVIDER", "DENIED_BY_RULE", "MODEL_NOT_ALLOWED",
@@ -110,23 +116,40 @@ model_verdict(kind, i, target, principal, classes, matched, s) := ["deny", codes
 		]
 		model_denies(c, kind, i, target, principal, classes, matched, s)
 	]
-	count(codes) > 0
 } else := ["ask_user", ["REQUIRES_APPROVAL"]] if {
 	rule_effect(matched, "ask", s)
 } else := ["allow", ["MODEL_ALLOWED"]]
 
-model_denies("DATA_CLASS_NOT_ALLOWED_FOR_PROVIDER", "model_call", _, target, _, classes, _, s) if {
-	data_class_in(classes, s.models.local_only_classes)
-	not target.provider.local == true
+# Whether any deny vote is cast, stopping at the first (as tool_denied).
+model_denied(kind, i, target, principal, classes, matched, s) if {
+	not model_allowed(target, principal, s)
+} else if {
+	unauthenticated(i, principal)
+} else if {
+	provider_refused(kind, target, classes, s)
+} else if {
+	rule_effect(matched, "deny", s)
+} else if {
+	changed(target)
+}
+
+model_denies("DATA_CLASS_NOT_ALLOWED_FOR_PROVIDER", kind, _, target, _, classes, _, s) if {
+	provider_refused(kind, target, classes, s)
 }
 
 model_denies("DENIED_BY_RULE", _, _, _, _, _, matched, s) if rule_effect(matched, "deny", s)
 
 model_denies("MODEL_NOT_ALLOWED", _, _, target, principal, _, _, s) if not model_allowed(target, principal, s)
 
+# Data classes in models.local_only_classes only go to providers marked local.
+provider_refused("model_call", target, classes, s) if {
+	data_class_in(classes, s.models.local_only_classes)
+	not target.provider.local == true
+}
+
 model_denies("TOOL_DEFINITION_CHANGED", _, _, target, _, _, _, _) if changed(target)
 
-model_denies("UNAUTHENTICATED", _, i, _, principal, _, _, _) if not trusted(i, principal)
+model_denies("UNAUTHENTICATED", _, i, _, principal, _, _, _) if unauthenticated(i, principal)
 
 model_name(target) := target.model if {
 	is_string(target.model)

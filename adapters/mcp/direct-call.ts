@@ -12,7 +12,10 @@
  * The upstream's stdout is framed by our own line reader (`installFraming`): a response to one of
  * our pending ids is handed over after `JSON.parse` alone (its result is checked by `settle`),
  * every other line still goes through the SDK's JSON-RPC message schema, as the client expects.
+ * Our requests go onto the child's stdin through a `LineWriter` (the first of an event-loop turn
+ * at once, the rest of the turn in one write), so concurrent calls cost fewer pipe writes.
  */
+import type { Writable } from "node:stream";
 import { STDIO_DEFAULT_MAX_BUFFER_SIZE } from "@modelcontextprotocol/sdk/shared/stdio.js";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import {
@@ -24,6 +27,7 @@ import {
   McpError,
 } from "@modelcontextprotocol/sdk/types.js";
 import { type Abortable, onAbort } from "./call-abort.js";
+import { LineWriter } from "./line-writer.js";
 
 /** The read buffer the SDK's stdio client transport frames stdout with (its `_readBuffer`). */
 interface LineReader {
@@ -105,16 +109,32 @@ function isTextResult(r: unknown): r is CallToolResult {
   return true;
 }
 
+/**
+ * A batching writer on the stdin of a stdio client transport's child (the SDK's `_process`, looked
+ * up at each write: gone once the child closed); undefined for any other transport. The SDK's own
+ * messages (handshake, lists, answers to the upstream's requests) still go through its `send`;
+ * JSON-RPC does not order independent messages, and each call's cancellation follows its request
+ * through the same writer.
+ */
+function stdinWriter(transport: Transport): LineWriter | undefined {
+  const holder = transport as unknown as { _process?: { stdin?: Writable | null } };
+  if (!holder._process?.stdin) return undefined;
+  return new LineWriter(() => holder._process?.stdin ?? undefined);
+}
+
 export class DirectToolCalls {
   private readonly transport: Transport;
   private readonly pending = new Map<string, Pending>();
   private seq = 0;
   private closed = false;
+  /** Our own messages onto the upstream's stdin, batched per turn (stdio transports only). */
+  private readonly writer: LineWriter | undefined;
 
   /** Attach after the client connected: its handlers are wrapped, not replaced. */
   constructor(transport: Transport) {
     this.transport = transport;
     this.installFraming(transport);
+    this.writer = stdinWriter(transport);
     const inner = transport.onmessage;
     transport.onmessage = (message: JSONRPCMessage, extra) => {
       const id = (message as { id?: unknown }).id;
@@ -152,6 +172,11 @@ export class DirectToolCalls {
     holder._readBuffer = framing;
   }
 
+  /** One of our messages to the upstream: through the batching writer when there is one. */
+  private send(message: JSONRPCMessage): Promise<void> {
+    return this.writer ? this.writer.write(`${JSON.stringify(message)}\n`) : this.transport.send(message);
+  }
+
   private settle(waiter: Pending, message: JSONRPCMessage): void {
     if ("error" in message) {
       const { code, message: text, data } = message.error;
@@ -179,13 +204,11 @@ export class DirectToolCalls {
     return new Promise<CallToolResult>((resolve, reject) => {
       const done = onAbort(abort, (reason) => {
         if (!this.pending.delete(id)) return;
-        this.transport
-          .send({
-            jsonrpc: "2.0",
-            method: "notifications/cancelled",
-            params: { requestId: id, reason: String(reason) },
-          })
-          .catch(() => {});
+        this.send({
+          jsonrpc: "2.0",
+          method: "notifications/cancelled",
+          params: { requestId: id, reason: String(reason) },
+        }).catch(() => {});
         reject(this.abortError(reason));
       });
       this.pending.set(id, {
@@ -198,7 +221,7 @@ export class DirectToolCalls {
           reject(e);
         },
       });
-      this.transport.send({ jsonrpc: "2.0", id, method: "tools/call", params }).catch((e: unknown) => {
+      this.send({ jsonrpc: "2.0", id, method: "tools/call", params }).catch((e: unknown) => {
         if (this.pending.delete(id)) {
           done();
           reject(e);

@@ -5,16 +5,16 @@
  * is the `intercept` hook: each parsed message is offered to it first, and a message it takes
  * (a plain tool call, a cancellation of one) never reaches the SDK's schema parse or protocol
  * code. Every other message is checked against the JSON-RPC message schema and delivered.
+ * Output goes through a `LineWriter`: the first message of an event-loop turn is written at once,
+ * any further ones of that turn in one write at its end (fewer pipe writes under concurrency).
  */
 import type { Readable, Writable } from "node:stream";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import { type JSONRPCMessage, JSONRPCMessageSchema } from "@modelcontextprotocol/sdk/types.js";
+import { LineWriter } from "../../adapters/mcp/line-writer.js";
 
 /** The SDK's default line bound. */
 export const MAX_LINE_BYTES = 10 * 1024 * 1024;
-
-/** What `send` returns when the line went out at once (one shared promise, none per message). */
-const WRITTEN: Promise<void> = Promise.resolve();
 
 /** Takes a parsed message off the SDK's path; returns true when it handled it. */
 export type MessageIntercept = (message: unknown) => boolean;
@@ -24,7 +24,7 @@ export class StdioLineTransport implements Transport {
   onclose?: () => void;
   onerror?: (error: Error) => void;
   private readonly stdin: Readable;
-  private readonly stdout: Writable;
+  private readonly writer: LineWriter;
   private readonly intercept: MessageIntercept | undefined;
   private pending: Buffer | undefined;
   private started = false;
@@ -32,7 +32,7 @@ export class StdioLineTransport implements Transport {
 
   constructor(stdin: Readable, stdout: Writable, intercept?: MessageIntercept) {
     this.stdin = stdin;
-    this.stdout = stdout;
+    this.writer = new LineWriter(stdout);
     this.intercept = intercept;
   }
 
@@ -79,10 +79,9 @@ export class StdioLineTransport implements Transport {
     this.stdin.on("error", this.onStreamError);
   }
 
-  /** Resolves when the stream took the line (at once unless it asks to wait for `drain`). */
+  /** Resolves when the stream took the line; lines of one turn after the first go out together. */
   send(message: JSONRPCMessage): Promise<void> {
-    if (this.stdout.write(`${JSON.stringify(message)}\n`)) return WRITTEN;
-    return new Promise((resolve) => this.stdout.once("drain", resolve));
+    return this.writer.write(`${JSON.stringify(message)}\n`);
   }
 
   async close(): Promise<void> {

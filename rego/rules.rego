@@ -11,96 +11,103 @@ verdict_of(kind, i, target, principal, classes, matched, s) := approval_verdict(
 	kind == "model_call"
 } else := model_verdict(kind, i, target, principal, classes, matched, s) if {
 	kind == "model_list"
-} else := tool_verdict(kind, i, target, principal, classes, matched, s)
+} else := tool_verdict(kind, i, target, annotations(target), secret_vote(kind, classes, s), principal, matched, s)
 
 # --- tools, prompts and resources -------------------------------------------------------------
 
-tool_verdict(kind, i, target, principal, classes, matched, s) := ["deny", codes] if {
-	tool_denied(kind, i, target, principal, classes, matched, s)
+# `secret` is what secrets.action makes of the data classes found ("deny", "ask" or "none").
+tool_verdict(kind, i, target, ann, secret, principal, matched, s) := ["deny", codes] if {
+	tool_denied(i, target, secret, principal, matched, s)
 	codes := [c |
 		some c in ["DENIED_BY_RULE", "SECRET_IN_ARGUMENTS", "TOOL_DEFINITION_CHANGED", "UNAUTHENTICATED"]
-		tool_denies(c, kind, i, target, principal, classes, matched, s)
+		tool_denies(c, i, target, secret, principal, matched, s)
 	]
 } else := ["ask_user", codes] if {
-	tool_asked(kind, target, classes, matched, s)
+	tool_asked(kind, ann, secret, matched, s)
 	codes := [c |
 		some c in ["DESTRUCTIVE_TOOL", "OPEN_WORLD_TOOL", "REQUIRES_APPROVAL", "SECRET_REQUIRES_APPROVAL"]
-		tool_asks(c, kind, target, classes, matched, s)
+		tool_asks(c, kind, ann, secret, matched, s)
 	]
 } else := ["allow", codes] if {
-	codes := tool_allow_codes(kind, target, matched, s)
+	codes := tool_allow_codes(kind, ann, matched, s)
 } else := ["deny", ["DEFAULT_DENY"]]
 
 # Whether any deny (ask) vote is cast: an else-chain that stops at the first, so the common
 # outcome builds no list of codes for the votes it did not get.
-tool_denied(kind, i, target, principal, classes, matched, s) if {
+tool_denied(i, target, secret, principal, matched, s) if {
 	rule_effect(matched, "deny", s)
 } else if {
-	secret_voted(kind, classes, s, "deny")
+	secret == "deny"
 } else if {
 	changed(target)
 } else if {
 	unauthenticated(i, principal)
 }
 
-tool_asked(kind, target, classes, matched, s) if {
-	destructive_voted(kind, target, s)
+tool_asked(kind, ann, secret, matched, s) if {
+	destructive_voted(kind, ann, s)
 } else if {
-	open_world_voted(kind, target, s)
+	open_world_voted(kind, ann, s)
 } else if {
 	rule_effect(matched, "ask", s)
 } else if {
-	secret_voted(kind, classes, s, "ask")
+	secret == "ask"
 }
 
-tool_denies("DENIED_BY_RULE", _, _, _, _, _, matched, s) if rule_effect(matched, "deny", s)
+tool_denies("DENIED_BY_RULE", _, _, _, _, matched, s) if rule_effect(matched, "deny", s)
 
 # Model calls are governed by the provider rule (models.local_only_classes), not this one.
-tool_denies("SECRET_IN_ARGUMENTS", kind, _, _, _, classes, _, s) if secret_voted(kind, classes, s, "deny")
+tool_denies("SECRET_IN_ARGUMENTS", _, _, "deny", _, _, _)
 
-tool_denies("TOOL_DEFINITION_CHANGED", _, _, target, _, _, _, _) if changed(target)
+tool_denies("TOOL_DEFINITION_CHANGED", _, target, _, _, _, _) if changed(target)
 
-tool_denies("UNAUTHENTICATED", _, i, _, principal, _, _, _) if unauthenticated(i, principal)
+tool_denies("UNAUTHENTICATED", i, _, _, principal, _, _) if unauthenticated(i, principal)
 
-tool_asks("DESTRUCTIVE_TOOL", kind, target, _, _, s) if destructive_voted(kind, target, s)
+tool_asks("DESTRUCTIVE_TOOL", kind, ann, _, _, s) if destructive_voted(kind, ann, s)
 
-tool_asks("OPEN_WORLD_TOOL", kind, target, _, _, s) if open_world_voted(kind, target, s)
+tool_asks("OPEN_WORLD_TOOL", kind, ann, _, _, s) if open_world_voted(kind, ann, s)
 
 tool_asks("REQUIRES_APPROVAL", _, _, _, matched, s) if rule_effect(matched, "ask", s)
 
-tool_asks("SECRET_REQUIRES_APPROVAL", kind, _, classes, _, s) if secret_voted(kind, classes, s, "ask")
+tool_asks("SECRET_REQUIRES_APPROVAL", _, _, "ask", _, _)
 
 # Without a deny vote the caller is trusted (UNAUTHENTICATED did not vote). At most two codes:
 # a rule's, then the one of the action's kind; undefined when neither votes.
-tool_allow_codes(kind, target, matched, s) := ["ALLOWED_BY_RULE", code] if {
-	rule_effect(matched, "allow", s)
-	code := kind_allow(kind, target, s)
-} else := ["ALLOWED_BY_RULE"] if {
+tool_allow_codes(kind, ann, matched, s) := rule_allow_codes(kind, ann, s) if {
 	rule_effect(matched, "allow", s)
 } else := [code] if {
-	code := kind_allow(kind, target, s)
+	code := kind_allow(kind, ann, s)
 }
+
+rule_allow_codes(kind, ann, s) := ["ALLOWED_BY_RULE", code] if {
+	code := kind_allow(kind, ann, s)
+} else := ["ALLOWED_BY_RULE"]
 
 kind_allow("list", _, s) := "LISTING_VISIBLE" if s.listing.visible_by_default == true
 
-kind_allow("tool_call", target, _) := "READ_ONLY_ALLOWED" if target.annotations.readOnlyHint == true
+kind_allow("tool_call", ann, _) := "READ_ONLY_ALLOWED" if ann.readOnlyHint == true
 
-# secrets.action says whether secrets in a call's arguments deny or ask.
-secret_voted(kind, classes, s, action) if {
+# The tool's annotations, or null (no member) when it has none.
+annotations(target) := ann if {
+	ann := target.annotations
+} else := null
+
+# secrets.action applies to the data classes in a tool call's arguments (not to listings).
+secret_vote(kind, classes, s) := action if {
 	kind != "list"
 	secrets := s.secrets
-	secrets.action == action
 	data_class_in(classes, secrets.classes)
-}
+	action := secrets.action
+} else := "none"
 
-destructive_voted("tool_call", target, s) if {
-	target.annotations.destructiveHint == true
+destructive_voted("tool_call", ann, s) if {
+	ann.destructiveHint == true
 	s.ask.destructive == true
 }
 
-open_world_voted("tool_call", target, s) if {
-	target.annotations.openWorldHint == true
-	not target.annotations.readOnlyHint == true
+open_world_voted("tool_call", ann, s) if {
+	ann.openWorldHint == true
+	not ann.readOnlyHint == true
 	s.ask.open_world == true
 }
 

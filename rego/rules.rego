@@ -1,7 +1,8 @@
 # The verdict for a valid input: which reason codes vote deny, ask_user or allow, by kind of
-# action, as [outcome, codes]. Each list of candidate codes is in sorted order, so the reasons
-# need no sorting, and each vote is checked once. Every code used here has a message in
-# reasons.rego and an entry in contracts/reason-codes.json (tested).
+# action, as [outcome, codes]. An else-chain first asks whether any deny (then ask) vote is cast,
+# so the common outcome checks each vote once and lists only its own codes; each list of
+# candidate codes is in sorted order, so the reasons need no sorting. Every code used here has a
+# message in reasons.rego and an entry in contracts/reason-codes.json (tested).
 package portcullis.gateway
 
 # deny > ask_user > allow, and nothing matched means deny.

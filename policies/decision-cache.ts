@@ -35,7 +35,7 @@ class Members {
 type Stored = string | number | boolean | null | Stored[] | Members;
 
 interface Entry {
-  input: Members;
+  input: Members | Kept;
   decision: PolicyDecision;
   /** The projection shape the input was stored under (none: the whole input minus time and id). */
   shape: Shape | undefined;
@@ -127,12 +127,25 @@ function same(a: unknown, b: Stored, level: Level): boolean {
   return i === keys.length;
 }
 
+/**
+ * A stored object projected by a shape: the kept members in order, their values, and the shape
+ * of each (so a lookup needs no map lookup for the members it finds in place).
+ */
+class Kept {
+  constructor(
+    readonly keys: string[],
+    readonly values: Stored[],
+    readonly shapes: Shape[],
+  ) {}
+}
+
 /** A copy of the members of `v` that `shape` keeps; whole where it keeps the whole value. */
-function copyKept(v: unknown, shape: Shape, depth: number): Stored {
+function copyKept(v: unknown, shape: Shape, depth: number): Stored | Kept {
   if (shape === true || typeof v !== "object" || v === null || Array.isArray(v)) return copy(v, depth);
   if (depth >= MAX_DEPTH || !isPlainObject(v)) throw UNCACHEABLE;
   const keys: string[] = [];
   const values: Stored[] = [];
+  const shapes: Shape[] = [];
   const o = v as Record<string, unknown>;
   const members = shape.members;
   for (const k in o) {
@@ -140,33 +153,43 @@ function copyKept(v: unknown, shape: Shape, depth: number): Stored {
     if (m === undefined) continue;
     if (!Object.hasOwn(o, k)) throw UNCACHEABLE;
     keys.push(k);
-    values.push(copyKept(o[k], m.shape, depth + 1));
+    values.push(copyKept(o[k], m.shape, depth + 1) as Stored);
+    shapes.push(m.shape);
   }
-  return new Members(keys, values);
+  return new Kept(keys, values, shapes);
 }
 
 /**
  * True when the members of `a` (the caller's value) that `shape` keeps equal the stored copy `b`,
- * in order: the projected texts are then equal. Members the shape drops are never read.
+ * in order: the projected texts are then equal. A member of `a` in the next stored member's place
+ * is compared; any other must be one the shape drops (else the order or the set of kept members
+ * differs) and is never read. Inherited enumerable members are excluded once per lookup (`get`).
  */
-function sameKept(a: unknown, b: Stored, shape: Shape): boolean {
-  if (shape === true || !(b instanceof Members)) return a === b || same(a, b, PLAIN);
-  if (typeof a !== "object" || a === null || Array.isArray(a)) return false;
+function sameKept(a: unknown, b: Stored | Kept, shape: Shape): boolean {
+  if (!(b instanceof Kept)) return a === b || same(a, b, PLAIN);
+  if (typeof a !== "object" || a === null || Array.isArray(a) || shape === true) return false;
   const proto = Object.getPrototypeOf(a);
-  if ((proto !== OBJECT_PROTO && proto !== null) || "toJSON" in a) return false;
-  const members = shape.members;
-  const { keys, values } = b;
+  if (proto !== OBJECT_PROTO && proto !== null) return false;
+  const { keys, values, shapes } = b;
   let i = 0;
   for (const k in a) {
-    const m = members.get(k);
-    if (m === undefined) continue;
-    if (k !== keys[i] || !Object.hasOwn(a, k)) return false;
-    const x = (a as Record<string, unknown>)[k];
-    const y = values[i] as Stored;
-    if (x !== y && !sameKept(x, y, m.shape)) return false;
-    i++;
+    if (k === keys[i]) {
+      const x = (a as Record<string, unknown>)[k];
+      const y = values[i] as Stored | Kept;
+      if (x !== y && !sameKept(x, y, shapes[i] as Shape)) return false;
+      i++;
+    } else if (k === "toJSON" || shape.members.has(k)) {
+      // A kept member out of place or extra, or an own toJSON that would render the object.
+      return false;
+    }
   }
   return i === keys.length;
+}
+
+/** True when Object.prototype has an enumerable member, which for-in would show in every object. */
+function polluted(): boolean {
+  for (const _ in OBJECT_PROTO) return true;
+  return false;
 }
 
 /** What picks a bucket: action, principal id, target name ("" when absent or not a string). */
@@ -230,15 +253,26 @@ export class DecisionCache {
    * shape: equal apart from time and request id).
    */
   get(input: PolicyInput, shape?: Shape): PolicyDecision | undefined {
-    const [action, id, name] = bucketNames(input);
+    const i = input as unknown as {
+      action?: unknown;
+      principal?: { id?: unknown };
+      target?: { name?: unknown };
+    };
+    if (typeof i !== "object" || i === null) return undefined;
+    const action = typeof i.action === "string" ? i.action : "";
+    const id = i.principal && typeof i.principal.id === "string" ? i.principal.id : "";
+    const name = i.target && typeof i.target.name === "string" ? i.target.name : "";
     const bucket = this.#index.get(action)?.get(id)?.get(name);
     if (bucket === undefined || PROTOS.toJSON !== undefined || ARRAYS.toJSON !== undefined) return undefined;
     const entries = this.#lru.get(bucket);
     if (entries === undefined) return undefined;
-    for (let i = 0; i < entries.length; i++) {
-      const entry = entries[i] as Entry;
+    if (shape !== undefined && polluted()) return undefined;
+    for (let e = 0; e < entries.length; e++) {
+      const entry = entries[e] as Entry;
       if (entry.shape !== shape) continue;
-      if (shape === undefined ? same(input, entry.input, ROOT) : sameKept(input, entry.input, shape))
+      if (
+        shape === undefined ? same(input, entry.input as Members, ROOT) : sameKept(input, entry.input, shape)
+      )
         return entry.decision;
     }
     return undefined;
@@ -249,14 +283,14 @@ export class DecisionCache {
    * matter). Returns false, storing nothing, when the input is not plain JSON data.
    */
   set(input: PolicyInput, decision: PolicyDecision, shape?: Shape): boolean {
-    let stored: Stored;
+    let stored: Stored | Kept;
     try {
       stored = shape === undefined ? copy(input, 0) : copyKept(input, shape, 0);
     } catch (e) {
       if (e === UNCACHEABLE) return false;
       throw e;
     }
-    if (!(stored instanceof Members)) return false;
+    if (!(stored instanceof Members) && !(stored instanceof Kept)) return false;
     const [action, id, name] = bucketNames(input);
     let ids = this.#index.get(action);
     if (!ids) {
@@ -278,7 +312,7 @@ export class DecisionCache {
       .filter(
         (e) =>
           e.shape !== shape ||
-          !(shape === undefined ? same(input, e.input, ROOT) : sameKept(input, e.input, shape)),
+          !(shape === undefined ? same(input, e.input as Members, ROOT) : sameKept(input, e.input, shape)),
       )
       .slice(0, BUCKET - 1);
     // A new array each time: the LRU recomputes the bucket's size only when the value changes.

@@ -49,6 +49,11 @@ describe("InputProjector.text", () => {
     expect(project(Object.assign(Object.create(null), { v: 1, x: 2 }))).toBe('{"v":1}');
     // A Date renders through its own toJSON, as JSON.stringify does, wherever it stands.
     expect(project({ v: new Date(0) })).toBe('{"v":"1970-01-01T00:00:00.000Z"}');
+    const keyed = {
+      v: { toJSON: (key: string) => `as ${key}` },
+      principal: { id: { toJSON: (k: string) => k } },
+    };
+    expect(project(keyed)).toBe(JSON.stringify(keyed));
     expect(() => project(undefined)).toThrow(/no JSON text/);
   });
 
@@ -64,6 +69,15 @@ describe("InputProjector.text", () => {
     const inherited = Object.create({ v: 1, action: "approvals/resolve" }) as Record<string, unknown>;
     inherited.principal = { id: "a", roles: [] };
     expect(project(inherited)).toBe('{"principal":{"id":"a","roles":[]}}');
+    const proto = Object.prototype as unknown as Record<string, unknown>;
+    proto.v = 2;
+    try {
+      const input = { action: "a", principal: { id: "x", roles: { v: 1 } } };
+      expect(project(input)).toBe('{"action":"a","principal":{"id":"x","roles":{"v":1}}}');
+      expect(project(input)).toBe(JSON.stringify(input));
+    } finally {
+      delete proto.v;
+    }
   });
 
   it("merges the action's tree only for a string action naming an entry", () => {

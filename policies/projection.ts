@@ -7,10 +7,11 @@
  * (array, string, number, boolean, null) as it is, so type checks in the policy see the same
  * thing. The declaration is validated when the bundle loads (an invalid one fails the load) and
  * compiled once into shapes; `InputProjector.text` then writes the projected JSON text in one pass
- * (JSON.stringify per kept leaf, exactly as the service serialised whole inputs before), and the
- * decision cache compares only the members a shape keeps.
+ * (each kept value exactly as JSON.stringify writes it, see json-text.ts), and the decision cache
+ * compares only the members a shape keeps.
  */
 import { PortcullisError } from "../gateway/errors.js";
+import { isPlainRecord, jsonText, prototypeHasEnumerables } from "./json-text.js";
 
 /** A node of a declaration: `true` keeps the value whole, an object keeps only its members. */
 export type ProjectionTree = true | { readonly [member: string]: ProjectionTree };
@@ -94,30 +95,25 @@ function compile(tree: ProjectionTree): Shape {
   return new ObjectShape(members);
 }
 
-const OBJECT_PROTO = Object.prototype;
-
 /**
  * True for the objects a shape projects: plain objects (Object.prototype or null prototype)
  * without a `toJSON`. JSON.stringify renders anything else by its own rules, so those are kept
  * whole, like arrays and scalars.
  */
 export function isProjectable(v: unknown): v is Record<string, unknown> {
-  if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
-  const proto = Object.getPrototypeOf(v);
-  return (
-    (proto === OBJECT_PROTO || proto === null) && typeof (v as { toJSON?: unknown }).toJSON !== "function"
-  );
+  return typeof v === "object" && v !== null && !Array.isArray(v) && isPlainRecord(v);
 }
 
 /** JSON text of `v` projected by `shape`; undefined where JSON.stringify would leave it out. */
-function write(v: unknown, shape: Shape): string | undefined {
-  if (shape === true || !isProjectable(v)) return JSON.stringify(v);
+function write(v: unknown, shape: Shape, depth: number, key: string): string | undefined {
+  if (shape === true || !isProjectable(v)) return jsonText(v, depth, key);
   const members = shape.members;
+  const checkOwn = prototypeHasEnumerables();
   let out = "{";
   for (const name in v) {
     const m = members.get(name);
-    if (m === undefined || !Object.hasOwn(v, name)) continue;
-    const text = write(v[name], m.shape);
+    if (m === undefined || (checkOwn && !Object.hasOwn(v, name))) continue;
+    const text = write(v[name], m.shape, depth + 1, name);
     if (text === undefined) continue;
     out += out.length === 1 ? m.head + text : `,${m.head}${text}`;
   }
@@ -151,7 +147,7 @@ export class InputProjector {
    * throws on a kept value (a bigint, a cycle) and when the input itself has no JSON text.
    */
   text(input: unknown, shape: Shape = this.shapeOf(input)): string {
-    const text = write(input, shape);
+    const text = write(input, shape, 0, "");
     if (text === undefined) throw new TypeError("the input has no JSON text");
     return text;
   }

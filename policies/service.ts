@@ -13,6 +13,7 @@ import { errorMessage, PortcullisError } from "../gateway/errors.js";
 import { defaultBundlePath, loadBundle, type PolicyBundle } from "./bundle.js";
 import { DecisionCache } from "./decision-cache.js";
 import type { EngineName, PolicyEvaluator } from "./engine.js";
+import { jsonText } from "./json-text.js";
 import { createRustEvaluator, nativePolicyBinding } from "./native-engine.js";
 import { InputProjector } from "./projection.js";
 import { createTsEvaluator } from "./wasm-engine.js";
@@ -284,7 +285,9 @@ export async function createDecisionService(opts: DecisionServiceOptions = {}): 
     try {
       const hit = a.cache?.get(input, shape);
       if (hit) return stamp(a, hit, true);
-      text = projector ? projector.text(input, shape) : JSON.stringify(input);
+      const whole = projector ? projector.text(input, shape) : jsonText(input);
+      if (whole === undefined) throw new TypeError("the input has no JSON text");
+      text = whole;
     } catch (e) {
       return stamp(a, failClosed("POLICY_ERROR", `input cannot be serialised: ${errorMessage(e)}`), false);
     }

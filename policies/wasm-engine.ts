@@ -94,6 +94,19 @@ export async function createTsEvaluator(wasm: Uint8Array, data: Uint8Array): Pro
     }
   };
 
+  // Views of the memory made once and again only after it grew (growing replaces the buffer):
+  // two typed-array allocations per evaluation less.
+  let buffer = mem.buffer;
+  let whole = new Uint8Array(buffer);
+  let inputView = new Uint8Array(buffer, inputAddr);
+  const views = () => {
+    if (mem.buffer !== buffer) {
+      buffer = mem.buffer;
+      whole = new Uint8Array(buffer);
+      inputView = new Uint8Array(buffer, inputAddr);
+    }
+  };
+
   return {
     engine: "ts",
     evaluate(inputJson: string | Uint8Array): string {
@@ -101,16 +114,21 @@ export async function createTsEvaluator(wasm: Uint8Array, data: Uint8Array): Pro
       if (typeof inputJson === "string") {
         // encodeInto writes UTF-8 straight into wasm memory: at most 3 bytes per UTF-16 unit.
         ensure(inputAddr + inputJson.length * 3);
-        const r = encoder.encodeInto(inputJson, new Uint8Array(mem.buffer, inputAddr));
+        views();
+        const r = encoder.encodeInto(inputJson, inputView);
         if (r.read !== inputJson.length) throw new Error("input did not fit in policy memory");
         len = r.written;
       } else {
         ensure(inputAddr + inputJson.byteLength);
-        new Uint8Array(mem.buffer).set(inputJson, inputAddr);
+        views();
+        whole.set(inputJson, inputAddr);
         len = inputJson.byteLength;
       }
       const result = exports.opa_eval(0, entrypoint, dataAddr, inputAddr, len, inputAddr + len, 0);
-      return cString(mem, result);
+      views(); // the evaluation may have grown the memory
+      const end = whole.indexOf(0, result);
+      if (end < 0) throw new Error("unterminated string in policy memory");
+      return decoder.decode(whole.subarray(result, end));
     },
   };
 }

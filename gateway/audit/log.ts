@@ -332,7 +332,7 @@ export class AuditLog {
         const text = `${q.line}\n`;
         const bytes = Buffer.byteLength(text);
         if (this.size + chunkBytes > 0 && this.size + chunkBytes + bytes > this.segmentBytes) {
-          this.writeAll(chunk);
+          this.writeAll(chunk, chunkBytes);
           this.rotate();
           chunk = "";
           chunkBytes = 0;
@@ -340,7 +340,7 @@ export class AuditLog {
         chunk += text;
         chunkBytes += bytes;
       }
-      if (chunk) this.writeAll(chunk);
+      if (chunk) this.writeAll(chunk, chunkBytes);
     } catch (e) {
       this.fail(e, batch);
       return;
@@ -357,12 +357,15 @@ export class AuditLog {
     this.requestSync();
   }
 
-  private writeAll(text: string): void {
+  /** Writes `text` (`bytes` long in UTF-8): the string itself, a Buffer only after a short write. */
+  private writeAll(text: string, bytes: number): void {
     if (!text) return;
-    const buf = Buffer.from(text);
-    let off = 0;
-    while (off < buf.length) off += writeSync(this.fd, buf, off, buf.length - off);
-    this.size += buf.length;
+    let off = writeSync(this.fd, text);
+    if (off < bytes) {
+      const buf = Buffer.from(text);
+      while (off < buf.length) off += writeSync(this.fd, buf, off, buf.length - off);
+    }
+    this.size += bytes;
   }
 
   /** Closes the current segment durably and starts the next; rare, so done synchronously. */

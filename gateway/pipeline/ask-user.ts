@@ -8,7 +8,7 @@
  */
 import type { ElicitRequest } from "@modelcontextprotocol/sdk/types.js";
 import { callTarget } from "./audit.js";
-import type { ApprovalPort, CallContext, Decision, EventPort, Reason, Stage } from "./context.js";
+import type { ApprovalPort, CallContext, Decision, EventPort, Next, Reason, Stage } from "./context.js";
 
 export interface AskUserOptions {
   approvals: ApprovalPort;
@@ -43,61 +43,64 @@ function withOutcome(d: Decision, decision: "allow" | "deny", reason: Reason): D
 }
 
 export function askUser(opts: AskUserOptions): Stage {
-  return async function askUserStage(ctx, next) {
-    const d = ctx.decision!;
-    if (d.decision !== "ask_user") return next();
-    const binding = { principal: ctx.principal!.id, tool: ctx.name, args_digest: ctx.argsDigest! };
-    const prior = await opts.approvals.check(binding);
-    if (prior === "granted") {
-      ctx.decision = withOutcome(d, "allow", { code: "APPROVAL_GRANTED", message: "approved by the user" });
-      return next();
-    }
-    if (prior === "denied") {
-      ctx.decision = withOutcome(d, "deny", {
-        code: "APPROVAL_DENIED",
-        message: "the user declined this call",
-      });
-      return next();
-    }
-    const prompt = d.ask?.prompt ?? `Allow ${ctx.principal!.id} to call ${ctx.name}?`;
-    const ttl_s = d.ask?.ttl_s ?? opts.defaultTtlS ?? 300;
-    const client = ctx.client;
-    const canElicit =
-      client?.era === "2025-11-25" && Boolean(client.capabilities.elicitation && client.elicit);
-    const canInputRequired = client?.era === "2026-07-28" && Boolean(client.capabilities.elicitation);
-    if (!canElicit && !canInputRequired) {
-      ctx.decision = withOutcome(d, "deny", {
-        code: "APPROVAL_UNAVAILABLE",
-        message: `this call needs the user's approval ("${prompt}") but the client cannot ask for it`,
-      });
-      return next();
-    }
-    const request = await opts.approvals.request({ ...binding, prompt, ttl_s });
-    publish(opts, ctx, "approval.requested", {
-      approval_id: request.id,
-      ...callTarget(ctx),
-      expires_at: request.expires_at,
-    });
-    if (canInputRequired) {
-      ctx.pendingApproval = { id: request.id, prompt, form: approvalForm(prompt) };
-      ctx.status = "pending_approval";
-      return next();
-    }
-    let granted = false;
-    try {
-      granted = isApproval(await client!.elicit!(approvalForm(prompt), ctx.signal));
-    } catch {
-      granted = false;
-    }
-    await opts.approvals.resolve(request.id, granted, ctx.principal!.id);
-    // The grant admits this call: consume it now (a one-shot grant must not admit a later call).
-    if (granted) granted = (await opts.approvals.check(binding)) === "granted";
-    publish(opts, ctx, "approval.resolved", { approval_id: request.id, granted, by: ctx.principal!.id });
-    ctx.decision = granted
-      ? withOutcome(d, "allow", { code: "APPROVAL_GRANTED", message: "approved by the user" })
-      : withOutcome(d, "deny", { code: "APPROVAL_DENIED", message: "the user declined this call" });
-    return next();
+  return function askUserStage(ctx, next) {
+    return ctx.decision!.decision === "ask_user" ? ask(opts, ctx, next) : next();
   };
+}
+
+/** The ask_user decision: a prior answer, else the person asked through the client. */
+async function ask(opts: AskUserOptions, ctx: CallContext, next: Next): Promise<void> {
+  const d = ctx.decision!;
+  const binding = { principal: ctx.principal!.id, tool: ctx.name, args_digest: ctx.argsDigest! };
+  const prior = await opts.approvals.check(binding);
+  if (prior === "granted") {
+    ctx.decision = withOutcome(d, "allow", { code: "APPROVAL_GRANTED", message: "approved by the user" });
+    return next();
+  }
+  if (prior === "denied") {
+    ctx.decision = withOutcome(d, "deny", {
+      code: "APPROVAL_DENIED",
+      message: "the user declined this call",
+    });
+    return next();
+  }
+  const prompt = d.ask?.prompt ?? `Allow ${ctx.principal!.id} to call ${ctx.name}?`;
+  const ttl_s = d.ask?.ttl_s ?? opts.defaultTtlS ?? 300;
+  const client = ctx.client;
+  const canElicit = client?.era === "2025-11-25" && Boolean(client.capabilities.elicitation && client.elicit);
+  const canInputRequired = client?.era === "2026-07-28" && Boolean(client.capabilities.elicitation);
+  if (!canElicit && !canInputRequired) {
+    ctx.decision = withOutcome(d, "deny", {
+      code: "APPROVAL_UNAVAILABLE",
+      message: `this call needs the user's approval ("${prompt}") but the client cannot ask for it`,
+    });
+    return next();
+  }
+  const request = await opts.approvals.request({ ...binding, prompt, ttl_s });
+  publish(opts, ctx, "approval.requested", {
+    approval_id: request.id,
+    ...callTarget(ctx),
+    expires_at: request.expires_at,
+  });
+  if (canInputRequired) {
+    ctx.pendingApproval = { id: request.id, prompt, form: approvalForm(prompt) };
+    ctx.status = "pending_approval";
+    return next();
+  }
+  let granted = false;
+  try {
+    granted = isApproval(await client!.elicit!(approvalForm(prompt), ctx.signal));
+  } catch {
+    granted = false;
+  }
+  await opts.approvals.resolve(request.id, granted, ctx.principal!.id);
+  // The grant admits this call: consume it now (a one-shot grant must not admit a later call).
+  if (granted) granted = (await opts.approvals.check(binding)) === "granted";
+  publish(opts, ctx, "approval.resolved", { approval_id: request.id, granted, by: ctx.principal!.id });
+  ctx.decision = granted
+    ? withOutcome(d, "allow", { code: "APPROVAL_GRANTED", message: "approved by the user" })
+    : withOutcome(d, "deny", { code: "APPROVAL_DENIED", message: "the user declined this call" });
+  return next();
 }
 
 function publish(opts: AskUserOptions, ctx: CallContext, kind: string, data: Record<string, unknown>): void {

@@ -50,18 +50,19 @@ function base(ctx: CallContext, kind: AuditRecord["kind"]): AuditRecord {
 }
 
 export function recordDecision(opts: AuditOptions): Stage {
-  return async function recordDecisionStage(ctx, next) {
+  return function recordDecisionStage(ctx, next) {
     const record = base(ctx, "decision");
     const args = redactedArgs(opts, ctx);
     if (args !== undefined) record.args_redacted = args;
-    await opts.audit.appendDecision(record);
-    ctx.decisionRecorded = true;
-    publish(opts, ctx, "call.started", {
-      call_id: ctx.id,
-      ...callTarget(ctx),
-      decision: ctx.decision!.decision,
+    return opts.audit.appendDecision(record).then(() => {
+      ctx.decisionRecorded = true;
+      publish(opts, ctx, "call.started", {
+        call_id: ctx.id,
+        ...callTarget(ctx),
+        decision: ctx.decision!.decision,
+      });
+      return next();
     });
-    await next();
   };
 }
 

@@ -69,8 +69,8 @@ export function createAuthenticator(opts: AuthenticateOptions): (c: Credentials)
 
 /** The stage: sets `ctx.principal` unless the transport already authenticated the caller. */
 export function authenticate(authenticator: (c: Credentials) => Principal): Stage {
-  return async function authenticateStage(ctx, next) {
+  return function authenticateStage(ctx, next) {
     ctx.principal ??= authenticator(ctx.credentials);
-    await next();
+    return next();
   };
 }

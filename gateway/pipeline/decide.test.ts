@@ -4,9 +4,10 @@
  * changes with any argument, principal, target or context fact and never re-hashes the arguments.
  */
 import { describe, expect, it } from "vitest";
+import { isCanonicallyOrdered } from "../../native/fallback/canonical.js";
 import { digest } from "../../native/index.js";
 import type { CallContext, Decision, PolicyInputDoc } from "./context.js";
-import { contextHash, decide } from "./decide.js";
+import { contextHash, decide, decideSafely, policyInput } from "./decide.js";
 
 function call(args: Record<string, unknown>, id = "req-1"): CallContext {
   return {
@@ -60,5 +61,64 @@ describe("decide stage hashes", () => {
     expect(a.inputHash).toBe(b.inputHash);
     expect(other.inputHash).not.toBe(a.inputHash);
     expect(later.inputHash).not.toBe(a.inputHash);
+  });
+
+  it("builds the input in canonical member order, with findings when the sanitizer reports some", () => {
+    const ctx = call({ token: "x" });
+    ctx.principal = { authenticated: true, id: "local", roles: ["owner"], via: "stdio" };
+    ctx.target = { changed: false, definition_hash: "0".repeat(64), kind: "tool", name: "t", server: "s" };
+    ctx.session = "s-1";
+    const now = new Date("2026-11-24T12:00:00.000Z");
+    const plain = policyInput(ctx, () => [], now);
+    expect(isCanonicallyOrdered(plain)).toBe(true);
+    expect(plain).toEqual({
+      action: "tools/call",
+      arguments: { token: "x" },
+      context: { request_id: "req-1", session: "s-1", time: now.toISOString(), transport: "stdio" },
+      data_classes: [],
+      principal: ctx.principal,
+      target: ctx.target,
+      v: 1,
+    });
+    const found = policyInput(
+      ctx,
+      () => [
+        { class: "secret", detector: "generic", path: "token" },
+        { class: "pii", detector: "email" },
+        { class: "secret", detector: "aws" },
+      ],
+      now,
+    );
+    expect(isCanonicallyOrdered(found)).toBe(true);
+    expect(found.data_classes).toEqual(["pii", "secret"]);
+    expect(found.findings).toEqual([
+      { class: "secret", detector: "generic", path: "token" },
+      { class: "pii", detector: "email", path: "" },
+      { class: "secret", detector: "aws", path: "" },
+    ]);
+  });
+});
+
+describe("decideSafely", () => {
+  const input = {} as PolicyInputDoc;
+  it("fails closed with POLICY_ERROR when the service throws or rejects", async () => {
+    const thrown = await decideSafely(
+      {
+        decide: () => {
+          throw new Error("boom");
+        },
+      },
+      input,
+    );
+    const rejected = await decideSafely({ decide: () => Promise.reject(new Error("gone")) }, input);
+    for (const [d, why] of [
+      [thrown, "boom"],
+      [rejected, "gone"],
+    ] as const) {
+      expect(d.decision).toBe("deny");
+      expect(d.reasons).toEqual([{ code: "POLICY_ERROR", message: `the policy could not decide: ${why}` }]);
+    }
+    const allow: Decision = { decision: "allow", reasons: [] };
+    expect(await decideSafely({ decide: async () => allow }, input)).toBe(allow);
   });
 });

@@ -53,32 +53,39 @@ export function contextHash(input: PolicyInputDoc, argsDigest: string): string {
   return digest({ ...input, arguments: argsDigest });
 }
 
+/** The fail-closed decision for a service that threw or rejected. */
+function policyError(e: unknown): Decision {
+  return {
+    decision: "deny",
+    reasons: [
+      {
+        code: "POLICY_ERROR",
+        message: `the policy could not decide: ${e instanceof Error ? e.message : String(e)}`,
+      },
+    ],
+  };
+}
+
 /** Asks the service; a thrown error becomes a deny (the service itself should never throw). */
-export async function decideSafely(decisions: DecisionPort, input: PolicyInputDoc): Promise<Decision> {
+export function decideSafely(decisions: DecisionPort, input: PolicyInputDoc): Promise<Decision> {
   try {
-    return await decisions.decide(input);
+    return decisions.decide(input).then(undefined, policyError);
   } catch (e) {
-    return {
-      decision: "deny",
-      reasons: [
-        {
-          code: "POLICY_ERROR",
-          message: `the policy could not decide: ${e instanceof Error ? e.message : String(e)}`,
-        },
-      ],
-    };
+    return Promise.resolve(policyError(e));
   }
 }
 
 export function decide(opts: DecideOptions): Stage {
   const now = opts.now ?? (() => new Date());
-  return async function decideStage(ctx, next) {
+  return function decideStage(ctx, next) {
     ctx.argsDigest = digest(ctx.arguments);
     const started = performance.now();
     const input = policyInput(ctx, opts.scan, now());
     ctx.inputHash = contextHash(input, ctx.argsDigest);
-    ctx.decision = await decideSafely(opts.decisions, input);
-    ctx.policyMs = performance.now() - started;
-    await next();
+    return decideSafely(opts.decisions, input).then((decision) => {
+      ctx.decision = decision;
+      ctx.policyMs = performance.now() - started;
+      return next();
+    });
   };
 }

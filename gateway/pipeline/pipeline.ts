@@ -130,7 +130,7 @@ export class Pipeline {
   }
 
   /** Runs one call through every stage and returns its finished context. */
-  async call(action: CallAction, req: CallRequest): Promise<CallContext> {
+  call(action: CallAction, req: CallRequest): Promise<CallContext> {
     const ctx: CallContext = {
       id: req.id ?? randomUUID(),
       action,
@@ -140,14 +140,13 @@ export class Pipeline {
       transport: req.transport,
       signal: req.signal ?? new AbortController().signal,
       startedAt: performance.now(),
-      ...(req.principal ? { principal: req.principal } : {}),
-      ...(req.session ? { session: req.session } : {}),
-      ...(req.client ? { client: req.client } : {}),
-      ...(req.onProgress ? { onProgress: req.onProgress } : {}),
-      ...(req.meta ? { meta: req.meta } : {}),
     };
-    await this.run(ctx);
-    return ctx;
+    if (req.principal) ctx.principal = req.principal;
+    if (req.session) ctx.session = req.session;
+    if (req.client) ctx.client = req.client;
+    if (req.onProgress) ctx.onProgress = req.onProgress;
+    if (req.meta) ctx.meta = req.meta;
+    return this.run(ctx).then(() => ctx);
   }
 
   async callTool(req: CallRequest): Promise<{ ctx: CallContext; result?: CallToolResult }> {

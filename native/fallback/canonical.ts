@@ -3,7 +3,7 @@
  * UTF-16 code units, numbers in ECMAScript shortest form, strings with the minimal escapes.
  * The Rust core implements the same scheme; conformance/native/ proves byte equality.
  */
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 
 function serializeNumber(n: number): string {
   if (!Number.isFinite(n)) throw new TypeError(`canonical JSON cannot represent ${n}`);
@@ -108,7 +108,8 @@ export function canonicalize(value: unknown): string {
 
 /** Lower-case hex sha256 of a string (UTF-8) or bytes. */
 export function sha256Hex(data: string | Uint8Array): string {
-  return createHash("sha256").update(data).digest("hex");
+  // One-shot crypto.hash (node >= 20.12): no Hash object per call.
+  return hash("sha256", data, "hex");
 }
 
 /** sha256 of the canonical JSON of a value: the digest used for pins, cache keys and the audit chain. */

@@ -11,8 +11,17 @@ import { loadBundle } from "../../policies/bundle.js";
 import { createTsEvaluator } from "../../policies/wasm-engine.js";
 import { buildCorpus } from "./corpus.js";
 
-/** The data documents the corpus runs under: the bundle's own, then the test documents. */
-export const GOLDEN_DATA_FILES = ["(bundle data.json)", "allow-all.data.json", "rules.data.json"] as const;
+/**
+ * The data documents the corpus runs under: the bundle's own, the parity test's documents, and
+ * edge.data.json (settings left out or off-type: no audit level or ask TTL, filters false or
+ * null, a rule without effect, timeout 0), whose allow decisions are undefined (`[]`).
+ */
+export const GOLDEN_DATA_FILES = [
+  "(bundle data.json)",
+  "allow-all.data.json",
+  "rules.data.json",
+  "edge.data.json",
+] as const;
 
 /** Distinct result texts, and per data document each case's index into them. */
 export interface GoldenRecord {

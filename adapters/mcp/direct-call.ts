@@ -13,7 +13,8 @@
  * our pending ids is handed over after `JSON.parse` alone (its result is checked by `settle`),
  * every other line still goes through the SDK's JSON-RPC message schema, as the client expects.
  * Our requests go onto the child's stdin through a `LineWriter` (the first of an event-loop turn
- * at once, the rest of the turn in one write), so concurrent calls cost fewer pipe writes.
+ * at once, the rest of the turn in one write, while other calls are pending), so concurrent calls
+ * cost fewer pipe writes.
  */
 import type { Writable } from "node:stream";
 import { STDIO_DEFAULT_MAX_BUFFER_SIZE } from "@modelcontextprotocol/sdk/shared/stdio.js";
@@ -116,10 +117,10 @@ function isTextResult(r: unknown): r is CallToolResult {
  * JSON-RPC does not order independent messages, and each call's cancellation follows its request
  * through the same writer.
  */
-function stdinWriter(transport: Transport): LineWriter | undefined {
+function stdinWriter(transport: Transport, busy: () => boolean): LineWriter | undefined {
   const holder = transport as unknown as { _process?: { stdin?: Writable | null } };
   if (!holder._process?.stdin) return undefined;
-  return new LineWriter(() => holder._process?.stdin ?? undefined);
+  return new LineWriter(() => holder._process?.stdin ?? undefined, busy);
 }
 
 export class DirectToolCalls {
@@ -134,7 +135,7 @@ export class DirectToolCalls {
   constructor(transport: Transport) {
     this.transport = transport;
     this.installFraming(transport);
-    this.writer = stdinWriter(transport);
+    this.writer = stdinWriter(transport, () => this.pending.size > 1);
     const inner = transport.onmessage;
     transport.onmessage = (message: JSONRPCMessage, extra) => {
       const id = (message as { id?: unknown }).id;

@@ -31,6 +31,22 @@ describe("LineWriter", () => {
     expect(writes).toEqual(["a\n", "b\nc\n", "d\n"]);
   });
 
+  it("writes every line at once while it is not busy (a lone request arms nothing)", async () => {
+    const { stream, writes } = sink();
+    let busy = false;
+    const w = new LineWriter(stream, () => busy);
+    w.write("a\n");
+    w.write("b\n");
+    expect(writes).toEqual(["a\n", "b\n"]);
+    busy = true;
+    w.write("c\n");
+    w.write("d\n");
+    w.write("e\n");
+    expect(writes).toEqual(["a\n", "b\n", "c\n"]);
+    await turn();
+    expect(writes).toEqual(["a\n", "b\n", "c\n", "d\ne\n"]);
+  });
+
   it("resolves a write the stream could not take at once after drain", async () => {
     const { stream, writes } = sink(4);
     const w = new LineWriter(stream);

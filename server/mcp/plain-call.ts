@@ -105,6 +105,11 @@ export class PlainCalls {
     this.handler = handler;
   }
 
+  /** How many calls are being answered here. */
+  get running(): number {
+    return this.inFlight.size;
+  }
+
   /** Whether a request with this id is being answered here. */
   has(id: RequestId): boolean {
     return this.inFlight.has(id);

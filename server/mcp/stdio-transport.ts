@@ -5,8 +5,8 @@
  * is the `intercept` hook: each parsed message is offered to it first, and a message it takes
  * (a plain tool call, a cancellation of one) never reaches the SDK's schema parse or protocol
  * code. Every other message is checked against the JSON-RPC message schema and delivered.
- * Output goes through a `LineWriter`: the first message of an event-loop turn is written at once,
- * any further ones of that turn in one write at its end (fewer pipe writes under concurrency).
+ * Output goes through a `LineWriter`: a message is written at once; while other answers are on
+ * their way, further messages of that event-loop turn go out in one write at its end.
  */
 import type { Readable, Writable } from "node:stream";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
@@ -30,9 +30,10 @@ export class StdioLineTransport implements Transport {
   private started = false;
   private closed = false;
 
-  constructor(stdin: Readable, stdout: Writable, intercept?: MessageIntercept) {
+  /** `busy`: whether other answers are on their way (batch this turn's further lines). */
+  constructor(stdin: Readable, stdout: Writable, intercept?: MessageIntercept, busy?: () => boolean) {
     this.stdin = stdin;
-    this.writer = new LineWriter(stdout);
+    this.writer = new LineWriter(stdout, busy);
     this.intercept = intercept;
   }
 

@@ -31,20 +31,25 @@ export async function serveStdio(
     credentials: { kind: "stdio" },
   });
   const notify = (n: Parameters<typeof server.notification>[0]) => server.notification(n);
-  const transport = new StdioLineTransport(io.stdin, io.stdout, (message) => {
-    if (isPlainToolCall(message, server.getClientCapabilities())) {
-      // A reused id of a call still running is the SDK's to reject, as before.
-      if (plain.has(message.id)) return false;
-      void plain.answer(message, { notify }).then((reply) => {
-        if (reply) return transport.send(reply);
-      });
-      return true;
-    }
-    const cancelled = cancelledId(message);
-    if (cancelled !== undefined)
-      return plain.cancel(cancelled, (message as { params?: { reason?: unknown } }).params?.reason);
-    return false;
-  });
+  const transport = new StdioLineTransport(
+    io.stdin,
+    io.stdout,
+    (message) => {
+      if (isPlainToolCall(message, server.getClientCapabilities())) {
+        // A reused id of a call still running is the SDK's to reject, as before.
+        if (plain.has(message.id)) return false;
+        void plain.answer(message, { notify }).then((reply) => {
+          if (reply) return transport.send(reply);
+        });
+        return true;
+      }
+      const cancelled = cancelledId(message);
+      if (cancelled !== undefined)
+        return plain.cancel(cancelled, (message as { params?: { reason?: unknown } }).params?.reason);
+      return false;
+    },
+    () => plain.running > 0,
+  );
   const closed = new Promise<void>((resolve) => {
     transport.onclose = resolve;
     io.stdin.once("end", () => void server.close().then(resolve, resolve));

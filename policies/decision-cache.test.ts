@@ -246,6 +246,27 @@ describe("DecisionCache with a projection shape", () => {
     }
   });
 
+  it("dropped members may come and go, in any order, around the kept ones", () => {
+    const stored = { extra: 1, v: 1, action: "tools/call", more: [2], context: { transport: "http" } };
+    const cache = cacheFor(stored as unknown as PolicyInput);
+    const variants: [unknown, boolean][] = [
+      [{ v: 1, extra: 1, action: "tools/call", context: { transport: "http", time: "t" } }, true],
+      [{ other: 0, extra: 1, v: 1, action: "tools/call", context: { transport: "http" } }, true],
+      [{ extra: 1, v: 1, more: 3, action: "tools/call", context: { session: "s", transport: "http" } }, true],
+      [{ extra: 1, action: "tools/call", v: 1, context: { transport: "http" } }, false],
+      [{ extra: 1, v: 1, action: "tools/call", context: { transport: "http" }, toJSON: () => ({}) }, false],
+      [
+        { extra: 1, v: 1, action: "tools/call", more: [2], context: { transport: "http" }, data_classes: [] },
+        false,
+      ],
+      [{ extra: 1, v: 1, action: "tools/call", more: [2] }, false],
+    ];
+    for (const [input, hit] of variants) {
+      expect(get(cache, input) !== undefined, JSON.stringify(input)).toBe(hit);
+      expect(projector.text(input) === projector.text(stored), JSON.stringify(input)).toBe(hit);
+    }
+  });
+
   it("the action's own tree counts for its inputs, and entries of another shape never match", () => {
     const approval = (granted: unknown) =>
       input({ action: "approvals/resolve", arguments: { granted, id: 1 } });

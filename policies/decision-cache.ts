@@ -128,14 +128,17 @@ function same(a: unknown, b: Stored, level: Level): boolean {
 }
 
 /**
- * A stored object projected by a shape: the kept members in order, their values, and the shape
- * of each (so a lookup needs no map lookup for the members it finds in place).
+ * A stored object projected by a shape: the kept members in order, their values, the shape of
+ * each (so a lookup needs no map lookup for the members it finds in place), and the names of all
+ * the object's members in order, kept or not: while a caller's object lists the same names, a name
+ * that is not the next kept one is known to be dropped without asking the shape.
  */
 class Kept {
   constructor(
     readonly keys: string[],
     readonly values: Stored[],
     readonly shapes: Shape[],
+    readonly names: string[],
   ) {}
 }
 
@@ -146,9 +149,11 @@ function copyKept(v: unknown, shape: Shape, depth: number): Stored | Kept {
   const keys: string[] = [];
   const values: Stored[] = [];
   const shapes: Shape[] = [];
+  const names: string[] = [];
   const o = v as Record<string, unknown>;
   const members = shape.members;
   for (const k in o) {
+    names.push(k);
     const m = members.get(k);
     if (m === undefined) continue;
     if (!Object.hasOwn(o, k)) throw UNCACHEABLE;
@@ -156,7 +161,7 @@ function copyKept(v: unknown, shape: Shape, depth: number): Stored | Kept {
     values.push(copyKept(o[k], m.shape, depth + 1) as Stored);
     shapes.push(m.shape);
   }
-  return new Kept(keys, values, shapes);
+  return new Kept(keys, values, shapes, names);
 }
 
 /**
@@ -170,18 +175,26 @@ function sameKept(a: unknown, b: Stored | Kept, shape: Shape): boolean {
   if (typeof a !== "object" || a === null || Array.isArray(a) || shape === true) return false;
   const proto = Object.getPrototypeOf(a);
   if (proto !== OBJECT_PROTO && proto !== null) return false;
-  const { keys, values, shapes } = b;
+  const { keys, values, shapes, names } = b;
   let i = 0;
+  // Position in `names` while `a` lists the stored object's names in order; -1 once it differs.
+  let n = 0;
   for (const k in a) {
-    if (k === keys[i]) {
-      const x = (a as Record<string, unknown>)[k];
-      const y = values[i] as Stored | Kept;
-      if (x !== y && !sameKept(x, y, shapes[i] as Shape)) return false;
-      i++;
-    } else if (k === "toJSON" || shape.members.has(k)) {
-      // A kept member out of place or extra, or an own toJSON that would render the object.
-      return false;
+    if (n >= 0 && k === names[n]) {
+      n++;
+      if (k !== keys[i]) continue; // a name the stored object had and the shape dropped
+    } else {
+      n = -1;
+      if (k !== keys[i]) {
+        // A kept member out of place or extra, or an own toJSON that would render the object.
+        if (k === "toJSON" || shape.members.has(k)) return false;
+        continue;
+      }
     }
+    const x = (a as Record<string, unknown>)[k];
+    const y = values[i] as Stored | Kept;
+    if (x !== y && !sameKept(x, y, shapes[i] as Shape)) return false;
+    i++;
   }
   return i === keys.length;
 }

@@ -140,7 +140,8 @@ export function createAddonCore(binding: NativeBinding): NativeCore {
       const text = valueText(value);
       if (text === undefined) return sanitizer.scanValue(value);
       try {
-        return JSON.parse(binding.scanValueJson(text)) as Finding[];
+        const found = binding.scanValueJson(text);
+        return found === "[]" ? [] : (JSON.parse(found) as Finding[]);
       } catch {
         // A lone surrogate cannot cross into Rust unchanged; the fallback scans such values.
         return sanitizer.scanValue(value);

@@ -106,6 +106,20 @@ describe("BundleActivator", () => {
     expect((await a.service.decide(aliceReads)).revision).toBe("smoke-ok");
   });
 
+  it("refuses a bundle whose input projection changes a smoke case's decision, or is invalid", async () => {
+    const a = await start({ dataDir: dataDir(), keys });
+    const smoke = { cases: [{ name: "docs readable", input: aliceReads, expect: { decision: "allow" } }] };
+    const blind = { keep: { v: true, action: true, target: true, context: true } }; // no principal
+    const bad = makeBundle({ revision: "blind", sign: true, smoke, projection: blind });
+    await expect(a.activate(bad, { kind: "push" })).rejects.toThrow(/input projection changes the decision/);
+    expect(await reason(a.activate(bad, { kind: "push" }))).toBe("smoke_failed");
+    const invalid = makeBundle({ revision: "invalid", sign: true, projection: { keep: "all" } });
+    await expect(a.activate(invalid, { kind: "push" })).rejects.toThrow(/input projection is invalid/);
+    const ok = makeBundle({ revision: "ok", sign: true, smoke });
+    expect(await a.activate(ok, { kind: "push" })).toMatchObject({ smokeCases: 1, revision: "ok" });
+    expect((await a.service.decide(aliceReads)).decision).toBe("allow");
+  });
+
   it("without keys accepts unsigned bundles, and starts on the configured bundle", async () => {
     const dir = dataDir();
     const path = join(dir, "start.tar.gz");

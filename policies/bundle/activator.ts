@@ -14,6 +14,7 @@ import { errorMessage, PortcullisError } from "../../gateway/errors.js";
 import { defaultBundlePath, type PolicyBundle, parseBundle } from "../bundle.js";
 import type { EngineName } from "../engine.js";
 import { nativePolicyBinding } from "../native-engine.js";
+import { InputProjector } from "../projection.js";
 import {
   createDecisionService,
   type DecisionService,
@@ -242,6 +243,7 @@ export class BundleActivator {
     const canonical = writeBundleArchive(files, { fast: true });
     const bundle: PolicyBundle = parseBundle(canonical, this.#dataBytes());
     const cases = readSmokeCases(files);
+    const projector = bundle.projection ? new InputProjector(bundle.projection) : undefined;
     const engines = this.engines();
     for (const engine of engines) {
       let evaluator: Awaited<ReturnType<typeof instantiate>>;
@@ -256,13 +258,13 @@ export class BundleActivator {
           },
         );
       }
-      const probe = evaluateDecision(evaluator, JSON.stringify(PROBE));
+      const probe = evaluateDecision(evaluator, projector ? projector.text(PROBE) : JSON.stringify(PROBE));
       const code = probe.reasons[0]?.code ?? "";
       if (code.startsWith("POLICY_"))
         throw new PortcullisError("GW_ERR_BUNDLE", `the ${engine} engine's probe decision failed: ${code}`, {
           details: { reason: "probe_failed" },
         });
-      runSmokeCases(evaluator, cases);
+      runSmokeCases(evaluator, cases, projector);
     }
     await mkdir(this.#dir, { recursive: true });
     const candidate = join(this.#dir, "candidate.tar.gz");

@@ -2,13 +2,16 @@
  * A bundle's own smoke inputs: `portcullis.smoke.json` at the bundle root (signed like every other
  * file, ignored by OPA, which loads only data files and policies) lists inputs with the decision
  * and reason codes the policy author expects. The activator runs them in every engine it loads
- * the bundle into; one miss and the bundle is not activated. The file is validated strictly so a
- * malformed one fails activation instead of silently checking nothing.
+ * the bundle into; one miss and the bundle is not activated. With an input projection each case
+ * is decided on the projected input (what the service evaluates) and on the whole input, and the
+ * two must agree: a declaration that drops something a case depends on fails activation. The file
+ * is validated strictly so a malformed one fails activation instead of silently checking nothing.
  */
 import { z } from "zod";
 import { PolicyInput } from "../../contracts/index.js";
 import { PortcullisError } from "../../gateway/errors.js";
 import type { PolicyEvaluator } from "../engine.js";
+import type { InputProjector } from "../projection.js";
 import { evaluateDecision } from "../service.js";
 
 export const SMOKE_FILE = "portcullis.smoke.json";
@@ -50,10 +53,21 @@ function smokeError(message: string): PortcullisError {
 }
 
 /** Runs every case on one evaluator; throws naming the first case whose decision differs. */
-export function runSmokeCases(evaluator: PolicyEvaluator, cases: SmokeCase[]): void {
+export function runSmokeCases(
+  evaluator: PolicyEvaluator,
+  cases: SmokeCase[],
+  projector?: InputProjector,
+): void {
   for (const c of cases) {
-    const d = evaluateDecision(evaluator, JSON.stringify(c.input));
+    const whole = evaluateDecision(evaluator, JSON.stringify(c.input));
+    const d = projector ? evaluateDecision(evaluator, projector.text(c.input)) : whole;
     const codes = d.reasons.map((r) => r.code);
+    const wholeCodes = whole.reasons.map((r) => r.code);
+    if (d.decision !== whole.decision || codes.join() !== wholeCodes.join())
+      throw smokeError(
+        `smoke case '${c.name}': the bundle's input projection changes the decision on the ${evaluator.engine} ` +
+          `engine: ${d.decision} [${codes.join(", ")}] projected, ${whole.decision} [${wholeCodes.join(", ")}] whole`,
+      );
     const reasonsOk =
       c.expect.reasons === undefined || c.expect.reasons.every((code) => codes.includes(code));
     if (d.decision !== c.expect.decision || !reasonsOk)

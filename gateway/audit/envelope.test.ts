@@ -36,10 +36,17 @@ describe("sealRecord", () => {
   });
 
   it("seals members outside the contract and drops a stray hash", () => {
-    const odd = { ...entry, zeta: { b: 1, a: 2 }, hash: "f".repeat(64), seq: 99 } as unknown as AuditEntry;
+    const odd = {
+      ...entry,
+      zeta: { b: 1, a: 2 },
+      constructor: "kept",
+      hash: "f".repeat(64),
+      seq: 99,
+    } as unknown as AuditEntry;
     const { envelope, line } = sealRecord(odd, 3, "2026-01-01T00:00:00.000Z", "d".repeat(64));
     expect(envelope.seq).toBe(3); // the chain's seq, not the caller's
     expect(line).toContain('"zeta":{"a":2,"b":1}');
+    expect(line).toContain('"constructor":"kept"'); // a name Object.prototype also has
     expect(line.match(/"hash"/g)?.length).toBe(1);
     const { hash, ...content } = envelope;
     expect(hash).not.toBe("f".repeat(64));

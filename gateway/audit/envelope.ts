@@ -67,7 +67,7 @@ export function sealRecord(entry: AuditEntry, seq: number, ts: string, prevHash:
   // Members outside the contract from an untyped caller are sealed too (after the known ones, so
   // canonicalize sorts that record); a stray `hash` would otherwise be sealed into the content.
   for (const key in source) {
-    if (key !== "hash" && !(key in record) && source[key] !== undefined) record[key] = source[key];
+    if (key !== "hash" && !Object.hasOwn(record, key) && source[key] !== undefined) record[key] = source[key];
   }
   const canonical = canonicalize(record);
   const hash = sha256Hex(canonical);

@@ -78,6 +78,13 @@ export interface UpstreamOptions {
   maxBackoffMs?: number;
 }
 
+/** A call in flight with its client: relayed requests go to it, and wait without the timer. */
+interface ActiveCall {
+  channel: ClientChannel;
+  /** Wraps a wait for the client's answer so it does not count as upstream inactivity. */
+  waitFor: <R>(p: Promise<R>) => Promise<R>;
+}
+
 const STDERR_LINES = 20;
 /** The SDK's own per-request timeout is replaced by the inactivity timer in `run`. */
 const NO_SDK_TIMEOUT = 2 ** 31 - 1;
@@ -94,9 +101,8 @@ export class Upstream implements CapabilitySource {
   private lastError: string | undefined;
   private restartTimer: NodeJS.Timeout | undefined;
   private events: SourceEvents = {};
-  private readonly active: ClientChannel[] = [];
-  /** Per in-flight call: wraps a wait for its client's answer so it does not count as inactivity. */
-  private readonly waiters = new WeakMap<ClientChannel, <R>(p: Promise<R>) => Promise<R>>();
+  /** In-flight calls with a client, oldest first (no per-call WeakMap entry: they cost GC time). */
+  private readonly active: ActiveCall[] = [];
   private readonly stderrTail: string[] = [];
   private readonly progress = new Map<string, (p: ProgressUpdate) => void>();
   private progressSeq = 0;
@@ -221,17 +227,17 @@ export class Upstream implements CapabilitySource {
     const refuse = (what: string) => new McpError(ErrorCode.InvalidRequest, `the client cannot ${what}`);
     return {
       elicit: async (params, signal): Promise<ElicitResult> => {
-        const channel = this.channelFor((c) => Boolean(c.elicit && c.capabilities.elicitation));
-        if (!channel?.elicit) throw refuse("answer elicitation");
-        return this.waitFor(channel, channel.elicit(params as never, signal));
+        const call = this.callFor((c) => Boolean(c.elicit && c.capabilities.elicitation));
+        if (!call?.channel.elicit) throw refuse("answer elicitation");
+        return call.waitFor(call.channel.elicit(params as never, signal));
       },
       createMessage: async (params, signal): Promise<CreateMessageResult> => {
-        const channel = this.channelFor((c) => Boolean(c.createMessage && c.capabilities.sampling));
-        if (!channel?.createMessage) {
+        const call = this.callFor((c) => Boolean(c.createMessage && c.capabilities.sampling));
+        if (!call?.channel.createMessage) {
           if (this.samplingFallback) return this.samplingFallback(this.name, params as never, signal);
           throw refuse("sample");
         }
-        return this.waitFor(channel, channel.createMessage(params as never, signal));
+        return call.waitFor(call.channel.createMessage(params as never, signal));
       },
       progress: ({ progressToken, progress, total, message }) => {
         this.progress.get(String(progressToken))?.({
@@ -240,7 +246,7 @@ export class Upstream implements CapabilitySource {
           ...(message !== undefined ? { message } : {}),
         });
       },
-      log: (n) => void this.channelFor(() => true)?.notify(n),
+      log: (n) => void this.callFor(() => true)?.channel.notify(n),
       listChanged: (kind) => this.events.onListChanged?.(kind),
       resourceUpdated: (uri) => this.events.onResourceUpdated?.(uri),
       stderr: (text) => this.keepStderr(text),
@@ -251,16 +257,11 @@ export class Upstream implements CapabilitySource {
     };
   }
 
-  private waitFor<R>(channel: ClientChannel, answer: Promise<R>): Promise<R> {
-    const wait = this.waiters.get(channel);
-    return wait ? wait(answer) : answer;
-  }
-
-  /** The most recent in-flight call's client that passes `accepts`. */
-  private channelFor(accepts: (c: ClientChannel) => boolean): ClientChannel | undefined {
+  /** The most recent in-flight call whose client passes `accepts`. */
+  private callFor(accepts: (c: ClientChannel) => boolean): ActiveCall | undefined {
     for (let i = this.active.length - 1; i >= 0; i--) {
-      const c = this.active[i]!;
-      if (accepts(c)) return c;
+      const call = this.active[i]!;
+      if (accepts(call.channel)) return call;
     }
     return undefined;
   }
@@ -320,7 +321,6 @@ export class Upstream implements CapabilitySource {
   ): Promise<T> {
     const client = await this.connect();
     const channel = opts?.client;
-    if (channel) this.active.push(channel);
     const timeoutMs = this.opts.config.timeoutMs;
     const idle = new CallAbort();
     const timedOut = () =>
@@ -376,7 +376,8 @@ export class Upstream implements CapabilitySource {
         }
       }
     };
-    if (channel) this.waiters.set(channel, waitForClient);
+    const active: ActiveCall | undefined = channel ? { channel, waitFor: waitForClient } : undefined;
+    if (active) this.active.push(active);
     try {
       return await fn(client, {
         ...(meta ? { meta } : {}),
@@ -393,8 +394,8 @@ export class Upstream implements CapabilitySource {
       clearTimeout(timer);
       outer?.removeEventListener("abort", onOuterAbort);
       if (token) this.progress.delete(token);
-      if (channel) {
-        const i = this.active.lastIndexOf(channel);
+      if (active) {
+        const i = this.active.lastIndexOf(active);
         if (i >= 0) this.active.splice(i, 1);
       }
     }

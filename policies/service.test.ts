@@ -11,6 +11,7 @@ import {
   AUTO_ENGINE,
   createDecisionService,
   type DecisionMessage,
+  decisionIdFor,
   nextDecisionId,
   RESULT_MEMO_SIZE,
   ResultMemo,
@@ -207,6 +208,10 @@ describe("decision ids", () => {
     expect(ids.size).toBe(10_000);
     for (const id of [...ids].slice(0, 10)) {
       expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    }
+    const prefix = nextDecisionId().slice(0, 24);
+    for (const n of [0, 1, 255, 256, 0xffffff, 0x1000000, 0x1234567890ab, 2 ** 48 - 1]) {
+      expect(decisionIdFor(n)).toBe(prefix + n.toString(16).padStart(12, "0"));
     }
   });
 });

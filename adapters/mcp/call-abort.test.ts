@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { CallAbort, onAbort } from "./call-abort.js";
+import { CallAbort, LazySignalOptions, onAbort } from "./call-abort.js";
 
 describe("CallAbort", () => {
   it("runs registered callbacks once, with the first reason, and mirrors it on a signal made later", () => {
@@ -33,5 +33,15 @@ describe("CallAbort", () => {
     onAbort(ctl.signal, (r) => seen.push(r));
     ctl.abort("stop");
     expect(seen).toEqual(["stop"]);
+  });
+
+  it("LazySignalOptions hands out the call's signal on first read, aborted when the call was", () => {
+    const abort = new CallAbort();
+    const options = new LazySignalOptions(abort, 1_000);
+    abort.abort("gone");
+    expect(options.timeout).toBe(1_000);
+    expect(options.abort).toBe(abort);
+    expect(options.signal.aborted).toBe(true);
+    expect(options.signal.reason).toBe("gone");
   });
 });

@@ -42,6 +42,25 @@ export class CallAbort {
   }
 }
 
+/**
+ * Request options whose `signal` is made on first read. A class with a prototype getter, because
+ * an object literal with a getter per call is created on V8's slow path; spreading it drops
+ * `signal`, so copy the fields by name.
+ */
+export class LazySignalOptions {
+  readonly abort: CallAbort;
+  readonly timeout: number;
+
+  constructor(abort: CallAbort, timeout: number) {
+    this.abort = abort;
+    this.timeout = timeout;
+  }
+
+  get signal(): AbortSignal {
+    return this.abort.signal;
+  }
+}
+
 /** Something a request can be aborted by: a plain AbortSignal, or a call's `CallAbort`. */
 export type Abortable = AbortSignal | CallAbort;
 

@@ -83,7 +83,10 @@ export type ListMethod = "tools/list" | "prompts/list" | "resources/list" | "res
 export interface SendOptions {
   signal: AbortSignal;
   timeout: number;
-  /** The call's abort state; a direct tool call takes it instead of `signal` (see call-abort.ts). */
+  /**
+   * The call's abort state; a direct tool call takes it instead of `signal` (see call-abort.ts).
+   * `signal` may be a prototype getter: copy fields by name, never by spreading the options.
+   */
   abort?: CallAbort;
 }
 
@@ -139,6 +142,11 @@ const LIST_KEY: Record<ListMethod, string> = {
   "resources/list": "resources",
   "resources/templates/list": "resourceTemplates",
 };
+
+/** What the SDK clients get: plain fields (the `signal` of SendOptions may be a prototype getter). */
+function sdkOptions(options: SendOptions): { signal: AbortSignal; timeout: number } {
+  return { signal: options.signal, timeout: options.timeout };
+}
 
 /** The HTTP transports' fetch: one abort listener per transport signal, not one per request. */
 const upstreamFetch = transportFetch();
@@ -206,12 +214,12 @@ async function openLegacy(target: LinkTarget, hooks: LinkHooks): Promise<Upstrea
       direct && method === "tools/call"
         ? direct.call(params, options.abort ?? options.signal)
         : // The v1 client types each method's params; the shapes are built by Upstream for that method.
-          client.request({ method, params } as never, schemas[method], options),
+          client.request({ method, params } as never, schemas[method], sdkOptions(options)),
     list: async (method, cursor, options) => {
       const page = (await client.request(
         { method, params: cursor ? { cursor } : {} } as never,
         LIST_SCHEMA[method],
-        options,
+        sdkOptions(options),
       )) as Record<string, unknown>;
       return {
         items: (page[LIST_KEY[method]] as unknown[]) ?? [],
@@ -288,11 +296,14 @@ async function openModern(
     send: async (method, params, options) =>
       // The v2 client's method-typed overload validates the result for the method.
       tasks.restore(
-        await client.request({ method, params } as never, { ...options, allowInputRequired: true }),
+        await client.request({ method, params } as never, {
+          ...sdkOptions(options),
+          allowInputRequired: true,
+        }),
       ),
     task: async (method, params, options) => ({
       resultType: "complete",
-      ...((await client.request({ method, params } as never, ANY_RESULT, options)) as Record<
+      ...((await client.request({ method, params } as never, ANY_RESULT, sdkOptions(options))) as Record<
         string,
         unknown
       >),
@@ -300,7 +311,7 @@ async function openModern(
     list: async (method, cursor, options) => {
       const page = (await client.request(
         { method, params: cursor ? { cursor } : {} } as never,
-        options,
+        sdkOptions(options),
       )) as Record<string, unknown>;
       return {
         items: (page[LIST_KEY[method]] as unknown[]) ?? [],

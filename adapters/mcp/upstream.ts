@@ -35,7 +35,7 @@ import {
   type SourceEvents,
   type TaskMethod,
 } from "../../gateway/registry/source.js";
-import { CallAbort } from "./call-abort.js";
+import { CallAbort, LazySignalOptions } from "./call-abort.js";
 import {
   isConnectionClosed,
   type LinkHooks,
@@ -355,13 +355,7 @@ export class Upstream implements CapabilitySource {
     const onOuterAbort = () => idle.abort(outer!.reason);
     if (outer?.aborted) onOuterAbort();
     else outer?.addEventListener("abort", onOuterAbort, { once: true });
-    const options: SendOptions = {
-      get signal() {
-        return idle.signal;
-      },
-      timeout: NO_SDK_TIMEOUT,
-      abort: idle,
-    };
+    const options: SendOptions = new LazySignalOptions(idle, NO_SDK_TIMEOUT);
     // Time the person takes to answer (an input round, a relayed elicitation or sampling request)
     // is not upstream inactivity: the timer stops while any answer is awaited.
     const waitForClient = async <R>(p: Promise<R>): Promise<R> => {

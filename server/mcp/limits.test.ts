@@ -45,6 +45,9 @@ describe("bounded body reads", () => {
     expect(await readRequestBody(post("hello"), 5)).toBe("hello");
     expect(await readRequestBody(post("hello!"), 5)).toBeUndefined();
     expect(await readRequestBody(new Request("http://localhost/", { method: "POST" }), 5)).toBe("");
+    // A declared length that understates the body does not get a larger body past the bound.
+    expect(await readRequestBody(post("héllo!", { "content-length": "5" }), 6)).toBeUndefined();
+    expect(await readRequestBody(post("hé", { "content-length": "3" }), 3)).toBe("hé");
   });
 });
 

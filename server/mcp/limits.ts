@@ -59,16 +59,19 @@ export function jsonDepthExceeds(text: string, max: number): boolean {
 
 /**
  * Reads a request's body up to `max` bytes; undefined when it is larger. A body with a declared
- * length within the bound is read in one piece (`arrayBuffer`, which the node adapter serves
- * straight from the socket without building a web stream); the HTTP parser holds the body to its
- * declared length. A body without one (chunked) is streamed and counted as it arrives.
+ * length within the bound is read in one piece (`text`, which the node adapter decodes straight
+ * from the socket's bytes: no web stream, no ArrayBuffer copy); the HTTP parser holds the body to
+ * its declared length, and the decoded text is measured again only when it could exceed `max`
+ * (an in-process Request may declare any length). Like every `text()`, a leading UTF-8 BOM is
+ * dropped. A body without a declared length (chunked) is streamed and counted as it arrives.
  */
 export async function readRequestBody(req: Request, max: number): Promise<string | undefined> {
   const declared = req.headers.get("content-length");
   if (declared === null || !/^\d+$/.test(declared)) return readBounded(req.body, max);
   if (Number(declared) > max) return undefined;
-  const bytes = await req.arrayBuffer();
-  return bytes.byteLength > max ? undefined : Buffer.from(bytes).toString("utf8");
+  const text = await req.text();
+  // A UTF-16 unit is at most 3 UTF-8 bytes: only a text longer than max/3 needs counting.
+  return text.length * 3 > max && Buffer.byteLength(text) > max ? undefined : text;
 }
 
 /** Reads a request body up to `max` bytes; undefined when it is larger. */

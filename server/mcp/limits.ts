@@ -65,8 +65,12 @@ export function jsonDepthExceeds(text: string, max: number): boolean {
  * (an in-process Request may declare any length). Like every `text()`, a leading UTF-8 BOM is
  * dropped. A body without a declared length (chunked) is streamed and counted as it arrives.
  */
-export async function readRequestBody(req: Request, max: number): Promise<string | undefined> {
-  const declared = req.headers.get("content-length");
+export async function readRequestBody(
+  req: Request,
+  max: number,
+  /** The Content-Length header when the caller already read it (else read from `req`). */
+  declared: string | null = req.headers.get("content-length"),
+): Promise<string | undefined> {
   if (declared === null || !/^\d+$/.test(declared)) return readBounded(req.body, max);
   if (Number(declared) > max) return undefined;
   const text = await req.text();

@@ -52,6 +52,12 @@ export interface NativeBinding {
   listFilesAsync(request: string): Promise<string>;
   /** A byte range of a resolved regular file on the thread pool. */
   readFileAsync(path: string, offset: number, want: number): Promise<NativeFileRange>;
+  /**
+   * The input JSON text projected by a bundle's projection declaration (`{keep, by_action}` JSON
+   * text): the Rust twin of the TypeScript projection, for parity tests. Throws on a bad
+   * declaration or input. Optional: addons built before it lack it.
+   */
+  policyProject?(declarationJson: string, inputJson: string): string;
   /** One cancellable workspace search; `run` takes and gives JSON text. */
   NativeFileSearch: new () => { cancel(): void; run(request: string): Promise<string> };
   /** The Rust vector index class. */

@@ -4,7 +4,7 @@
 use napi_derive::napi;
 
 pub mod canonical;
-mod policy;
+pub mod policy;
 pub mod redact;
 pub mod sanitizer;
 pub mod vector;

@@ -2,6 +2,7 @@
 //! bounds on entry count and size so a hostile archive cannot exhaust memory.
 
 use crate::engine::PolicyError;
+use crate::projection::Projection;
 use std::io::Read;
 use std::path::Path;
 
@@ -16,6 +17,8 @@ pub struct Bundle {
     /// The data document as JSON text (`{}` when the bundle has none).
     pub data: Vec<u8>,
     pub revision: String,
+    /// The input projection the manifest declares (`metadata.portcullis.input_projection`).
+    pub projection: Option<Projection>,
 }
 
 fn bundle_err(e: impl std::fmt::Display) -> PolicyError {
@@ -54,20 +57,22 @@ pub fn read_bundle_bytes(bytes: &[u8]) -> Result<Bundle, PolicyError> {
         *slot = Some(buf);
     }
     let wasm = wasm.ok_or_else(|| bundle_err("no policy.wasm"))?;
-    let revision = match manifest {
+    let (revision, projection) = match manifest {
         Some(m) => {
             let v: serde_json::Value = serde_json::from_slice(&m).map_err(bundle_err)?;
-            v.get("revision")
+            let revision = v
+                .get("revision")
                 .and_then(|r| r.as_str())
-                .unwrap_or_default()
-                .to_string()
+                .unwrap_or_default();
+            (revision.to_string(), Projection::from_manifest(&v)?)
         }
-        None => String::new(),
+        None => (String::new(), None),
     };
     Ok(Bundle {
         wasm,
         data: data.unwrap_or_else(|| b"{}".to_vec()),
         revision,
+        projection,
     })
 }
 

@@ -1,10 +1,13 @@
 //! The OPA wasm ABI host on wasmtime (Cranelift, compiled ahead of the first evaluation):
 //! instantiates a `policy.wasm`, loads data once, and runs whole evaluations through `opa_eval`
 //! (ABI 1.2+) on one reused instance, returning the module's own JSON text so no number or key
-//! order is re-interpreted on the way out. Features are minimal: no signal handlers (bounds are
-//! checked in the compiled code, so the host never fights Node's own trap handling), no
-//! backtraces, no caches, no async.
+//! order is re-interpreted on the way out. The input is written (and, when the bundle declares a
+//! projection, projected) in place in linear memory. Features are minimal: no backtraces, no
+//! caches, no async. Memory accesses are bounds-checked by guard pages and wasmtime's signal
+//! handler, which chains to the handler installed before it (V8's, inside Node) for faults that
+//! are not in wasm code it runs.
 
+use crate::projection::Projection;
 use std::fmt;
 use wasmtime::{
     Caller, Config, Engine, Error as WasmError, ExternType, Instance, Linker, Memory, MemoryType,
@@ -73,6 +76,7 @@ pub struct PolicyEngine {
     base_heap_ptr: i32,
     data_addr: i32,
     data_heap_ptr: i32,
+    projection: Option<Projection>,
 }
 
 // `{:#}` renders the whole cause chain: a host function's error (e.g. `opa_abort: …`) is the
@@ -91,10 +95,7 @@ fn read_cstr(data: &[u8], addr: i32) -> Result<&[u8], PolicyError> {
     let tail = data
         .get(start..)
         .ok_or_else(|| eval_err("address out of bounds"))?;
-    let len = tail
-        .iter()
-        .position(|&b| b == 0)
-        .ok_or_else(|| eval_err("unterminated string"))?;
+    let len = memchr::memchr(0, tail).ok_or_else(|| eval_err("unterminated string"))?;
     Ok(&tail[..len])
 }
 
@@ -103,6 +104,11 @@ impl PolicyEngine {
     pub fn new(wasm: &[u8], data_json: &[u8]) -> Result<Self, PolicyError> {
         let mut config = Config::new();
         config.wasm_backtrace_max_frames(None);
+        // Out-of-bounds accesses fault into guard pages instead of being checked in the code
+        // (wasmtime's default on 64-bit Unix; spelled out because the speed depends on it: 20.4
+        // µs per decision with explicit checks, 17.1 µs without). The memory is reserved whole
+        // (4 GiB of address space, `MAX_MEMORY_PAGES` usable) so its base never moves.
+        config.signals_based_traps(true);
         let engine = Engine::new(&config).map_err(load_err)?;
         let module = Module::new(&engine, wasm).map_err(load_err)?;
         let min_pages = module
@@ -209,6 +215,7 @@ impl PolicyEngine {
             base_heap_ptr: 0,
             data_addr: 0,
             data_heap_ptr: 0,
+            projection: None,
         };
         let builtins = this.dump_object(builtins_fn)?;
         if !builtins.is_empty() {
@@ -262,12 +269,39 @@ impl PolicyEngine {
         Ok(())
     }
 
+    /// Projects every input by `projection` before evaluating it (`None`: the whole input).
+    pub fn set_projection(&mut self, projection: Option<Projection>) {
+        self.projection = projection;
+    }
+
+    /// The projection in use, if any.
+    pub fn projection(&self) -> Option<&Projection> {
+        self.projection.as_ref()
+    }
+
     /// Evaluates the entrypoint against `input_json` (JSON text) and returns the result set as
     /// the module's JSON text, e.g. `[{"result":{...}}]`; `[]` means undefined.
     pub fn evaluate(&mut self, input_json: &[u8]) -> Result<String, PolicyError> {
-        let input_addr = self.data_heap_ptr;
-        let len = i32::try_from(input_json.len()).map_err(|_| eval_err("input too large"))?;
-        let end = usize::try_from(input_addr).map_err(eval_err)? + input_json.len();
+        let text = self.evaluate_bytes(input_json)?;
+        String::from_utf8(text.to_vec()).map_err(eval_err)
+    }
+
+    /// As `evaluate`, returning the result-set text where the module left it (valid until the
+    /// next call), so a caller can convert it once.
+    pub fn evaluate_bytes(&mut self, input_json: &[u8]) -> Result<&[u8], PolicyError> {
+        let slot = self.input_slot(input_json.len())?;
+        slot.copy_from_slice(input_json);
+        self.evaluate_slot(input_json.len())
+    }
+
+    /// The `len` bytes of linear memory where the next input goes (memory grows when needed), for
+    /// a caller that writes the input text itself; then `evaluate_slot(len)`.
+    pub fn input_slot(&mut self, len: usize) -> Result<&mut [u8], PolicyError> {
+        let at = usize::try_from(self.data_heap_ptr).map_err(eval_err)?;
+        let end = at
+            .checked_add(len)
+            .filter(|&e| i32::try_from(e).is_ok())
+            .ok_or_else(|| eval_err("memory limit exceeded"))?;
         let have = self.memory.data_size(&self.store);
         if end > have {
             let pages = (end - have).div_ceil(PAGE) as u64;
@@ -275,7 +309,22 @@ impl PolicyEngine {
                 .grow(&mut self.store, pages)
                 .map_err(|_| eval_err("memory limit exceeded"))?;
         }
-        self.write(input_addr, input_json)?;
+        Ok(&mut self.memory.data_mut(&mut self.store)[at..end])
+    }
+
+    /// Evaluates the input text written into the first `len` bytes of `input_slot`.
+    pub fn evaluate_slot(&mut self, len: usize) -> Result<&[u8], PolicyError> {
+        let at = usize::try_from(self.data_heap_ptr).map_err(eval_err)?;
+        let data = self.memory.data_mut(&mut self.store);
+        let slot = data
+            .get_mut(at..at.saturating_add(len))
+            .ok_or_else(|| eval_err("input slot out of bounds"))?;
+        let len = match &self.projection {
+            Some(p) => p.project_in_place(slot)?,
+            None => len,
+        };
+        let len = i32::try_from(len).map_err(|_| eval_err("input too large"))?;
+        let input_addr = self.data_heap_ptr;
         let args = (
             0,
             self.entrypoint,
@@ -290,8 +339,7 @@ impl PolicyEngine {
             .eval
             .call(&mut self.store, args)
             .map_err(eval_err)?;
-        let text = read_cstr(self.memory.data(&self.store), result)?;
-        String::from_utf8(text.to_vec()).map_err(eval_err)
+        read_cstr(self.memory.data(&self.store), result)
     }
 
     fn write(&mut self, addr: i32, bytes: &[u8]) -> Result<(), PolicyError> {

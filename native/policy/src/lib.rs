@@ -4,9 +4,11 @@
 
 mod bundle;
 mod engine;
+mod projection;
 
 pub use bundle::{read_bundle, read_bundle_bytes, Bundle, MAX_ENTRIES, MAX_ENTRY_BYTES};
 pub use engine::{PolicyEngine, PolicyError, DEFAULT_ENTRYPOINT, MAX_MEMORY_PAGES};
+pub use projection::{Projection, MAX_DEPTH};
 
 use serde_json::value::RawValue;
 

@@ -93,3 +93,38 @@ fn bundle_reader_rejects_garbage() {
     ));
     assert!(read_bundle(&PathBuf::from("/nonexistent/bundle.tar.gz")).is_err());
 }
+
+fn trap_module() -> Vec<u8> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let wasm = wat::parse_file(dir.join("trap.wat")).expect("trap.wat");
+    // The committed binary is what the Node coexistence test loads: keep it in step
+    // (PORTCULLIS_WRITE_FIXTURES=1 rewrites it).
+    if std::env::var_os("PORTCULLIS_WRITE_FIXTURES").is_some() {
+        std::fs::write(dir.join("trap.wasm"), &wasm).unwrap();
+    }
+    let committed = std::fs::read(dir.join("trap.wasm")).expect("trap.wasm");
+    assert_eq!(
+        committed, wasm,
+        "tests/fixtures/trap.wasm is stale: run the test with PORTCULLIS_WRITE_FIXTURES=1"
+    );
+    wasm
+}
+
+#[test]
+fn out_of_bounds_access_in_the_module_is_an_eval_error() {
+    let mut e = PolicyEngine::new(&trap_module(), b"{}").expect("trap module loads");
+    assert_eq!(e.evaluate(b"fine").unwrap(), "[]");
+    // The load at 2 GiB lands in the guard region: a fault caught by wasmtime's signal handler.
+    for _ in 0..3 {
+        let err = e.evaluate(b"oob").unwrap_err();
+        assert!(matches!(err, PolicyError::Eval(_)), "{err}");
+        assert!(err.to_string().contains("out of bounds"), "{err}");
+        let err = e.evaluate(b"unreachable").unwrap_err();
+        assert!(matches!(err, PolicyError::Eval(_)), "{err}");
+        // The instance keeps answering after each trap.
+        assert_eq!(e.evaluate(b"fine").unwrap(), "[]");
+    }
+    let d: serde_json::Value = serde_json::from_str(&decide(&mut e, b"oob")).unwrap();
+    assert_eq!(d["decision"], "deny");
+    assert_eq!(d["reasons"][0]["code"], "POLICY_ERROR");
+}

@@ -5,6 +5,8 @@
  * `portcullis_decisions_total{decision,reason}`, outcome records feed
  * `portcullis_calls_total{tool,status}` and the latency histograms; upstream health is read at
  * scrape time. Label values are escaped; the tool label is bounded to the first 1,000 names seen.
+ * Per record the counters are bumped in nested maps keyed by the raw label values (decision →
+ * reason, tool → status); the escaped label text is built only when the metrics are scraped.
  */
 import diagnosticsChannel from "node:diagnostics_channel";
 import type { UpstreamHealth } from "../../adapters/mcp/upstream.js";
@@ -34,6 +36,28 @@ function labels(pairs: Record<string, string>): string {
   return body ? `{${body}}` : "";
 }
 
+/** Counts by two label values: outer value → inner value → count, in first-seen order. */
+class Counter2 {
+  private readonly byOuter = new Map<string, Map<string, number>>();
+
+  bump(outer: string, inner: string): void {
+    let m = this.byOuter.get(outer);
+    if (!m) {
+      m = new Map();
+      this.byOuter.set(outer, m);
+    }
+    m.set(inner, (m.get(inner) ?? 0) + 1);
+  }
+
+  /** Exposition lines `name{outerName="…",innerName="…"} count`. */
+  lines(out: string[], name: string, outerName: string, innerName: string): void {
+    for (const [outer, m] of this.byOuter) {
+      const prefix = `${name}{${outerName}="${escapeLabel(outer)}",${innerName}="`;
+      for (const [inner, count] of m) out.push(`${prefix}${escapeLabel(inner)}"} ${count}`);
+    }
+  }
+}
+
 export interface Metrics {
   /** The exposition text. */
   render(): string;
@@ -44,12 +68,11 @@ export interface Metrics {
 }
 
 export function createMetrics(opts: { auditDir: string; upstreams: () => UpstreamHealth[] }): Metrics {
-  const decisions = new Map<string, number>();
-  const calls = new Map<string, number>();
+  const decisions = new Counter2();
+  const calls = new Counter2();
   const tools = new Set<string>();
   const latency = { total: new Histogram(), policy: new Histogram(), upstream: new Histogram() };
   let auditErrors = 0;
-  const bump = (m: Map<string, number>, key: string) => m.set(key, (m.get(key) ?? 0) + 1);
 
   const onRecord = (message: unknown) => {
     const { dir, envelope, error } = message as { dir: string; envelope?: AuditEnvelope; error?: unknown };
@@ -60,9 +83,10 @@ export function createMetrics(opts: { auditDir: string; upstreams: () => Upstrea
     }
     if (!envelope) return;
     if (envelope.kind === "decision") {
-      const reasons = envelope.reasons?.length ? envelope.reasons : [{ code: "NONE" }];
-      for (const r of reasons)
-        bump(decisions, labels({ decision: envelope.decision ?? "none", reason: r.code }));
+      const decision = envelope.decision ?? "none";
+      const reasons = envelope.reasons;
+      if (reasons?.length) for (const r of reasons) decisions.bump(decision, r.code);
+      else decisions.bump(decision, "NONE");
       return;
     }
     if (envelope.kind !== "outcome") return;
@@ -71,7 +95,7 @@ export function createMetrics(opts: { auditDir: string; upstreams: () => Upstrea
       if (tools.size >= MAX_TOOL_LABELS) tool = "_other";
       else tools.add(tool);
     }
-    bump(calls, labels({ tool, status: envelope.outcome?.status ?? "unknown" }));
+    calls.bump(tool, envelope.outcome?.status ?? "unknown");
     const t = envelope.timings;
     if (t) {
       latency.total.observe(t.total_ms / 1000);
@@ -81,9 +105,9 @@ export function createMetrics(opts: { auditDir: string; upstreams: () => Upstrea
   };
   diagnosticsChannel.subscribe("portcullis:audit", onRecord);
 
-  const counter = (out: string[], name: string, help: string, values: Map<string, number>) => {
+  const counter = (out: string[], name: string, help: string, values: Counter2, labels: [string, string]) => {
     out.push(`# HELP ${name} ${help}`, `# TYPE ${name} counter`);
-    for (const [l, v] of values) out.push(`${name}${l} ${v}`);
+    values.lines(out, name, labels[0], labels[1]);
   };
   const histogram = (out: string[], name: string, help: string, h: Histogram) => {
     out.push(`# HELP ${name} ${help}`, `# TYPE ${name} histogram`);
@@ -96,8 +120,11 @@ export function createMetrics(opts: { auditDir: string; upstreams: () => Upstrea
   return {
     render() {
       const out: string[] = [];
-      counter(out, "portcullis_calls_total", "Finished calls by tool and status.", calls);
-      counter(out, "portcullis_decisions_total", "Policy decisions by outcome and reason code.", decisions);
+      counter(out, "portcullis_calls_total", "Finished calls by tool and status.", calls, ["tool", "status"]);
+      counter(out, "portcullis_decisions_total", "Policy decisions by outcome and reason code.", decisions, [
+        "decision",
+        "reason",
+      ]);
       histogram(out, "portcullis_call_duration_seconds", "Whole call latency.", latency.total);
       histogram(out, "portcullis_policy_duration_seconds", "Policy decision latency.", latency.policy);
       histogram(out, "portcullis_upstream_duration_seconds", "Upstream execution latency.", latency.upstream);

@@ -12,13 +12,11 @@ import type {
   ModelErrorBody,
   SseEvent,
   StopReason,
-  StreamDecoder,
   StreamEncoder,
   Usage,
 } from "../types.js";
-import { type Json, parseEventJson, protocolError, streamCut } from "./shared.js";
-
-const FORMAT = "anthropic_messages" as const;
+import { type Json, protocolError } from "./shared.js";
+import { count, FormatStreamDecoder, str } from "./stream-decoder.js";
 
 export const ANTHROPIC_STOP: Record<string, StopReason> = {
   end_turn: "end_turn",
@@ -50,15 +48,14 @@ export function anthropicErrorType(error: ModelErrorBody): string {
 
 /** Anthropic counts cache reads and writes apart from `input_tokens`; the neutral figure is their sum. */
 export function anthropicUsage(u: Json): Usage {
-  const n = (v: unknown) => (typeof v === "number" && Number.isFinite(v) && v >= 0 ? v : 0);
   return {
-    input_tokens: n(u.input_tokens) + n(u.cache_creation_input_tokens) + n(u.cache_read_input_tokens),
-    output_tokens: n(u.output_tokens),
+    input_tokens:
+      count(u.input_tokens) + count(u.cache_creation_input_tokens) + count(u.cache_read_input_tokens),
+    output_tokens: count(u.output_tokens),
   };
 }
 
-export class AnthropicStreamDecoder implements StreamDecoder {
-  private over = false;
+export class AnthropicStreamDecoder extends FormatStreamDecoder {
   private started = false;
   private finished = false;
   private nextIndex = 0;
@@ -68,11 +65,11 @@ export class AnthropicStreamDecoder implements StreamDecoder {
   /** Blocks not carried (thinking, server tools): their deltas are skipped. */
   private readonly skipped = new Set<number>();
 
-  push(event: SseEvent): ChatStreamEvent[] {
-    if (this.over) return [];
-    const json = parseEventJson(event.data);
-    if (!json)
-      return this.fail(protocolError(`stream event is not a JSON object: ${event.data.slice(0, 120)}`));
+  constructor() {
+    super("anthropic_messages");
+  }
+
+  protected decode(json: Json, event: SseEvent): ChatStreamEvent[] {
     const type = typeof json.type === "string" ? json.type : event.event;
     switch (type) {
       case "ping":
@@ -136,17 +133,6 @@ export class AnthropicStreamDecoder implements StreamDecoder {
     }
   }
 
-  end(): ChatStreamEvent[] {
-    if (this.over) return [];
-    this.over = true;
-    return [streamCut(FORMAT)];
-  }
-
-  private fail(error: ChatStreamEvent): ChatStreamEvent[] {
-    this.over = true;
-    return [error];
-  }
-
   private blockStart(json: Json): ChatStreamEvent[] {
     const at = num(json.index);
     const block = (json.content_block ?? {}) as Json;
@@ -195,10 +181,6 @@ export class AnthropicStreamDecoder implements StreamDecoder {
     }
     return [];
   }
-}
-
-function str(v: unknown): string {
-  return typeof v === "string" ? v : "";
 }
 
 function num(v: unknown): number {

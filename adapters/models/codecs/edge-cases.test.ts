@@ -367,3 +367,32 @@ describe("OpenAI Responses requests and streams", () => {
     });
   });
 });
+
+describe("every stream decoder", () => {
+  it.each([openaiChatCodec, openaiResponsesCodec, anthropicMessagesCodec])(
+    "$format: a payload that is not a JSON object ends the stream, and nothing follows it",
+    (codec) => {
+      const out = decodeWire(codec, "data: {not json\n\ndata: {}\n\n");
+      expect(out).toEqual([
+        {
+          type: "error",
+          error: { code: "protocol_error", message: expect.stringContaining("{not json"), status: 502 },
+        },
+      ]);
+    },
+  );
+
+  it("maps a rate limit reported after the 200 to rate_limited in both OpenAI formats", () => {
+    const limited = { type: "error", error: { code: "rate_limited", message: "slow down", status: 429 } };
+    const chat = decodeWire(
+      openaiChatCodec,
+      d({ error: { message: "slow down", code: "rate_limit_exceeded" } }),
+    );
+    expect(chat).toEqual([limited]);
+    const responses = decodeWire(
+      openaiResponsesCodec,
+      named("error", { code: "rate_limit_exceeded", message: "slow down" }),
+    );
+    expect(responses).toEqual([limited]);
+  });
+});

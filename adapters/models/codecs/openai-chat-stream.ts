@@ -9,10 +9,9 @@
  * `{"error":…}` payload after the 200 is an error. A stream that stops before `[DONE]` is a
  * `stream_cut` error, never a success. Encoding writes the same frames back.
  */
-import type { ChatStreamEvent, SseEvent, StopReason, StreamDecoder, StreamEncoder, Usage } from "../types.js";
-import { type Json, openaiErrorType, parseEventJson, protocolError, streamCut } from "./shared.js";
-
-const FORMAT = "openai_chat" as const;
+import type { ChatStreamEvent, StopReason, StreamEncoder, Usage } from "../types.js";
+import { type Json, openaiErrorType, protocolError } from "./shared.js";
+import { count, FormatStreamDecoder, midStreamError } from "./stream-decoder.js";
 
 export const FINISH_TO_STOP: Record<string, StopReason> = {
   stop: "end_turn",
@@ -30,10 +29,8 @@ export const STOP_TO_FINISH: Record<StopReason, string> = {
   content_filter: "content_filter",
 };
 
-export class OpenAIChatStreamDecoder implements StreamDecoder {
+export class OpenAIChatStreamDecoder extends FormatStreamDecoder {
   private started = false;
-  /** done or error seen: nothing more is emitted. */
-  private over = false;
   private finished = false;
   /** The latest usage seen: some servers repeat a running figure on every chunk; the last one counts. */
   private usage: Usage | undefined;
@@ -42,16 +39,18 @@ export class OpenAIChatStreamDecoder implements StreamDecoder {
   /** OpenAI tool-call index → neutral part index, for calls still open. */
   private readonly tools = new Map<number, number>();
 
-  push(event: SseEvent): ChatStreamEvent[] {
-    if (this.over) return [];
-    if (event.data === "[DONE]") {
-      this.over = true;
-      if (!this.finished) return [protocolError("the stream ended with [DONE] but without a finish_reason")];
-      return this.usage ? [{ type: "usage", usage: this.usage }, { type: "done" }] : [{ type: "done" }];
-    }
-    const json = parseEventJson(event.data);
-    if (!json)
-      return this.fail(protocolError(`stream event is not a JSON object: ${event.data.slice(0, 120)}`));
+  constructor() {
+    super("openai_chat");
+  }
+
+  protected override literal(data: string): ChatStreamEvent[] | undefined {
+    if (data !== "[DONE]") return undefined;
+    this.over = true;
+    if (!this.finished) return [protocolError("the stream ended with [DONE] but without a finish_reason")];
+    return this.usage ? [{ type: "usage", usage: this.usage }, { type: "done" }] : [{ type: "done" }];
+  }
+
+  protected decode(json: Json): ChatStreamEvent[] {
     if (json.error !== undefined && json.error !== null) return this.fail(inStreamError(json.error));
     const out: ChatStreamEvent[] = [];
     if (!this.started) {
@@ -72,18 +71,6 @@ export class OpenAIChatStreamDecoder implements StreamDecoder {
       this.usage = { input_tokens: count(u.prompt_tokens), output_tokens: count(u.completion_tokens) };
     }
     return out;
-  }
-
-  end(): ChatStreamEvent[] {
-    if (this.over) return [];
-    this.over = true;
-    return [streamCut(FORMAT)];
-  }
-
-  private fail(error: ChatStreamEvent, before: ChatStreamEvent[] = []): ChatStreamEvent[] {
-    this.over = true;
-    before.push(error);
-    return before;
   }
 
   /** Applies one choice's delta; returns an error event when the chunk breaks the protocol. */
@@ -152,19 +139,13 @@ function isChoiceZero(c: unknown): boolean {
   return !!c && typeof c === "object" && ((c as Json).index === 0 || (c as Json).index === undefined);
 }
 
-function count(v: unknown): number {
-  return typeof v === "number" && Number.isFinite(v) && v >= 0 ? v : 0;
-}
-
 function inStreamError(error: unknown): ChatStreamEvent {
   const e = (error && typeof error === "object" ? error : { message: String(error) }) as Json;
   const message = typeof e.message === "string" ? e.message : "the provider reported an error mid-stream";
-  const type = typeof e.type === "string" ? e.type : typeof e.code === "string" ? e.code : "";
-  const rateLimited = /rate_limit/.test(type);
-  return {
-    type: "error",
-    error: { code: rateLimited ? "rate_limited" : "server_error", message, status: rateLimited ? 429 : 502 },
-  };
+  return midStreamError(
+    typeof e.type === "string" ? e.type : typeof e.code === "string" ? e.code : "",
+    message,
+  );
 }
 
 export class OpenAIChatStreamEncoder implements StreamEncoder {

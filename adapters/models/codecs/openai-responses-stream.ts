@@ -7,10 +7,9 @@
  * `response.failed` and `error` → an error. There is no `[DONE]`: a stream that stops before its
  * terminal response event is a `stream_cut` error. Encoding writes the same events back.
  */
-import type { ChatStreamEvent, SseEvent, StopReason, StreamDecoder, StreamEncoder, Usage } from "../types.js";
-import { type Json, parseEventJson, protocolError, streamCut } from "./shared.js";
-
-const FORMAT = "openai_responses" as const;
+import type { ChatStreamEvent, SseEvent, StopReason, StreamEncoder, Usage } from "../types.js";
+import { type Json, protocolError } from "./shared.js";
+import { count, FormatStreamDecoder, midStreamError, str } from "./stream-decoder.js";
 
 /** The stop reason of a finished response object. */
 export function responseStop(response: Json, sawToolCall: boolean): StopReason {
@@ -23,12 +22,10 @@ export function responseStop(response: Json, sawToolCall: boolean): StopReason {
 
 export function responseUsage(u: unknown): Usage | undefined {
   if (!u || typeof u !== "object") return undefined;
-  const n = (v: unknown) => (typeof v === "number" && Number.isFinite(v) && v >= 0 ? v : 0);
-  return { input_tokens: n((u as Json).input_tokens), output_tokens: n((u as Json).output_tokens) };
+  return { input_tokens: count((u as Json).input_tokens), output_tokens: count((u as Json).output_tokens) };
 }
 
-export class ResponsesStreamDecoder implements StreamDecoder {
-  private over = false;
+export class ResponsesStreamDecoder extends FormatStreamDecoder {
   private started = false;
   private lastSequence = -1;
   private nextIndex = 0;
@@ -38,11 +35,11 @@ export class ResponsesStreamDecoder implements StreamDecoder {
   /** `output_index:content_index` of a text part → its neutral index. */
   private readonly texts = new Map<string, number>();
 
-  push(event: SseEvent): ChatStreamEvent[] {
-    if (this.over) return [];
-    const json = parseEventJson(event.data);
-    if (!json)
-      return this.fail(protocolError(`stream event is not a JSON object: ${event.data.slice(0, 120)}`));
+  constructor() {
+    super("openai_responses");
+  }
+
+  protected decode(json: Json, event: SseEvent): ChatStreamEvent[] {
     if (typeof json.sequence_number === "number") {
       if (json.sequence_number <= this.lastSequence) {
         return this.fail(protocolError(`sequence_number ${json.sequence_number} after ${this.lastSequence}`));
@@ -138,37 +135,14 @@ export class ResponsesStreamDecoder implements StreamDecoder {
           error: { code: "server_error", message: str(error.message) || "the response failed", status: 502 },
         });
       }
-      case "error": {
-        const code = str(json.code);
-        const rateLimited = /rate_limit/.test(code);
-        return this.fail({
-          type: "error",
-          error: {
-            code: rateLimited ? "rate_limited" : "server_error",
-            message: str(json.message) || "the provider reported an error mid-stream",
-            status: rateLimited ? 429 : 502,
-          },
-        });
-      }
+      case "error":
+        return this.fail(
+          midStreamError(str(json.code), str(json.message) || "the provider reported an error mid-stream"),
+        );
       default:
         return [];
     }
   }
-
-  end(): ChatStreamEvent[] {
-    if (this.over) return [];
-    this.over = true;
-    return [streamCut(FORMAT)];
-  }
-
-  private fail(error: ChatStreamEvent): ChatStreamEvent[] {
-    this.over = true;
-    return [error];
-  }
-}
-
-function str(v: unknown): string {
-  return typeof v === "string" ? v : "";
 }
 
 type OpenItem =

@@ -7,6 +7,7 @@
  */
 import table from "../core/src/sanitizer/detectors.json" with { type: "json" };
 import type { DetectorSpec, Finding } from "../sanitizer-types.js";
+import { provablyClean } from "./sanitizer-clean.js";
 import { checkSpan, shannonEntropy } from "./sanitizer-validate.js";
 import { utf8Offsets } from "./utf8.js";
 
@@ -108,6 +109,7 @@ export function memberPath(path: string, key: string): string {
 
 /** Findings in every string of a JSON value, with paths, in document order. */
 export function scanValue(value: unknown): Finding[] {
+  if (provablyClean(value)) return [];
   const out: Finding[] = [];
   const walk = (v: unknown, path: string): void => {
     if (typeof v === "string") {

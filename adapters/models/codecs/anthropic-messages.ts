@@ -26,8 +26,8 @@ import {
   anthropicUsage,
   STOP_TO_ANTHROPIC,
 } from "./anthropic-messages-stream.js";
+import { decodeRequestHead, decodeRequestOptions, type RequestOptionFields } from "./request-options.js";
 import {
-  collectPassthrough,
   grammarGuarded,
   type Json,
   passthroughFor,
@@ -54,6 +54,20 @@ const MODELLED = new Set([
   "tool_choice",
   "metadata",
 ]);
+
+/** `max_tokens` is required, so it is read (and checked) ahead of the tools, not here. */
+const OPTIONS: RequestOptionFields = {
+  format: FORMAT,
+  modelled: MODELLED,
+  temperatureMax: 1,
+  stop: "stop_sequences",
+  extra: (r, b, request) => {
+    if (b.metadata === undefined || b.metadata === null) return;
+    const meta = r.object(b.metadata, "metadata");
+    const user = r.optString(meta.user_id, "metadata.user_id");
+    if (user !== undefined) request.user = user;
+  },
+};
 
 function textBlocks(r: Reader, value: unknown, path: string): string {
   if (typeof value === "string") return value;
@@ -233,32 +247,17 @@ export const anthropicMessagesCodec: WireCodec = {
   decodeRequest(body: unknown): ChatRequest {
     const r = requestReader;
     const b = r.object(body, "body");
-    const request: ChatRequest = {
-      model: r.string(b.model, "model"),
+    const request = decodeRequestHead(r, b, () => ({
       system: b.system === undefined || b.system === null ? [] : systemPrompts(r, b.system),
       messages: decodeMessages(r, b.messages),
-      stream: r.optBool(b.stream, "stream") ?? false,
-    };
-    if (request.model === "") r.fail("model", "a non-empty model name");
+    }));
     const max = r.optInt(b.max_tokens, "max_tokens", 1);
     if (max === undefined) r.fail("max_tokens", "a positive integer (Anthropic requires it)");
     request.max_tokens = max;
     const tools = decodeTools(r, b.tools);
     if (tools) request.tools = tools;
     decodeToolChoice(r, b.tool_choice, request);
-    const temperature = r.optNumber(b.temperature, "temperature", 0, 1);
-    if (temperature !== undefined) request.temperature = temperature;
-    const topP = r.optNumber(b.top_p, "top_p", 0, 1);
-    if (topP !== undefined) request.top_p = topP;
-    const stop = r.optStrings(b.stop_sequences, "stop_sequences");
-    if (stop) request.stop = stop;
-    if (b.metadata !== undefined && b.metadata !== null) {
-      const meta = r.object(b.metadata, "metadata");
-      const user = r.optString(meta.user_id, "metadata.user_id");
-      if (user !== undefined) request.user = user;
-    }
-    const passthrough = collectPassthrough(b, MODELLED, FORMAT);
-    if (passthrough) request.passthrough = passthrough;
+    decodeRequestOptions(r, b, request, OPTIONS);
     return request;
   },
 

@@ -86,6 +86,27 @@ describe("requests", () => {
     for (const format of FORMATS)
       expect(CODECS[format].encodeRequest(request, "real-model").model).toBe("real-model");
   });
+
+  it.each(FORMATS)("%s: of several bad options, the first in reading order is named", (format) => {
+    const encoded = CODECS[format].encodeRequest(request, "m");
+    const refusal = (bad: Record<string, unknown>) => {
+      try {
+        CODECS[format].decodeRequest({ ...encoded, ...bad });
+      } catch (e) {
+        return (e as Error).message;
+      }
+      return "accepted";
+    };
+    const stop = format === "anthropic_messages" ? "stop_sequences" : "stop";
+    expect(refusal({ model: "", temperature: 9 })).toMatch(/^model:/);
+    expect(refusal({ temperature: 9, top_p: 2, [stop]: 1 })).toMatch(/^temperature:/);
+    expect(refusal({ top_p: 2, [stop]: 1 })).toMatch(/^top_p:/);
+    if (format !== "openai_responses") expect(refusal({ [stop]: 1, metadata: 1 })).toMatch(/^stop/);
+    if (format !== "anthropic_messages") {
+      expect(refusal({ parallel_tool_calls: 1, temperature: 9 })).toMatch(/^parallel_tool_calls:/);
+      expect(refusal({ user: 1, metadata: 1 })).toMatch(/^user:/);
+    } else expect(refusal({ max_tokens: 0, tools: 1 })).toMatch(/^max_tokens:/);
+  });
 });
 
 const response: ChatResponse = {

@@ -23,8 +23,8 @@ import {
   OpenAIChatStreamEncoder,
   STOP_TO_FINISH,
 } from "./openai-chat-stream.js";
+import { decodeRequestHead, decodeRequestOptions, type RequestOptionFields } from "./request-options.js";
 import {
-  collectPassthrough,
   dataUrl,
   grammarGuarded,
   type Json,
@@ -57,6 +57,23 @@ const MODELLED = new Set([
 
 /** Values of unmodelled fields that are the API's defaults, so carrying them asks for nothing. */
 const NOOPS = { n: 1, logprobs: false, presence_penalty: 0, frequency_penalty: 0, store: false };
+
+const OPTIONS: RequestOptionFields = {
+  format: FORMAT,
+  modelled: MODELLED,
+  noops: NOOPS,
+  parallelToolCalls: true,
+  maxTokens: ["max_completion_tokens", "max_tokens"],
+  temperatureMax: 2,
+  stop: "stop",
+  extra: (r, b, request) => {
+    if (b.stream_options === undefined || b.stream_options === null) return;
+    const so = r.object(b.stream_options, "stream_options");
+    const include = r.optBool(so.include_usage, "stream_options.include_usage");
+    if (include !== undefined) request.include_usage = include;
+  },
+  userAndMetadata: true,
+};
 
 /** Text of a `content` that is a string or an array of `text` (and `refusal`) parts. */
 function textContent(r: Reader, content: unknown, path: string): string {
@@ -240,41 +257,15 @@ export function createOpenAIChatCodec(options: OpenAIChatCodecOptions = {}): Wir
       if (b.n !== undefined && b.n !== null && b.n !== 1) {
         throw new UnsupportedFeatureError("n > 1 (several choices per request)", "any");
       }
-      const system: string[] = [];
-      const request: ChatRequest = {
-        model: r.string(b.model, "model"),
-        system,
-        messages: decodeMessages(r, b.messages, system),
-        stream: r.optBool(b.stream, "stream") ?? false,
-      };
-      if (request.model === "") r.fail("model", "a non-empty model name");
+      const request = decodeRequestHead(r, b, () => {
+        const system: string[] = [];
+        return { system, messages: decodeMessages(r, b.messages, system) };
+      });
       const tools = decodeTools(r, b.tools);
       if (tools) request.tools = tools;
       const choice = decodeToolChoice(r, b.tool_choice);
       if (choice) request.tool_choice = choice;
-      const parallel = r.optBool(b.parallel_tool_calls, "parallel_tool_calls");
-      if (parallel !== undefined) request.parallel_tool_calls = parallel;
-      const max =
-        r.optInt(b.max_completion_tokens, "max_completion_tokens", 1) ??
-        r.optInt(b.max_tokens, "max_tokens", 1);
-      if (max !== undefined) request.max_tokens = max;
-      const temperature = r.optNumber(b.temperature, "temperature", 0, 2);
-      if (temperature !== undefined) request.temperature = temperature;
-      const topP = r.optNumber(b.top_p, "top_p", 0, 1);
-      if (topP !== undefined) request.top_p = topP;
-      const stop = r.optStrings(b.stop, "stop");
-      if (stop) request.stop = stop;
-      if (b.stream_options !== undefined && b.stream_options !== null) {
-        const so = r.object(b.stream_options, "stream_options");
-        const include = r.optBool(so.include_usage, "stream_options.include_usage");
-        if (include !== undefined) request.include_usage = include;
-      }
-      const user = r.optString(b.user, "user");
-      if (user !== undefined) request.user = user;
-      const metadata = r.optStringMap(b.metadata, "metadata");
-      if (metadata) request.metadata = metadata;
-      const passthrough = collectPassthrough(b, MODELLED, FORMAT, NOOPS);
-      if (passthrough) request.passthrough = passthrough;
+      decodeRequestOptions(r, b, request, OPTIONS);
       return request;
     },
 

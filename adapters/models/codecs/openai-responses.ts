@@ -24,8 +24,8 @@ import {
   responseStop,
   responseUsage,
 } from "./openai-responses-stream.js";
+import { decodeRequestHead, decodeRequestOptions, type RequestOptionFields } from "./request-options.js";
 import {
-  collectPassthrough,
   dataUrl,
   grammarGuarded,
   type Json,
@@ -55,6 +55,16 @@ const MODELLED = new Set([
 ]);
 
 const NOOPS = { store: false };
+
+const OPTIONS: RequestOptionFields = {
+  format: FORMAT,
+  modelled: MODELLED,
+  noops: NOOPS,
+  parallelToolCalls: true,
+  maxTokens: ["max_output_tokens"],
+  temperatureMax: 2,
+  userAndMetadata: true,
+};
 
 function contentParts(r: Reader, content: unknown, path: string): ContentPart[] {
   if (typeof content === "string") return [{ type: "text", text: content }];
@@ -227,31 +237,12 @@ export const openaiResponsesCodec: WireCodec = {
     const system: string[] = [];
     const instructions = r.optString(b.instructions, "instructions");
     if (instructions !== undefined && instructions !== "") system.push(instructions);
-    const request: ChatRequest = {
-      model: r.string(b.model, "model"),
-      system,
-      messages: decodeInput(r, b.input, system),
-      stream: r.optBool(b.stream, "stream") ?? false,
-    };
-    if (request.model === "") r.fail("model", "a non-empty model name");
+    const request = decodeRequestHead(r, b, () => ({ system, messages: decodeInput(r, b.input, system) }));
     const tools = decodeTools(r, b.tools);
     if (tools) request.tools = tools;
     const choice = decodeToolChoice(r, b.tool_choice);
     if (choice) request.tool_choice = choice;
-    const parallel = r.optBool(b.parallel_tool_calls, "parallel_tool_calls");
-    if (parallel !== undefined) request.parallel_tool_calls = parallel;
-    const max = r.optInt(b.max_output_tokens, "max_output_tokens", 1);
-    if (max !== undefined) request.max_tokens = max;
-    const temperature = r.optNumber(b.temperature, "temperature", 0, 2);
-    if (temperature !== undefined) request.temperature = temperature;
-    const topP = r.optNumber(b.top_p, "top_p", 0, 1);
-    if (topP !== undefined) request.top_p = topP;
-    const user = r.optString(b.user, "user");
-    if (user !== undefined) request.user = user;
-    const metadata = r.optStringMap(b.metadata, "metadata");
-    if (metadata) request.metadata = metadata;
-    const passthrough = collectPassthrough(b, MODELLED, FORMAT, NOOPS);
-    if (passthrough) request.passthrough = passthrough;
+    decodeRequestOptions(r, b, request, OPTIONS);
     return request;
   },
 

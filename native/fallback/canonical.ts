@@ -89,8 +89,99 @@ export function isCanonicallyOrdered(value: unknown): boolean {
   return true;
 }
 
+/** What `canonicalShape` answers for a value only the full writer (or the Rust core) handles. */
+const UNSUITED: unique symbol = Symbol("unsuited");
+/** Objects and arrays `canonicalShape` may still visit in the current walk. */
+let shapeBudget = 0;
+
+/**
+ * The value itself where JSON.stringify already writes it canonically, else a copy whose objects
+ * have their members re-inserted in sorted order; UNSUITED where JSON.stringify and RFC 8785 may
+ * disagree (toJSON, objects that are not plain, inherited members, BigInt, non-finite numbers),
+ * where sorted insertion would not give sorted output (V8 lists integer-like keys first, so an
+ * object needing a copy may not have a key starting with a digit), or past the node budget.
+ * Strings, booleans and members JSON.stringify skips or writes as null pass through: the writer
+ * above renders them the same way.
+ */
+function canonicalShape(v: unknown): unknown {
+  if (typeof v !== "object") {
+    if (typeof v === "number") return Number.isFinite(v) ? v : UNSUITED;
+    return typeof v === "bigint" ? UNSUITED : v;
+  }
+  if (v === null) return v;
+  if (--shapeBudget < 0 || typeof (v as { toJSON?: unknown }).toJSON === "function") return UNSUITED;
+  if (Array.isArray(v)) {
+    let copy: unknown[] | undefined;
+    for (let i = 0; i < v.length; i++) {
+      const item: unknown = v[i];
+      const shaped = canonicalShape(item);
+      if (shaped === UNSUITED) return UNSUITED;
+      if (shaped !== item) {
+        copy ??= v.slice();
+        copy[i] = shaped;
+      }
+    }
+    return copy ?? v;
+  }
+  const proto: unknown = Object.getPrototypeOf(v);
+  if (proto !== Object.prototype && proto !== null) return UNSUITED;
+  const obj = v as Record<string, unknown>;
+  let prev: string | undefined;
+  let sorted = true;
+  let digitKey = false;
+  let shapedMembers: Map<string, unknown> | undefined;
+  for (const key in obj) {
+    if (!Object.hasOwn(obj, key)) return UNSUITED;
+    if (prev !== undefined && !(prev < key)) sorted = false;
+    prev = key;
+    const c = key.charCodeAt(0);
+    if (c >= 48 && c <= 57) digitKey = true;
+    const item = obj[key];
+    const shaped = canonicalShape(item);
+    if (shaped === UNSUITED) return UNSUITED;
+    if (shaped !== item) {
+      shapedMembers ??= new Map();
+      shapedMembers.set(key, shaped);
+    }
+  }
+  if (sorted && shapedMembers === undefined) return v;
+  if (!sorted && digitKey) return UNSUITED;
+  const copy: Record<string, unknown> = {};
+  for (const key of sorted ? Object.keys(obj) : Object.keys(obj).sort()) {
+    const value = shapedMembers?.has(key) ? shapedMembers.get(key) : obj[key];
+    if (key === "__proto__") Object.defineProperty(copy, key, { value, enumerable: true, writable: true });
+    else copy[key] = value;
+  }
+  return copy;
+}
+
+/**
+ * The canonical text by one walk and one JSON.stringify, or undefined when the value has more
+ * than `maxNodes` objects and arrays or something only the full writer renders exactly. Small
+ * values (a call's arguments, a tool result, an audit record) take this path on both cores.
+ */
+export function quickCanonical(value: unknown, maxNodes: number): string | undefined {
+  shapeBudget = maxNodes;
+  const shaped = canonicalShape(value);
+  if (shaped === UNSUITED) return undefined;
+  const text = JSON.stringify(shaped) as string | undefined;
+  return typeof text === "string" ? text : undefined;
+}
+
+/** Objects and arrays up to which `quickCanonical` is faster than the writer or the Rust core. */
+export const QUICK_NODES = 256;
+
+/** The canonical text by the member-by-member writer alone (the reference `quickCanonical` is tested against). */
+export function writeCanonical(value: unknown): string {
+  const out: string[] = [];
+  write(value, out);
+  return out.join("");
+}
+
 /** RFC 8785 canonical JSON text of a JSON-compatible value. */
 export function canonicalize(value: unknown): string {
+  const quick = quickCanonical(value, QUICK_NODES);
+  if (quick !== undefined) return quick;
   if (isCanonicallyOrdered(value)) {
     let text: string | undefined;
     try {

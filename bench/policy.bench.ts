@@ -4,8 +4,10 @@
  * portcullis-policy binary, which has no napi crossing) on the whole and on the projected input
  * text, the full decision service uncached (project or serialise, evaluate, memo/parse, stamp)
  * with the bundle's input projection and with the same bundle stripped of it, side by side, and a
- * decision-cache hit (per call, and the mean over batches of 100 calls, which leaves the cost of
- * reading the clock out). Per-call samples, p50/p99, and each p50 against the issue's target.
+ * decision-cache hit through `decide()` (awaited, what the gateway calls) and `decideSync()`, each
+ * call on an input parsed just before it (per call, and the mean over batches of 100 calls, which
+ * leaves the cost of reading the clock out; and, for comparison, on inputs built long before).
+ * Per-call samples, p50/p99, and each p50 against the issue's target.
  */
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -128,14 +130,61 @@ function bundleWithoutProjection(dir: string): string {
   return path;
 }
 
-/** Mean µs per call over batches of `BATCH` calls: the clock is read twice per batch, not per call. */
+/** The bench input's text for call `i`: its own request id, and its own arguments if `args`. */
+function freshText(text: string, i: number, args: boolean): string {
+  const t = text.replace('"req-0001"', `"req-${i}"`);
+  return args ? t.replace('"TODO fixme"', `"TODO ${i}"`) : t;
+}
+
+/**
+ * Two ways of deciding timed alternately, sample by sample, each sample on a new input made by
+ * `make` outside the timed part. A promise returned is awaited inside the timing; a plain value is
+ * not (a synchronous caller uses it at once).
+ */
+async function timePairFresh(
+  make: (i: number) => PolicyInput,
+  a: (input: PolicyInput) => unknown,
+  b: (input: PolicyInput) => unknown,
+): Promise<[{ p50: number; p99: number }, { p50: number; p99: number }]> {
+  for (let i = 0; i < WARMUP; i++) {
+    await a(make(i));
+    await b(make(i));
+  }
+  const na: number[] = new Array(SAMPLES);
+  const nb: number[] = new Array(SAMPLES);
+  for (let i = 0; i < SAMPLES; i++) {
+    const x = make(i);
+    let t = process.hrtime.bigint();
+    const ra = a(x);
+    if (ra instanceof Promise) await ra;
+    na[i] = Number(process.hrtime.bigint() - t);
+    const y = make(i);
+    t = process.hrtime.bigint();
+    const rb = b(y);
+    if (rb instanceof Promise) await rb;
+    nb[i] = Number(process.hrtime.bigint() - t);
+  }
+  return [quantiles(na), quantiles(nb)];
+}
+
+/**
+ * Mean µs per call over batches of `BATCH` calls, each on its own input made (untimed) before
+ * the batch: the clock is read twice per batch, not per call.
+ */
 const BATCH = 100;
-async function batchMean(fn: () => Promise<unknown>): Promise<number> {
-  for (let i = 0; i < WARMUP; i++) await fn();
+async function batchMean(
+  make: (i: number) => PolicyInput,
+  decide: (input: PolicyInput) => unknown,
+): Promise<number> {
+  for (let i = 0; i < WARMUP; i++) await decide(make(i));
   const means: number[] = [];
   for (let b = 0; b < SAMPLES / BATCH; b++) {
+    const inputs = Array.from({ length: BATCH }, (_, i) => make(b * BATCH + i));
     const t = process.hrtime.bigint();
-    for (let i = 0; i < BATCH; i++) await fn();
+    for (let i = 0; i < BATCH; i++) {
+      const r = decide(inputs[i] as PolicyInput);
+      if (r instanceof Promise) await r;
+    }
     means.push(Number(process.hrtime.bigint() - t) / BATCH);
   }
   return quantiles(means).p50; // µs
@@ -166,8 +215,11 @@ export async function run(): Promise<BenchResult[]> {
   const service: Record<string, { p50: number; p99: number }> = {};
   const cachedEngine = engines.at(-1)?.engine ?? "ts";
   let hit: { p50: number; p99: number };
+  let hitSync: { p50: number; p99: number };
   let hitWhole: { p50: number; p99: number };
+  let hitCold: { p50: number; p99: number };
   let hitBatch: number;
+  let hitBatchSync: number;
   let hits: boolean;
   try {
     const whole = bundleWithoutProjection(scratch);
@@ -185,28 +237,37 @@ export async function run(): Promise<BenchResult[]> {
     const plain = await createDecisionService({ engine: cachedEngine, cacheSize: 1000, bundlePath: whole });
     await svc.decide(realisticInput);
     await plain.decide(realisticInput);
-    // Fresh objects and strings per call, as a gateway builds them from each request: the same
-    // object every time would let the cache's comparison stop at identical references. With the
-    // projection every copy has its own arguments and request id, as consecutive tool calls do;
-    // without it (the whole-input cache) only the request id may differ, or nothing would hit.
-    const copies = Array.from({ length: 4096 }, (_, i) => {
-      const c = JSON.parse(text) as PolicyInput & { arguments: Record<string, unknown> };
-      c.arguments.query = `TODO ${i}`;
-      c.context.request_id = `req-${i}`;
-      return c as PolicyInput;
-    });
-    const sameArgs = Array.from({ length: 4096 }, (_, i) => {
-      const c = JSON.parse(text) as PolicyInput;
-      c.context.request_id = `req-${i}`;
-      return c;
-    });
+    // Every call gets an input parsed from JSON text just before it (untimed), as the gateway
+    // builds one from each request right before asking: its own objects and strings, so the
+    // comparison cannot stop at identical references, and in the CPU cache as in the gateway.
+    // With the projection every input has its own arguments and request id, as consecutive tool
+    // calls do; without it (the whole-input cache) only the request id may differ.
+    const fresh = (i: number) => JSON.parse(freshText(text, i, true)) as PolicyInput;
+    const freshSameArgs = (i: number) => JSON.parse(freshText(text, i, false)) as PolicyInput;
+    [hit, hitSync] = await timePairFresh(
+      fresh,
+      (x) => svc.decide(x),
+      (x) => svc.decideSync(x),
+    );
+    [hitWhole] = await timePairFresh(
+      freshSameArgs,
+      (x) => plain.decide(x),
+      (x) => plain.decideSync(x),
+    );
+    hitBatch = await batchMean(fresh, (x) => svc.decide(x));
+    hitBatchSync = await batchMean(fresh, (x) => svc.decideSync(x));
+    // Round 3's method, kept for comparison: 4,096 copies built up front and used in turn, so
+    // each call reads an input last touched 4,095 calls ago (out of the CPU cache).
+    const ring = Array.from({ length: 4096 }, (_, i) => fresh(i));
     let next = 0;
-    const hitDecide = () => svc.decide(copies[next++ & 4095] as PolicyInput);
-    [hit, hitWhole] = await timePair(hitDecide, () => plain.decide(sameArgs[next & 4095] as PolicyInput));
-    hitBatch = await batchMean(hitDecide);
+    [hitCold] = await timePair(
+      () => svc.decide(ring[next++ & 4095] as PolicyInput),
+      () => svc.decideSync(ring[next++ & 4095] as PolicyInput),
+    );
     hits =
-      (await svc.decide(copies[1] as PolicyInput)).cached &&
-      (await plain.decide(sameArgs[1] as PolicyInput)).cached;
+      (await svc.decide(fresh(1))).cached &&
+      svc.decideSync(fresh(2)).cached &&
+      (await plain.decide(freshSameArgs(1))).cached;
     await svc.close();
     await plain.close();
   } finally {
@@ -235,8 +296,9 @@ export async function run(): Promise<BenchResult[]> {
   if (tsDecide) vsTarget["ts decide/10µs"] = round(tsDecide.p50 / TARGET_TS_US);
   if (rustDecide) vsTarget["rust decide/3µs"] = round(rustDecide.p50 / TARGET_RUST_US);
   if (inProcessProjected) vsTarget["rust in-process/3µs"] = round(inProcessProjected.p50 / TARGET_RUST_US);
-  vsTarget["cache hit/1µs"] = round(hit.p50 / TARGET_HIT_US);
-  vsTarget["cache hit batch mean/1µs"] = round(hitBatch / TARGET_HIT_US);
+  vsTarget["cache hit decide()/1µs"] = round(hit.p50 / TARGET_HIT_US);
+  vsTarget["cache hit decide() batch mean/1µs"] = round(hitBatch / TARGET_HIT_US);
+  vsTarget["cache hit decideSync()/1µs"] = round(hitSync.p50 / TARGET_HIT_US);
   return [
     {
       name: "policy: engine evaluate p50",
@@ -255,19 +317,29 @@ export async function run(): Promise<BenchResult[]> {
     },
     { name: "policy: uncached decide() p99", unit: "µs", figures: pick(service, "p99"), notes },
     {
-      name: "policy: cache hit decide()",
+      name: "policy: cache hit",
       unit: "µs",
       figures: {
-        "per-call p50": round(hit.p50),
-        "per-call p99": round(hit.p99),
-        "whole-input cache per-call p50": round(hitWhole.p50),
-        "batch-of-100 mean p50": round(hitBatch),
+        "decide() per-call p50": round(hit.p50),
+        "decide() per-call p99": round(hit.p99),
+        "decideSync() per-call p50": round(hitSync.p50),
+        "decideSync() per-call p99": round(hitSync.p99),
+        "decide() batch-of-100 mean p50": round(hitBatch),
+        "decideSync() batch-of-100 mean p50": round(hitBatchSync),
+        "whole-input cache decide() per-call p50": round(hitWhole.p50),
+        "decide() cold input per-call p50": round(hitCold.p50),
         "clock read pair p50": round(clock.p50),
       },
+      ratios: {
+        "decide()/decideSync() p50": round(hit.p50 / hitSync.p50),
+        "cold/fresh decide() p50": round(hitCold.p50 / hit.p50),
+      },
       notes:
-        `${cachedEngine} engine; every call a fresh copy with its own arguments and request id (hit: ${hits}); ` +
-        "whole-input cache = the bundle without its projection, copies differing in request id only, timed alternately; " +
-        "per-call figures include two hrtime.bigint() reads, the batch mean does not",
+        `${cachedEngine} engine; every call its own input, parsed from JSON just before (untimed), with its own arguments and request id (hit: ${hits}); ` +
+        "decide() is awaited (what the gateway calls), decideSync() returns the decision; " +
+        "whole-input cache = the bundle without its projection, inputs differing in request id only; " +
+        "cold input = round 3's method, a ring of 4,096 inputs built up front (out of the CPU cache); " +
+        "per-call figures include two hrtime.bigint() reads (the clock pair), the batch means do not",
     },
     {
       name: "policy: p50 / target",

@@ -201,6 +201,59 @@ describe.each(engines)("decision service (%s engine)", (engine) => {
   });
 });
 
+describe.each(engines)("decideSync (%s engine)", (engine) => {
+  const strip = ({ decision_id: _i, ...rest }: StampedDecision) => rest;
+
+  it("returns the decision decide() resolves to, sharing its cache", async () => {
+    const svc = await createDecisionService({ engine });
+    const first = svc.decideSync(readOnly);
+    expect(first).not.toBeInstanceOf(Promise);
+    expect(first.cached).toBe(false);
+    expect(first.decision).toBe("allow");
+    const viaAsync = await svc.decide(JSON.parse(JSON.stringify(readOnly)) as PolicyInput);
+    expect(viaAsync.cached).toBe(true);
+    expect(strip(viaAsync)).toEqual({ ...strip(first), cached: true });
+    const hit = svc.decideSync({ ...readOnly, arguments: { q: "other" } } as PolicyInput);
+    expect(hit.cached).toBe(true);
+    expect(hit.decision_id).not.toBe(viaAsync.decision_id);
+    const uncached = await createDecisionService({ engine, cacheSize: 0 });
+    expect(strip(uncached.decideSync(readOnly))).toEqual(strip(await uncached.decide(readOnly)));
+  });
+
+  it("fails closed like decide(): no bundle, a closed service, an unserialisable kept member", async () => {
+    const none = await createDecisionService({
+      engine,
+      bundlePath: join(tmpdir(), "portcullis-missing.tar.gz"),
+    });
+    expect(none.decideSync(readOnly).reasons.map((r) => r.code)).toEqual(["POLICY_NO_BUNDLE"]);
+    const svc = await createDecisionService({ engine });
+    const big = svc.decideSync({ ...readOnly, data_classes: [1n] } as unknown as PolicyInput);
+    expect(big.decision).toBe("deny");
+    expect(big.reasons[0]?.code).toBe("POLICY_ERROR");
+    expect(svc.decideSync(readOnly).decision).toBe("allow");
+    await svc.close();
+    const closed = svc.decideSync(readOnly);
+    expect(closed.decision).toBe("deny");
+    expect(closed.reasons[0]?.code).toBe("POLICY_ERROR");
+  });
+
+  it("publishes on portcullis:decision", async () => {
+    const svc = await createDecisionService({ engine });
+    const seen: DecisionMessage[] = [];
+    const listener = (m: unknown) => seen.push(m as DecisionMessage);
+    subscribe("portcullis:decision", listener);
+    try {
+      const d = svc.decideSync(readOnly);
+      expect(seen).toHaveLength(1);
+      expect(seen[0]?.decision).toBe(d);
+      expect(seen[0]?.input).toBe(readOnly);
+      expect(seen[0]?.duration_ns).toBeGreaterThan(0);
+    } finally {
+      unsubscribe("portcullis:decision", listener);
+    }
+  });
+});
+
 describe("decision ids", () => {
   it("are UUID-shaped (version 4, RFC variant) and unique", () => {
     const ids = new Set<string>();

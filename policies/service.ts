@@ -40,6 +40,11 @@ export type StampedDecision = PolicyDecision & {
 
 export interface DecisionService {
   decide(input: PolicyInput): Promise<StampedDecision>;
+  /**
+   * The same decision, returned directly: every engine evaluates synchronously, so a caller that
+   * can use the value at once (the pipeline's decide stage) saves the promise and the microtask.
+   */
+  decideSync(input: PolicyInput): StampedDecision;
   /** Revision of the active bundle ("none" when no bundle could be loaded). */
   readonly revision: string;
   readonly policyHash: string;
@@ -319,6 +324,15 @@ export async function createDecisionService(opts: DecisionServiceOptions = {}): 
     return stamp(a, decision, false);
   };
 
+  const decideSync = (input: PolicyInput): StampedDecision => {
+    if (!decisionChannel.hasSubscribers) return decideNow(input);
+    const t0 = process.hrtime.bigint();
+    const decision = decideNow(input);
+    const message: DecisionMessage = { input, decision, duration_ns: Number(process.hrtime.bigint() - t0) };
+    decisionChannel.publish(message);
+    return decision;
+  };
+
   return {
     get revision() {
       return active.revision;
@@ -327,13 +341,9 @@ export async function createDecisionService(opts: DecisionServiceOptions = {}): 
       return active.policyHash;
     },
     engine,
+    decideSync,
     async decide(input) {
-      if (!decisionChannel.hasSubscribers) return decideNow(input);
-      const t0 = process.hrtime.bigint();
-      const decision = decideNow(input);
-      const message: DecisionMessage = { input, decision, duration_ns: Number(process.hrtime.bigint() - t0) };
-      decisionChannel.publish(message);
-      return decision;
+      return decideSync(input);
     },
     async activate(next) {
       const candidate = await loadActive(

@@ -4,68 +4,27 @@
  * approves it through the API, the agent's retry completes, and the whole exchange appears in
  * `/v1/audit` and, live over SSE, in `/v1/sessions/{id}/events`.
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { type ServerType, serve } from "@hono/node-server";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { policyData as buildPolicyData } from "../../conformance/policy/settings.js";
-import { validateConfig } from "../../gateway/config/load.js";
-import { createApp } from "../commands/serve.js";
-import { createRuntime, type Runtime } from "../runtime.js";
-import { createServices } from "../services.js";
+import { approvalFlowPolicyData, TestGateway } from "./test-support.js";
 
 const AGENT = "acceptance-agent-key-0123456789";
 const APPROVER = "acceptance-approver-key-0123456789";
-let dir: string;
-let runtime: Runtime;
-let app: ReturnType<typeof createApp>;
-let server: ServerType;
+const gateway = new TestGateway({
+  name: "rest-e2e",
+  envPrefix: "PC_E2E",
+  keys: {
+    agent: { id: "agent-7", secret: AGENT, roles: ["user"] },
+    approver: { id: "ops-lead", secret: APPROVER, roles: ["approver"] },
+  },
+  policyData: approvalFlowPolicyData(),
+});
 let base: string;
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), "portcullis-rest-e2e-"));
-  process.env.PC_E2E_AGENT = AGENT;
-  process.env.PC_E2E_APPROVER = APPROVER;
-  const config = validateConfig({
-    auth: {
-      apiKeys: [
-        { id: "agent-7", key: "env:PC_E2E_AGENT", roles: ["user"] },
-        { id: "ops-lead", key: "env:PC_E2E_APPROVER", roles: ["approver"] },
-      ],
-    },
-    audit: { dir: "audit" },
-  });
-  const policyData = buildPolicyData(
-    [
-      {
-        id: "memory-writes-need-approval",
-        effect: "ask",
-        actions: ["tools/call"],
-        names: ["memory__upsert"],
-      },
-      { id: "users-call-the-rest", effect: "allow", roles: ["user"] },
-    ],
-    { ask_ttl_s: 120 },
-  );
-  const services = await createServices(config, dir, { policyData });
-  runtime = createRuntime(config, dir, services);
-  app = createApp({ runtime, services });
-  server = serve({ fetch: app.app.fetch, hostname: "127.0.0.1", port: 0 });
-  await new Promise<void>((ok) => server.once("listening", () => ok()));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  await gateway.start();
+  base = (await gateway.listen()).base;
 });
-
-afterAll(async () => {
-  await app?.close();
-  await new Promise<void>((done) => {
-    server?.close(() => done());
-    if (server && "closeAllConnections" in server) server.closeAllConnections();
-  });
-  await runtime?.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => gateway.close());
 
 const api = (key: string) => async (path: string, body?: unknown) => {
   const r = await fetch(`${base}${path}`, {

@@ -13,8 +13,8 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { policyData } from "../../conformance/policy/settings.js";
 import { freePort, type RedisServer, startRedisServer } from "../../gateway/store/redis-server.js";
+import { approvalFlowPolicyData } from "./test-support.js";
 
 const root = join(import.meta.dirname, "../..");
 const KEYS = {
@@ -32,19 +32,7 @@ async function startInstance(name: string, storeUrl: string) {
   const dir = join(scratch, name);
   mkdirSync(dir, { recursive: true });
   const port = await freePort();
-  const data = policyData(
-    [
-      {
-        id: "memory-writes-need-approval",
-        effect: "ask",
-        actions: ["tools/call"],
-        names: ["memory__upsert"],
-      },
-      { id: "users-call-the-rest", effect: "allow", roles: ["user"] },
-    ],
-    { ask_ttl_s: 120 },
-  );
-  writeFileSync(join(dir, "data.json"), JSON.stringify(data));
+  writeFileSync(join(dir, "data.json"), JSON.stringify(approvalFlowPolicyData()));
   writeFileSync(
     join(dir, "portcullis.json"),
     JSON.stringify({

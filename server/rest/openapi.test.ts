@@ -3,46 +3,26 @@
  * OpenAPI 3.1, describes every route the hono app registers (a new undocumented route fails
  * here), and the HTML page lists every operation without external assets.
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { validateConfig } from "../../gateway/config/load.js";
-import { createApp } from "../commands/serve.js";
-import { createRuntime, type Runtime } from "../runtime.js";
-import { createServices } from "../services.js";
 import type { OpenApiDocument } from "./openapi.js";
 import { ApprovalList, AuditPage, ToolList, toolList } from "./responses.js";
+import { TestGateway } from "./test-support.js";
 
-let dir: string;
-let runtime: Runtime;
-let app: ReturnType<typeof createApp>;
-
-beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), "portcullis-openapi-"));
-  process.env.PC_OPENAPI_KEY = "openapi-key-0123456789abcdef";
-  const config = validateConfig({
-    auth: { apiKeys: [{ id: "agent", key: "env:PC_OPENAPI_KEY", roles: ["user"] }] },
-    workspace: { roots: ["."] },
-    audit: { dir: "audit" },
-  });
-  const services = await createServices(config, dir);
-  runtime = createRuntime(config, dir, services);
-  app = createApp({ runtime, services });
+const gateway = new TestGateway({
+  name: "openapi",
+  envPrefix: "PC_OPENAPI",
+  keys: { key: { id: "agent", secret: "openapi-key-0123456789abcdef", roles: ["user"] } },
+  config: { workspace: { roots: ["."] } },
 });
+beforeAll(() => gateway.start());
+afterAll(() => gateway.close());
 
-afterAll(async () => {
-  await app?.close();
-  await runtime?.close();
-  rmSync(dir, { recursive: true, force: true });
-});
-
-const get = (path: string) => app.app.request(`http://127.0.0.1${path}`);
+const get = (path: string) => gateway.request(path, undefined);
 
 /** "METHOD /path/{param}" for every handler route of the app, minus /mcp and the RFC 9728 document. */
 function appOperations(): string[] {
   const out = new Set<string>();
-  for (const r of app.app.routes) {
+  for (const r of gateway.app.app.routes) {
     if (r.method === "ALL") continue; // middleware
     if (r.path === "/mcp" || r.path.startsWith("/mcp/") || r.path.startsWith("/.well-known/")) continue;
     const path = r.path.replace(/\/+/g, "/").replace(/:([A-Za-z0-9_]+)/g, "{$1}");
@@ -151,10 +131,7 @@ describe("/docs", () => {
 });
 
 describe("response schemas", () => {
-  const authed = (path: string) =>
-    app.app.request(`http://127.0.0.1${path}`, {
-      headers: { authorization: `Bearer ${process.env.PC_OPENAPI_KEY}` },
-    });
+  const authed = (path: string) => gateway.request(path, "key");
 
   it("the routes send what the document's component schemas describe", async () => {
     const doc = (await (await get("/openapi.json")).json()) as OpenApiDocument;
@@ -162,10 +139,9 @@ describe("response schemas", () => {
     expect(ToolList.parse(tools).tools.length).toBeGreaterThan(0);
     expect(ApprovalList.parse(await (await authed("/v1/approvals")).json())).toBeDefined();
     // a call (allowed or not, it is audited) so the audit page has records to check
-    await app.app.request("http://127.0.0.1/v1/tools/workspace__list/call", {
+    await gateway.request("/v1/tools/workspace__list/call", "key", {
       method: "POST",
-      headers: { authorization: `Bearer ${process.env.PC_OPENAPI_KEY}`, "content-type": "application/json" },
-      body: JSON.stringify({ arguments: {} }),
+      json: { arguments: {} },
     });
     expect(AuditPage.parse(await (await authed("/v1/audit?limit=5")).json()).records.length).toBeGreaterThan(
       0,

@@ -5,63 +5,37 @@
  * `auth.adminRoles`. Bundles are the production fixtures signed with a per-run test key; pushes
  * go in-process and once over a real socket.
  */
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { type ServerType, serve } from "@hono/node-server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { validateConfig } from "../../gateway/config/load.js";
 import { aliceReads, makeBundle, verificationKey } from "../../policies/bundle/fixtures/bundles.js";
-import { createApp } from "../commands/serve.js";
-import { createRuntime, type Runtime } from "../runtime.js";
-import { createServices, type GatewayServices } from "../services.js";
+import { TestGateway } from "./test-support.js";
 
-const KEYS = { root: "root-key-0123456789abcdef", boss: "boss-key-0123456789abcdef" };
+type Who = "root" | "boss";
 
-let dir: string;
-let runtime: Runtime;
-let services: GatewayServices;
-let app: ReturnType<typeof createApp>;
-
-beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), "portcullis-policy-admin-"));
-  writeFileSync(join(dir, "release.pub"), verificationKey.key);
-  writeFileSync(join(dir, "policy.tar.gz"), makeBundle({ revision: "admin-1", sign: true }));
-  process.env.PC_ADMIN_ROOT = KEYS.root;
-  process.env.PC_ADMIN_BOSS = KEYS.boss;
-  const config = validateConfig({
+const gateway = new TestGateway<Who>({
+  name: "policy-admin",
+  envPrefix: "PC_ADMIN",
+  keys: {
+    root: { secret: "root-key-0123456789abcdef", roles: ["admin"] },
+    boss: { secret: "boss-key-0123456789abcdef", roles: ["approver"] },
+  },
+  config: {
     dataDir: "state",
-    auth: {
-      apiKeys: [
-        { id: "root", key: "env:PC_ADMIN_ROOT", roles: ["admin"] },
-        { id: "boss", key: "env:PC_ADMIN_BOSS", roles: ["approver"] },
-      ],
-    },
     policy: {
       source: { file: "policy.tar.gz", keys: { release: { key: "file:release.pub", algorithm: "RS256" } } },
     },
     workspace: { roots: ["."] },
-    audit: { dir: "audit" },
-  });
-  services = await createServices(config, dir);
-  runtime = createRuntime(config, dir, services);
-  app = createApp({ runtime, services });
+  },
+  files: () => ({
+    "release.pub": verificationKey.key,
+    "policy.tar.gz": makeBundle({ revision: "admin-1", sign: true }),
+  }),
 });
+beforeAll(() => gateway.start());
+afterAll(() => gateway.close());
 
-afterAll(async () => {
-  await app?.close();
-  await runtime?.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+const req = (path: string, who: Who | undefined, init: RequestInit = {}) => gateway.request(path, who, init);
 
-function req(path: string, who: keyof typeof KEYS | undefined, init: RequestInit = {}) {
-  const headers = new Headers(init.headers);
-  if (who) headers.set("authorization", `Bearer ${KEYS[who]}`);
-  return app.app.request(`http://127.0.0.1${path}`, { ...init, headers });
-}
-
-function push(bundle: Buffer, who: keyof typeof KEYS | undefined = "root") {
+function push(bundle: Buffer, who: Who | undefined = "root") {
   return req("/v1/policy/bundle", who, {
     method: "PUT",
     headers: { "content-type": "application/gzip" },
@@ -71,7 +45,7 @@ function push(bundle: Buffer, who: keyof typeof KEYS | undefined = "root") {
 
 describe("policy admin routes in the gateway app", () => {
   it("serves the configured signed bundle and reports it to an admin", async () => {
-    expect(services.policy.service.revision).toBe("admin-1");
+    expect(gateway.services.policy.service.revision).toBe("admin-1");
     const res = await req("/v1/policy/status", "root");
     expect(res.status).toBe(200);
     const body = (await res.json()) as { bundles: Record<string, { active_revision?: string }> };
@@ -86,17 +60,17 @@ describe("policy admin routes in the gateway app", () => {
     const boss = await push(makeBundle({ revision: "admin-boss", sign: true }), "boss");
     expect(boss.status).toBe(403);
     expect(((await boss.json()) as { code: string }).code).toBe("GW_ERR_FORBIDDEN");
-    expect(services.policy.service.revision).toBe("admin-1");
+    expect(gateway.services.policy.service.revision).toBe("admin-1");
   });
 
   it("activates a pushed signed bundle: decisions change, the status shows the push", async () => {
-    const before = await services.policy.service.decide(aliceReads);
+    const before = await gateway.services.policy.service.decide(aliceReads);
     expect(before.decision).toBe("allow");
     const res = await push(makeBundle({ revision: "admin-2", sign: true, denyDocs: true }));
     expect(res.status).toBe(200);
     expect(await res.json()).toMatchObject({ revision: "admin-2", signature: { key_id: "release" } });
-    expect(services.policy.service.revision).toBe("admin-2");
-    const after = await services.policy.service.decide(aliceReads);
+    expect(gateway.services.policy.service.revision).toBe("admin-2");
+    const after = await gateway.services.policy.service.decide(aliceReads);
     expect(after.decision).toBe("deny");
     expect(after.revision).toBe("admin-2");
     const status = await (await req("/v1/policy/status", "root")).text();
@@ -134,29 +108,24 @@ describe("policy admin routes in the gateway app", () => {
       }),
     );
     expect(tampered.status).toBe(422);
-    expect(services.policy.service.revision).toBe("admin-2");
+    expect(gateway.services.policy.service.revision).toBe("admin-2");
   });
 
   it("accepts a push over a real socket", async () => {
-    const server: ServerType = serve({ fetch: app.app.fetch, hostname: "127.0.0.1", port: 0 });
+    const server = await gateway.listen();
     try {
-      await new Promise<void>((ok) => server.once("listening", () => ok()));
-      const { port } = server.address() as AddressInfo;
-      const res = await fetch(`http://127.0.0.1:${port}/v1/policy/bundle`, {
+      const res = await fetch(`${server.base}/v1/policy/bundle`, {
         method: "PUT",
-        headers: { authorization: `Bearer ${KEYS.root}`, "content-type": "application/gzip" },
+        headers: { authorization: `Bearer ${gateway.secret("root")}`, "content-type": "application/gzip" },
         body: new Uint8Array(makeBundle({ revision: "admin-3", sign: true })),
         signal: AbortSignal.timeout(10_000),
       });
       expect(res.status).toBe(200);
       expect(((await res.json()) as { revision: string }).revision).toBe("admin-3");
-      expect(services.policy.service.revision).toBe("admin-3");
-      expect((await services.policy.service.decide(aliceReads)).decision).toBe("allow");
+      expect(gateway.services.policy.service.revision).toBe("admin-3");
+      expect((await gateway.services.policy.service.decide(aliceReads)).decision).toBe("allow");
     } finally {
-      await new Promise<void>((done) => {
-        server.close(() => done());
-        if ("closeAllConnections" in server) server.closeAllConnections();
-      });
+      await server.close();
     }
   });
 });

@@ -3,74 +3,31 @@
  * policy engine with test data (ask on memory__upsert, deny workspace__search), the audit log in
  * a temporary folder, in-memory approvals and the session event bus.
  */
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { policyData as buildPolicyData } from "../../conformance/policy/settings.js";
-import { validateConfig } from "../../gateway/config/load.js";
-import { createApp } from "../commands/serve.js";
-import { createRuntime, type Runtime } from "../runtime.js";
-import { createServices, type GatewayServices } from "../services.js";
+import { policyData } from "../../conformance/policy/settings.js";
+import { TestGateway, type TestRequestInit } from "./test-support.js";
 
-const KEYS = {
-  agent: "agent-key-0123456789abcdef",
-  boss: "boss-key-0123456789abcdef",
-  eve: "eve-key-0123456789abcdef",
-};
-const policyData = buildPolicyData([
-  { id: "no-search", effect: "deny", names: ["workspace__search"] },
-  { id: "ask-upsert", effect: "ask", actions: ["tools/call"], names: ["memory__upsert"] },
-  { id: "allow-rest", effect: "allow" },
-]);
-
-let dir: string;
-let runtime: Runtime;
-let services: GatewayServices;
-let app: ReturnType<typeof createApp>;
-
-beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), "portcullis-rest-"));
-  writeFileSync(join(dir, "hello.txt"), "hello from the workspace\n");
-  process.env.PC_REST_AGENT = KEYS.agent;
-  process.env.PC_REST_BOSS = KEYS.boss;
-  process.env.PC_REST_EVE = KEYS.eve;
-  const config = validateConfig({
-    auth: {
-      apiKeys: [
-        { id: "agent", key: "env:PC_REST_AGENT", roles: ["user"] },
-        { id: "boss", key: "env:PC_REST_BOSS", roles: ["approver"] },
-        { id: "eve", key: "env:PC_REST_EVE", roles: ["user"] },
-      ],
-    },
-    workspace: { roots: ["."] },
-    audit: { dir: "audit" },
-  });
-  services = await createServices(config, dir, { policyData });
-  runtime = createRuntime(config, dir, services);
-  app = createApp({ runtime, services });
+const gateway = new TestGateway({
+  name: "rest",
+  envPrefix: "PC_REST",
+  keys: {
+    agent: { secret: "agent-key-0123456789abcdef", roles: ["user"] },
+    boss: { secret: "boss-key-0123456789abcdef", roles: ["approver"] },
+    eve: { secret: "eve-key-0123456789abcdef", roles: ["user"] },
+  },
+  config: { workspace: { roots: ["."] } },
+  files: () => ({ "hello.txt": "hello from the workspace\n" }),
+  policyData: policyData([
+    { id: "no-search", effect: "deny", names: ["workspace__search"] },
+    { id: "ask-upsert", effect: "ask", actions: ["tools/call"], names: ["memory__upsert"] },
+    { id: "allow-rest", effect: "allow" },
+  ]),
 });
+beforeAll(() => gateway.start());
+afterAll(() => gateway.close());
 
-afterAll(async () => {
-  await app?.close();
-  await runtime?.close();
-  rmSync(dir, { recursive: true, force: true });
-});
-
-function req(path: string, who: keyof typeof KEYS | undefined, init: RequestInit & { json?: unknown } = {}) {
-  const headers = new Headers(init.headers);
-  if (who) headers.set("authorization", `Bearer ${KEYS[who]}`);
-  let body = init.body;
-  if (init.json !== undefined) {
-    headers.set("content-type", "application/json");
-    body = JSON.stringify(init.json);
-  }
-  return app.app.request(`http://127.0.0.1${path}`, {
-    ...init,
-    headers,
-    ...(body !== undefined ? { body } : {}),
-  });
-}
+const req = (path: string, who: "agent" | "boss" | "eve" | undefined, init?: TestRequestInit) =>
+  gateway.request(path, who, init);
 
 describe("REST API", () => {
   it("refuses anonymous and wrong keys with problem+json", async () => {
@@ -79,7 +36,7 @@ describe("REST API", () => {
     expect(anon.headers.get("content-type")).toBe("application/problem+json");
     expect(anon.headers.get("www-authenticate")).toMatch(/^Bearer/);
     expect(await anon.json()).toMatchObject({ status: 401, code: "GW_ERR_AUTH" });
-    const wrong = await app.app.request("http://127.0.0.1/v1/tools", {
+    const wrong = await gateway.app.app.request("http://127.0.0.1/v1/tools", {
       headers: { authorization: "Bearer nope" },
     });
     expect(wrong.status).toBe(401);
@@ -329,10 +286,10 @@ describe("REST API", () => {
   });
 
   it("serves readiness and Prometheus metrics", async () => {
-    const ready = await app.app.request("http://127.0.0.1/readyz");
+    const ready = await gateway.app.app.request("http://127.0.0.1/readyz");
     expect(ready.status).toBe(200);
     expect(await ready.json()).toMatchObject({ ready: true, checks: { policy: true, audit: true } });
-    const m = await (await app.app.request("http://127.0.0.1/metrics")).text();
+    const m = await (await gateway.app.app.request("http://127.0.0.1/metrics")).text();
     expect(m).toMatch(/^portcullis_calls_total\{tool="workspace__read",status="ok"\} [1-9]/m);
     expect(m).toMatch(/^portcullis_decisions_total\{decision="ask_user",reason="REQUIRES_APPROVAL"\} [1-9]/m);
     expect(m).toMatch(/^portcullis_decisions_total\{decision="deny",reason="DENIED_BY_RULE"\} [1-9]/m);

@@ -5,7 +5,7 @@
  * `/v1/audit` and, live over SSE, in `/v1/sessions/{id}/events`.
  */
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { approvalFlowPolicyData, TestGateway } from "./test-support.js";
+import { approvalFlowPolicyData, fetchJson, TestGateway } from "./test-support.js";
 
 const AGENT = "acceptance-agent-key-0123456789";
 const APPROVER = "acceptance-approver-key-0123456789";
@@ -26,19 +26,7 @@ beforeAll(async () => {
 });
 afterAll(() => gateway.close());
 
-const api = (key: string) => async (path: string, body?: unknown) => {
-  const r = await fetch(`${base}${path}`, {
-    method: body === undefined ? "GET" : "POST",
-    headers: {
-      authorization: `Bearer ${key}`,
-      ...(body === undefined ? {} : { "content-type": "application/json" }),
-    },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    signal: AbortSignal.timeout(10_000),
-  });
-  // biome-ignore lint/suspicious/noExplicitAny: the agent script reads arbitrary JSON, as an untyped agent would
-  return { status: r.status, body: (await r.json()) as Record<string, any> };
-};
+const api = (key: string) => (path: string, body?: unknown) => fetchJson(base, key, path, body);
 
 /** Reads SSE events of a session until `until` says stop (bounded by a timeout). */
 async function watchSession(key: string, session: string, until: (events: { kind: string }[]) => boolean) {

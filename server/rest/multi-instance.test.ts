@@ -14,7 +14,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort, type RedisServer, startRedisServer } from "../../gateway/store/redis-server.js";
-import { approvalFlowPolicyData } from "./test-support.js";
+import { approvalFlowPolicyData, fetchJson } from "./test-support.js";
 
 const root = join(import.meta.dirname, "../..");
 const KEYS = {
@@ -83,21 +83,6 @@ async function startInstance(name: string, storeUrl: string) {
   return `http://127.0.0.1:${port}`;
 }
 
-async function api(base: string, key: string, path: string, body?: unknown) {
-  const r = await fetch(`${base}${path}`, {
-    method: body === undefined ? "GET" : "POST",
-    headers: {
-      authorization: `Bearer ${key}`,
-      ...(body === undefined ? {} : { "content-type": "application/json" }),
-    },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    signal: AbortSignal.timeout(10_000),
-  });
-  const text = await r.text();
-  // biome-ignore lint/suspicious/noExplicitAny: the test reads arbitrary JSON bodies
-  return { status: r.status, type: r.headers.get("content-type") ?? "", body: JSON.parse(text) as any };
-}
-
 /** Reads an SSE stream until `until` holds for the events seen, or the time is up. */
 async function sseEvents(url: string, key: string, until: (kinds: string[]) => boolean, ms = 10_000) {
   const ctl = new AbortController();
@@ -161,10 +146,10 @@ describe("two instances sharing Redis", () => {
   it("an ask_user call pending on A is approved through B and its retry on A completes", async () => {
     const session = "multi-session-1";
     const call = { arguments: { id: "fact-1", text: "shared state works" }, session };
-    const pending = await api(A, KEYS.agent, "/v1/tools/memory__upsert/call", call);
+    const pending = await fetchJson(A, KEYS.agent, "/v1/tools/memory__upsert/call", call);
     expect(pending.status, JSON.stringify(pending.body)).toBe(202);
     const id = pending.body.approval.id as string;
-    const onB = await api(B, KEYS.approver, "/v1/approvals");
+    const onB = await fetchJson(B, KEYS.approver, "/v1/approvals");
     expect(onB.body.approvals.map((a: { id: string }) => a.id)).toContain(id);
     // B's SSE for the session (created on A) sees A's events; watch it while the approval lands.
     const watched = sseEvents(
@@ -172,17 +157,17 @@ describe("two instances sharing Redis", () => {
       KEYS.approver,
       (k) => k.filter((x) => x === "call.completed").length >= 2,
     );
-    const answered = await api(B, KEYS.approver, `/v1/approvals/${id}`, { decision: "approve" });
+    const answered = await fetchJson(B, KEYS.approver, `/v1/approvals/${id}`, { decision: "approve" });
     expect(answered.status).toBe(200);
     expect(answered.body).toMatchObject({ state: "granted", resolved_by: "ops" });
-    const seenOnA = await api(A, KEYS.agent, `/v1/approvals/${id}`);
+    const seenOnA = await fetchJson(A, KEYS.agent, `/v1/approvals/${id}`);
     expect(seenOnA.body.state).toBe("granted");
-    const done = await api(A, KEYS.agent, "/v1/tools/memory__upsert/call", call);
+    const done = await fetchJson(A, KEYS.agent, "/v1/tools/memory__upsert/call", call);
     expect(done.status, JSON.stringify(done.body)).toBe(200);
     expect(done.body.status).toBe("ok");
     expect(done.body.reasons.map((r: { code: string }) => r.code)).toContain("APPROVAL_GRANTED");
     // The one-shot grant was used on A: the same call on B asks again.
-    expect((await api(B, KEYS.agent, "/v1/tools/memory__upsert/call", call)).status).toBe(202);
+    expect((await fetchJson(B, KEYS.agent, "/v1/tools/memory__upsert/call", call)).status).toBe(202);
     const kinds = await watched;
     // The pending call, the answer given on B, the retry that ran on A — in order, on B.
     expect(kinds.slice(0, 6)).toEqual([
@@ -194,7 +179,7 @@ describe("two instances sharing Redis", () => {
       "call.completed",
     ]);
     // The session was claimed on A: on B it still belongs to agent-1, not to the rater.
-    const foreign = await api(B, KEYS.rater, "/v1/tools/memory__query/call", {
+    const foreign = await fetchJson(B, KEYS.rater, "/v1/tools/memory__query/call", {
       arguments: { text: "x" },
       session,
     });
@@ -206,7 +191,7 @@ describe("two instances sharing Redis", () => {
     const statuses: number[] = [];
     const codes: string[] = [];
     for (let i = 0; i < RATE_BURST + 2; i++) {
-      const r = await api(i % 2 ? B : A, KEYS.rater, "/v1/tools/memory__query/call", {
+      const r = await fetchJson(i % 2 ? B : A, KEYS.rater, "/v1/tools/memory__query/call", {
         arguments: { text: "shared", k: 1 },
       });
       statuses.push(r.status);
@@ -218,14 +203,14 @@ describe("two instances sharing Redis", () => {
 
   it("fails closed while Redis is down and recovers by itself when it returns", async () => {
     await redis.stop();
-    const ready = await api(A, KEYS.agent, "/readyz");
+    const ready = await fetchJson(A, KEYS.agent, "/readyz");
     expect(ready.status).toBe(503);
     expect(ready.body.checks.store.ok).toBe(false);
-    const call = await api(A, KEYS.agent, "/v1/tools/memory__query/call", { arguments: { text: "x" } });
+    const call = await fetchJson(A, KEYS.agent, "/v1/tools/memory__query/call", { arguments: { text: "x" } });
     expect(call.status).toBe(503);
     expect(call.body.status).toBe("denied");
     expect(call.body.reasons.map((r: { code: string }) => r.code)).toContain("STORE_UNAVAILABLE");
-    const list = await api(B, KEYS.approver, "/v1/approvals");
+    const list = await fetchJson(B, KEYS.approver, "/v1/approvals");
     expect(list.status).toBe(503);
     expect(list.type).toContain("application/problem+json");
     expect(list.body.code).toBe("GW_ERR_STORE_UNAVAILABLE");
@@ -233,12 +218,17 @@ describe("two instances sharing Redis", () => {
     await redis.restart();
     for (const base of [A, B]) {
       await expect
-        .poll(async () => (await api(base, KEYS.agent, "/readyz")).status, { timeout: 15_000, interval: 200 })
+        .poll(async () => (await fetchJson(base, KEYS.agent, "/readyz")).status, {
+          timeout: 15_000,
+          interval: 200,
+        })
         .toBe(200);
     }
-    const again = await api(B, KEYS.agent, "/v1/tools/memory__query/call", { arguments: { text: "x" } });
+    const again = await fetchJson(B, KEYS.agent, "/v1/tools/memory__query/call", {
+      arguments: { text: "x" },
+    });
     expect(again.status, JSON.stringify(again.body)).toBe(200);
-    const pending = await api(A, KEYS.agent, "/v1/tools/memory__upsert/call", {
+    const pending = await fetchJson(A, KEYS.agent, "/v1/tools/memory__upsert/call", {
       arguments: { id: "fact-2", text: "after the outage" },
     });
     expect(pending.status).toBe(202);

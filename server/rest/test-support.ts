@@ -147,6 +147,25 @@ function closeServer(server: ServerType): Promise<void> {
   });
 }
 
+/**
+ * A JSON call over a socket as an agent makes it: GET without a body, POST with a JSON one, the
+ * key as a bearer token, bounded to 10 s. The answer's status, content type and parsed body.
+ */
+export async function fetchJson(base: string, key: string, path: string, body?: unknown) {
+  const r = await fetch(`${base}${path}`, {
+    method: body === undefined ? "GET" : "POST",
+    headers: {
+      authorization: `Bearer ${key}`,
+      ...(body === undefined ? {} : { "content-type": "application/json" }),
+    },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    signal: AbortSignal.timeout(10_000),
+  });
+  const text = await r.text();
+  // biome-ignore lint/suspicious/noExplicitAny: the tests read arbitrary JSON bodies, as an untyped agent would
+  return { status: r.status, type: r.headers.get("content-type") ?? "", body: JSON.parse(text) as any };
+}
+
 /** The policy of the approval-flow tests: ask before `memory__upsert`, users may call the rest. */
 export function approvalFlowPolicyData(): ReturnType<typeof buildPolicyData> {
   return buildPolicyData(

@@ -97,7 +97,7 @@ let shapeBudget = 0;
 /**
  * The value itself where JSON.stringify already writes it canonically, else a copy whose objects
  * have their members re-inserted in sorted order; UNSUITED where JSON.stringify and RFC 8785 may
- * disagree (toJSON, objects that are not plain, inherited members, BigInt, non-finite numbers),
+ * disagree (toJSON, objects that are not plain, BigInt, non-finite numbers),
  * where sorted insertion would not give sorted output (V8 lists integer-like keys first, so an
  * object needing a copy may not have a key starting with a digit), or past the node budget.
  * Strings, booleans and members JSON.stringify skips or writes as null pass through: the writer
@@ -130,8 +130,9 @@ function canonicalShape(v: unknown): unknown {
   let sorted = true;
   let digitKey = false;
   let shapedMembers: Map<string, unknown> | undefined;
+  // for-in lists the own keys in JSON.stringify's order, then inherited enumerable ones: ascending
+  // over that superset implies ascending own keys, and a copy takes only the own ones.
   for (const key in obj) {
-    if (!Object.hasOwn(obj, key)) return UNSUITED;
     if (prev !== undefined && !(prev < key)) sorted = false;
     prev = key;
     const c = key.charCodeAt(0);
@@ -178,20 +179,29 @@ export function writeCanonical(value: unknown): string {
   return out.join("");
 }
 
-/** RFC 8785 canonical JSON text of a JSON-compatible value. */
-export function canonicalize(value: unknown): string {
-  const quick = quickCanonical(value, QUICK_NODES);
-  if (quick !== undefined) return quick;
+/**
+ * The canonical text where JavaScript alone gets it cheaply: one JSON.stringify of a value already
+ * in canonical order (the pipeline's records), else `quickCanonical` within `maxNodes`; undefined
+ * otherwise. A `null` in an ordered value's text may be a non-finite number JSON.stringify hid, so
+ * such a text is only trusted after `quickCanonical`'s walk.
+ */
+export function jsCanonical(value: unknown, maxNodes: number): string | undefined {
   if (isCanonicallyOrdered(value)) {
     let text: string | undefined;
     try {
       text = JSON.stringify(value) as string | undefined;
     } catch {
-      text = undefined; // BigInt: the writer below renders it
+      return undefined; // BigInt: the writer renders it
     }
-    // A `null` in the text may be a non-finite number JSON.stringify hid: the writer refuses those.
     if (typeof text === "string" && !text.includes("null")) return text;
   }
+  return quickCanonical(value, maxNodes);
+}
+
+/** RFC 8785 canonical JSON text of a JSON-compatible value. */
+export function canonicalize(value: unknown): string {
+  const quick = jsCanonical(value, QUICK_NODES);
+  if (quick !== undefined) return quick;
   const out: string[] = [];
   write(value, out);
   return out.join("");

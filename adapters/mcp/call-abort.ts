@@ -5,6 +5,8 @@
  * plain callback instead, so the common call allocates no AbortController and no event listener
  * of its own. Aborting is idempotent: the first reason wins, as with an AbortController.
  */
+import type { AbortState } from "../../gateway/registry/source.js";
+
 export class CallAbort {
   aborted = false;
   reason: unknown = undefined;
@@ -61,12 +63,15 @@ export class LazySignalOptions {
   }
 }
 
-/** Something a request can be aborted by: a plain AbortSignal, or a call's `CallAbort`. */
-export type Abortable = AbortSignal | CallAbort;
+/**
+ * Something a request can be aborted by: a plain AbortSignal, or an abort state that takes
+ * callbacks (a call's `CallAbort`, the pipeline's `AbortState`).
+ */
+export type Abortable = AbortSignal | Pick<AbortState, "aborted" | "reason" | "onAbort">;
 
 /** Registers `fn` for the abort of `a`; returns what unregisters it. */
 export function onAbort(a: Abortable, fn: (reason: unknown) => void): () => void {
-  if (a instanceof CallAbort) return a.onAbort(fn);
+  if (!(a instanceof AbortSignal)) return a.onAbort(fn);
   const listener = () => fn(a.reason);
   a.addEventListener("abort", listener, { once: true });
   return () => a.removeEventListener("abort", listener);

@@ -35,7 +35,7 @@ import {
   type SourceEvents,
   type TaskMethod,
 } from "../../gateway/registry/source.js";
-import { CallAbort, LazySignalOptions } from "./call-abort.js";
+import { type Abortable, CallAbort, LazySignalOptions, onAbort } from "./call-abort.js";
 import {
   isConnectionClosed,
   type LinkHooks,
@@ -349,12 +349,14 @@ export class Upstream implements CapabilitySource {
       token || opts?.meta || envelope
         ? { ...opts?.meta, ...envelope, ...(token ? { progressToken: token } : {}) }
         : undefined;
-    // The call's own signal aborts the call's state through one listener (no AbortSignal.any);
-    // an AbortSignal of the call is made only for the paths that need one (`options.signal`).
-    const outer = opts?.signal;
-    const onOuterAbort = () => idle.abort(outer!.reason);
-    if (outer?.aborted) onOuterAbort();
-    else outer?.addEventListener("abort", onOuterAbort, { once: true });
+    // The call's abort aborts the call's state through one callback (no AbortSignal.any): the
+    // caller's abort state when it gives one (no signal made, no listener), else a listener on
+    // its signal. An AbortSignal of the call is made only for the paths that need one
+    // (`options.signal`).
+    const outer: Abortable | undefined = opts?.abort ?? opts?.signal;
+    let offOuter: (() => void) | undefined;
+    if (outer?.aborted) idle.abort(outer.reason);
+    else if (outer) offOuter = onAbort(outer, (reason) => idle.abort(reason));
     const options: SendOptions = new LazySignalOptions(idle, NO_SDK_TIMEOUT);
     // Time the person takes to answer (an input round, a relayed elicitation or sampling request)
     // is not upstream inactivity: the timer stops while any answer is awaited.
@@ -386,7 +388,7 @@ export class Upstream implements CapabilitySource {
       throw e;
     } finally {
       clearTimeout(timer);
-      outer?.removeEventListener("abort", onOuterAbort);
+      offOuter?.();
       if (token) this.progress.delete(token);
       if (active) {
         const i = this.active.lastIndexOf(active);

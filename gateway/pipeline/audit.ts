@@ -67,7 +67,7 @@ export function recordDecision(opts: AuditOptions): Stage {
 }
 
 /** The status of a call that ended with an error. */
-export function statusOfError(e: unknown, signal: AbortSignal): CallStatus {
+export function statusOfError(e: unknown, signal: { readonly aborted: boolean }): CallStatus {
   if (signal.aborted) return "cancelled";
   if (isPortcullisError(e) && e.code === "GW_ERR_TIMEOUT") return "timeout";
   if (isPortcullisError(e) && e.code === "GW_ERR_POLICY") return "denied";
@@ -80,7 +80,7 @@ export function recordOutcome(opts: AuditOptions): Stage {
       await next();
     } catch (e) {
       ctx.error = e;
-      ctx.status = statusOfError(e, ctx.signal);
+      ctx.status = statusOfError(e, ctx.abort ?? ctx.signal);
       throw e;
     } finally {
       if (ctx.decisionRecorded && ctx.taskEnd && ctx.error === undefined) {

@@ -11,7 +11,13 @@ import type {
   ReadResourceResult,
   Tool,
 } from "@modelcontextprotocol/sdk/types.js";
-import type { CapabilitySource, ClientChannel, ProgressUpdate, TaskEnd } from "../registry/source.js";
+import type {
+  AbortState,
+  CapabilitySource,
+  ClientChannel,
+  ProgressUpdate,
+  TaskEnd,
+} from "../registry/source.js";
 
 export type Via = "stdio" | "api_key" | "jwt" | "anonymous";
 
@@ -167,6 +173,8 @@ export interface CallContext {
   transport: "stdio" | "http";
   session?: string;
   signal: AbortSignal;
+  /** The call's abort state (`signal` is its signal); set by the pipeline, absent in hand-made contexts. */
+  abort?: AbortState;
   client?: ClientChannel;
   onProgress?: (update: ProgressUpdate) => void;
   meta?: Record<string, unknown>;

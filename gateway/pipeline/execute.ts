@@ -7,7 +7,7 @@
  */
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { PortcullisError } from "../errors.js";
-import { isTaskHandle } from "../registry/source.js";
+import { type AbortState, isTaskHandle, type SourceCallOptions } from "../registry/source.js";
 import type { CallContext, Decision, Stage } from "./context.js";
 
 /** A prompt or resource read the policy refused. */
@@ -36,10 +36,32 @@ export function denialResult(name: string, decision: Decision): CallToolResult {
   };
 }
 
-/** The call's signal, bounded by the policy's timeout obligation when there is one. */
-function callSignal(ctx: CallContext): AbortSignal {
-  const ms = ctx.decision?.obligations?.timeout_ms;
-  return ms ? AbortSignal.any([ctx.signal, AbortSignal.timeout(ms)]) : ctx.signal;
+/**
+ * What a source is called with. `signal` is the call's, made on first read: a source that takes
+ * the abort state (`abort`) registers a callback and no signal is made. Under the policy's timeout
+ * obligation the signal is the call's bounded by the timeout, and there is no `abort`.
+ */
+class CallOptions implements SourceCallOptions {
+  declare abort?: AbortState;
+  declare onProgress?: SourceCallOptions["onProgress"];
+  declare client?: SourceCallOptions["client"];
+  declare meta?: SourceCallOptions["meta"];
+  private readonly ctx: CallContext;
+  private readonly bounded: AbortSignal | undefined;
+
+  constructor(ctx: CallContext) {
+    this.ctx = ctx;
+    const ms = ctx.decision?.obligations?.timeout_ms;
+    this.bounded = ms ? AbortSignal.any([ctx.signal, AbortSignal.timeout(ms)]) : undefined;
+    if (!ms && ctx.abort) this.abort = ctx.abort;
+    if (ctx.onProgress) this.onProgress = ctx.onProgress;
+    if (ctx.client) this.client = ctx.client;
+    if (ctx.meta) this.meta = ctx.meta;
+  }
+
+  get signal(): AbortSignal {
+    return this.bounded ?? this.ctx.signal;
+  }
 }
 
 export function execute(): Stage {
@@ -54,13 +76,7 @@ export function execute(): Stage {
       return next();
     }
     const source = ctx.source!;
-    const signal = callSignal(ctx);
-    const opts = {
-      signal,
-      ...(ctx.onProgress ? { onProgress: ctx.onProgress } : {}),
-      ...(ctx.client ? { client: ctx.client } : {}),
-      ...(ctx.meta ? { meta: ctx.meta } : {}),
-    };
+    const opts = new CallOptions(ctx);
     const started = performance.now();
     try {
       if (ctx.action === "tools/call") {

@@ -18,10 +18,11 @@ import type {
   Tool,
 } from "@modelcontextprotocol/sdk/types.js";
 import type { Registry } from "../registry/registry.js";
-import type { ClientChannel, ProgressUpdate } from "../registry/source.js";
+import type { AbortState, ClientChannel, ProgressUpdate } from "../registry/source.js";
 import { askUser } from "./ask-user.js";
 import { recordDecision, recordOutcome } from "./audit.js";
 import { type AuthenticateOptions, authenticate, createAuthenticator } from "./authenticate.js";
+import { CallState, LocalAbort, SignalAbort } from "./call-state.js";
 import type {
   ApprovalPort,
   AuditPort,
@@ -64,6 +65,8 @@ export interface CallRequest {
   transport: "stdio" | "http";
   session?: string;
   signal?: AbortSignal;
+  /** The call's abort state instead of `signal` (its signal is then made only if some stage reads it). */
+  abort?: AbortState;
   client?: ClientChannel;
   onProgress?: (update: ProgressUpdate) => void;
   meta?: Record<string, unknown>;
@@ -131,16 +134,16 @@ export class Pipeline {
 
   /** Runs one call through every stage and returns its finished context. */
   call(action: CallAction, req: CallRequest): Promise<CallContext> {
-    const ctx: CallContext = {
-      id: req.id ?? randomUUID(),
+    const abort = req.abort ?? (req.signal ? new SignalAbort(req.signal) : new LocalAbort());
+    const ctx: CallContext = new CallState(
+      req.id ?? randomUUID(),
       action,
-      name: req.name,
-      arguments: req.arguments ?? {},
-      credentials: req.credentials,
-      transport: req.transport,
-      signal: req.signal ?? new AbortController().signal,
-      startedAt: performance.now(),
-    };
+      req.name,
+      req.arguments ?? {},
+      req.credentials,
+      req.transport,
+      abort,
+    );
     if (req.principal) ctx.principal = req.principal;
     if (req.session) ctx.session = req.session;
     if (req.client) ctx.client = req.client;

@@ -102,8 +102,22 @@ export interface ProgressUpdate {
   message?: string;
 }
 
+/**
+ * A call's abort state whose `AbortSignal` is made only when read; `onAbort` registers a plain
+ * callback (called once, on the abort; not when already aborted) and returns its unregistration.
+ * `CallAbort` (adapters/mcp/call-abort.ts) is one.
+ */
+export interface AbortState {
+  readonly aborted: boolean;
+  readonly reason: unknown;
+  readonly signal: AbortSignal;
+  onAbort(fn: (reason: unknown) => void): () => void;
+}
+
 export interface SourceCallOptions {
   signal?: AbortSignal;
+  /** The same abort as `signal`, for a source that can take a callback instead of a listener. */
+  abort?: AbortState;
   onProgress?: (update: ProgressUpdate) => void;
   client?: ClientChannel;
   /** `_meta` the client sent (minus the progress token, which the source owns). */

@@ -17,6 +17,7 @@ import {
   type ServerNotification,
   type ServerRequest,
 } from "@modelcontextprotocol/sdk/types.js";
+import { CallAbort } from "../../adapters/mcp/call-abort.js";
 import type { Principal } from "../../gateway/pipeline/context.js";
 
 export type RequestId = string | number;
@@ -30,6 +31,36 @@ export interface PlainToolCall {
 }
 
 type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
+
+/**
+ * The handler's `extra` for a plain call: the fields the session's handler reads, with `signal`
+ * made from the call's abort state only when read, and `abort`, which the session passes to the
+ * pipeline instead (so a call that is never cancelled makes no AbortController).
+ */
+class PlainExtra {
+  readonly abort: CallAbort;
+  readonly requestId: RequestId;
+  readonly sessionId = undefined;
+  declare authInfo?: Extra["authInfo"];
+  readonly sendNotification: PlainCallOptions["notify"];
+
+  constructor(abort: CallAbort, id: RequestId, opts: PlainCallOptions) {
+    this.abort = abort;
+    this.requestId = id;
+    this.sendNotification = opts.notify;
+    if (opts.principal)
+      this.authInfo = {
+        token: opts.token ?? "",
+        clientId: opts.principal.id,
+        scopes: opts.principal.roles,
+        extra: { principal: opts.principal },
+      };
+  }
+
+  get signal(): AbortSignal {
+    return this.abort.signal;
+  }
+}
 
 /** The session's `tools/call` handler (the one the SDK server runs too). */
 export type ToolCallHandler = (req: CallToolRequest, extra: Extra) => Promise<CallToolResult>;
@@ -99,7 +130,7 @@ export interface PlainCallOptions {
 /** Plain calls of one session: answer them and cancel them by request id. */
 export class PlainCalls {
   private readonly handler: ToolCallHandler;
-  private readonly inFlight = new Map<RequestId, AbortController>();
+  private readonly inFlight = new Map<RequestId, CallAbort>();
 
   constructor(handler: ToolCallHandler) {
     this.handler = handler;
@@ -133,27 +164,13 @@ export class PlainCalls {
 
   /** Runs the call; resolves with its response, or undefined when it was cancelled. */
   async answer(msg: PlainToolCall, opts: PlainCallOptions): Promise<JSONRPCMessage | undefined> {
-    const ctl = new AbortController();
+    const ctl = new CallAbort();
     this.inFlight.set(msg.id, ctl);
-    const extra = {
-      signal: ctl.signal,
-      requestId: msg.id,
-      sessionId: undefined,
-      ...(opts.principal
-        ? {
-            authInfo: {
-              token: opts.token ?? "",
-              clientId: opts.principal.id,
-              scopes: opts.principal.roles,
-              extra: { principal: opts.principal },
-            },
-          }
-        : {}),
-      sendNotification: opts.notify,
-    } as unknown as Extra; // the session's handler reads only these fields (requests go through its server)
+    // The session's handler reads only these fields (requests go through its server).
+    const extra = new PlainExtra(ctl, msg.id, opts) as unknown as Extra;
     try {
       const result = await this.handler(msg as CallToolRequest, extra);
-      if (ctl.signal.aborted) return undefined;
+      if (ctl.aborted) return undefined;
       if (isPlainTextResult(result)) return { jsonrpc: "2.0", id: msg.id, result };
       const parsed = CallToolResultSchema.safeParse(result);
       if (!parsed.success)
@@ -163,7 +180,7 @@ export class PlainCalls {
         });
       return { jsonrpc: "2.0", id: msg.id, result: parsed.data };
     } catch (e) {
-      return ctl.signal.aborted ? undefined : errorResponse(msg.id, e);
+      return ctl.aborted ? undefined : errorResponse(msg.id, e);
     } finally {
       if (this.inFlight.get(msg.id) === ctl) this.inFlight.delete(msg.id);
     }

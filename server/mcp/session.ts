@@ -33,7 +33,7 @@ import { errorMessage, isPortcullisError } from "../../gateway/errors.js";
 import type { Credentials, Principal } from "../../gateway/pipeline/context.js";
 import { PolicyDeniedError } from "../../gateway/pipeline/execute.js";
 import type { CallRequest, Pipeline } from "../../gateway/pipeline/pipeline.js";
-import type { ClientChannel } from "../../gateway/registry/source.js";
+import type { AbortState, ClientChannel } from "../../gateway/registry/source.js";
 import { paginate } from "./paginate.js";
 import { PlainCalls } from "./plain-call.js";
 
@@ -156,13 +156,15 @@ export function createSession(opts: SessionOptions): McpSession {
   ): CallRequest => {
     const { progressToken, ...rest } = meta ?? {};
     const principal = principalOf(extra);
+    // A plain call's extra carries its abort state: the pipeline takes that instead of a signal.
+    const abort = (extra as { abort?: AbortState }).abort;
     return {
       name,
       arguments: args ?? {},
       credentials: opts.credentials,
       transport: opts.transport,
       session: opts.session,
-      signal: extra.signal,
+      ...(abort ? { abort } : { signal: extra.signal }),
       client: channel(extra, out),
       ...(principal ? { principal } : {}),
       ...(Object.keys(rest).length ? { meta: rest } : {}),

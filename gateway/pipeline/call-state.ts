@@ -49,7 +49,8 @@ export class LocalAbort implements AbortState {
     return this.controller.signal;
   }
 
-  onAbort(): () => void {
+  /** Nothing to register: this call is never aborted. */
+  onAbort(_fn: (reason: unknown) => void): () => void {
     return NOTHING_TO_REMOVE;
   }
 }

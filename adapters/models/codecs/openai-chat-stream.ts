@@ -10,7 +10,7 @@
  * `stream_cut` error, never a success. Encoding writes the same frames back.
  */
 import type { ChatStreamEvent, StopReason, StreamEncoder, Usage } from "../types.js";
-import { type Json, openaiErrorType, protocolError } from "./shared.js";
+import { type Json, openaiErrorBody, protocolError } from "./shared.js";
 import { count, FormatStreamDecoder, midStreamError } from "./stream-decoder.js";
 
 export const FINISH_TO_STOP: Record<string, StopReason> = {
@@ -210,16 +210,7 @@ export class OpenAIChatStreamEncoder implements StreamEncoder {
       case "done":
         return ["data: [DONE]\n\n"];
       case "error":
-        return [
-          data({
-            error: {
-              message: event.error.message,
-              type: openaiErrorType(event.error),
-              param: null,
-              code: event.error.code,
-            },
-          }),
-        ];
+        return [data(openaiErrorBody(event.error))];
     }
   }
 

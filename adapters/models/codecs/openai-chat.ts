@@ -23,12 +23,17 @@ import {
   OpenAIChatStreamEncoder,
   STOP_TO_FINISH,
 } from "./openai-chat-stream.js";
-import { decodeRequestHead, decodeRequestOptions, type RequestOptionFields } from "./request-options.js";
+import {
+  decodeOpenAIToolChoice,
+  decodeRequestHead,
+  decodeRequestOptions,
+  type RequestOptionFields,
+} from "./request-options.js";
 import {
   dataUrl,
   grammarGuarded,
   type Json,
-  openaiErrorType,
+  openaiErrorBody,
   parseDataUrl,
   passthroughFor,
   type Reader,
@@ -187,11 +192,9 @@ function decodeTools(r: Reader, value: unknown): ToolDefinition[] | undefined {
 }
 
 function decodeToolChoice(r: Reader, value: unknown): ToolChoice | undefined {
-  if (value === undefined || value === null) return undefined;
-  if (value === "auto" || value === "none" || value === "required") return value;
-  const o = r.object(value, "tool_choice");
-  if (o.type !== "function") throw new UnsupportedFeatureError(`tool_choice type ${String(o.type)}`, "any");
-  return { name: r.string(r.object(o.function, "tool_choice.function").name, "tool_choice.function.name") };
+  return decodeOpenAIToolChoice(r, value, (o) =>
+    r.string(r.object(o.function, "tool_choice.function").name, "tool_choice.function.name"),
+  );
 }
 
 function encodeMessages(request: ChatRequest): Json[] {
@@ -378,11 +381,7 @@ export function createOpenAIChatCodec(options: OpenAIChatCodecOptions = {}): Wir
     streamDecoder: () => grammarGuarded(new OpenAIChatStreamDecoder(), FORMAT),
     streamEncoder: (request?: ChatRequest) => new OpenAIChatStreamEncoder(request?.include_usage === true),
 
-    encodeError(error: ModelErrorBody): Json {
-      return {
-        error: { message: error.message, type: openaiErrorType(error), param: null, code: error.code },
-      };
-    },
+    encodeError: (error: ModelErrorBody): Json => openaiErrorBody(error),
   };
 }
 

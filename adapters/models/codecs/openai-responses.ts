@@ -24,12 +24,17 @@ import {
   responseStop,
   responseUsage,
 } from "./openai-responses-stream.js";
-import { decodeRequestHead, decodeRequestOptions, type RequestOptionFields } from "./request-options.js";
+import {
+  decodeOpenAIToolChoice,
+  decodeRequestHead,
+  decodeRequestOptions,
+  type RequestOptionFields,
+} from "./request-options.js";
 import {
   dataUrl,
   grammarGuarded,
   type Json,
-  openaiErrorType,
+  openaiErrorBody,
   parseDataUrl,
   passthroughFor,
   type Reader,
@@ -164,11 +169,7 @@ function decodeTools(r: Reader, value: unknown): ToolDefinition[] | undefined {
 }
 
 function decodeToolChoice(r: Reader, value: unknown): ToolChoice | undefined {
-  if (value === undefined || value === null) return undefined;
-  if (value === "auto" || value === "none" || value === "required") return value;
-  const o = r.object(value, "tool_choice");
-  if (o.type !== "function") throw new UnsupportedFeatureError(`tool_choice type ${String(o.type)}`, "any");
-  return { name: r.string(o.name, "tool_choice.name") };
+  return decodeOpenAIToolChoice(r, value, (o) => r.string(o.name, "tool_choice.name"));
 }
 
 function encodeInput(messages: ChatMessage[]): Json[] {
@@ -345,7 +346,5 @@ export const openaiResponsesCodec: WireCodec = {
   streamDecoder: () => grammarGuarded(new ResponsesStreamDecoder(), FORMAT),
   streamEncoder: () => new ResponsesStreamEncoder(),
 
-  encodeError(error: ModelErrorBody): Json {
-    return { error: { message: error.message, type: openaiErrorType(error), param: null, code: error.code } };
-  },
+  encodeError: (error: ModelErrorBody): Json => openaiErrorBody(error),
 };

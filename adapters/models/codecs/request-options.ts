@@ -6,7 +6,8 @@
  * The order is the order of the checks: a request with several bad fields is refused for the
  * first of them in this order.
  */
-import type { ChatMessage, ChatRequest, WireFormat } from "../types.js";
+import { UnsupportedFeatureError } from "../errors.js";
+import type { ChatMessage, ChatRequest, ToolChoice, WireFormat } from "../types.js";
 import { collectPassthrough, type Json, type Reader } from "./shared.js";
 
 /** `model`, then the format's system prompts and messages, then `stream`; a model name is required. */
@@ -20,6 +21,22 @@ export function decodeRequestHead(
   const request: ChatRequest = { model, system, messages, stream: r.optBool(b.stream, "stream") ?? false };
   if (request.model === "") r.fail("model", "a non-empty model name");
   return request;
+}
+
+/**
+ * The OpenAI formats' `tool_choice`: `auto`, `none`, `required`, or a `function` object whose
+ * name `nameOf` reads (the formats nest it differently); other types are refused.
+ */
+export function decodeOpenAIToolChoice(
+  r: Reader,
+  value: unknown,
+  nameOf: (choice: Json) => string,
+): ToolChoice | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (value === "auto" || value === "none" || value === "required") return value;
+  const o = r.object(value, "tool_choice");
+  if (o.type !== "function") throw new UnsupportedFeatureError(`tool_choice type ${String(o.type)}`, "any");
+  return { name: nameOf(o) };
 }
 
 export interface RequestOptionFields {

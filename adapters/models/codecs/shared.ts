@@ -188,6 +188,11 @@ export function openaiErrorType(error: ModelErrorBody): string {
   return "invalid_request_error";
 }
 
+/** The error body both OpenAI formats write (`{error:{message,type,param,code}}`). */
+export function openaiErrorBody(error: ModelErrorBody): Json {
+  return { error: { message: error.message, type: openaiErrorType(error), param: null, code: error.code } };
+}
+
 /** A JSON object's tool arguments as a string ("{}" for none). */
 export function argumentsText(input: unknown): string {
   return input === undefined ? "{}" : JSON.stringify(input);

@@ -113,8 +113,10 @@ export function createAddonCore(binding: NativeBinding): NativeCore {
   return {
     implementation: "native",
     canonicalize(value) {
-      // Ordered values and small ones: JSON.stringify (after a sorted copy) beats the crossing.
-      const quick = canonical.jsCanonical(value, canonical.QUICK_NODES);
+      // Values in canonical order: JSON.stringify is the canonical text (non-finite numbers
+      // excluded by a walk, not by a second stringify). Unordered ones cross: a sorted copy in JS
+      // costs as much as the crossing (echo result, cold caches: 4.0 vs 3.7 µs).
+      const quick = canonical.jsCanonical(value, canonical.QUICK_NODES, false);
       if (quick !== undefined) return quick;
       const text = jsonForNative(value);
       if (text === undefined) return canonical.canonicalize(value);
@@ -128,7 +130,7 @@ export function createAddonCore(binding: NativeBinding): NativeCore {
     // copy across napi (a 700-byte audit record: 1.2 -> 0.96 µs). Bytes go to the addon as before.
     sha256Hex: (data) => (typeof data === "string" ? canonical.sha256Hex(data) : binding.sha256Hex(data)),
     digest(value) {
-      const quick = canonical.jsCanonical(value, canonical.QUICK_NODES);
+      const quick = canonical.jsCanonical(value, canonical.QUICK_NODES, false);
       if (quick !== undefined) return canonical.sha256Hex(quick);
       const text = jsonForNative(value);
       if (text === undefined) return canonical.digest(value);

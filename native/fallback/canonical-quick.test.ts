@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { loadAddon } from "../loader.js";
-import { QUICK_NODES, quickCanonical, writeCanonical } from "./canonical.js";
+import { jsCanonical, QUICK_NODES, quickCanonical, writeCanonical } from "./canonical.js";
 
 const { binding } = loadAddon();
 if (!binding) throw new Error("native addon not loadable (run npm run setup)");
@@ -79,6 +79,14 @@ describe("quickCanonical", () => {
     // Integer-like keys would be listed first by V8 whatever the insertion order.
     expect(quickCanonical({ b: 1, "10": 2, "9": 3 }, QUICK_NODES)).toBeUndefined();
     expect(writeCanonical({ b: 1, "10": 2, "9": 3 })).toBe('{"10":2,"9":3,"b":1}');
+  });
+
+  it("without copies, answers only for values already in order (null members included)", () => {
+    expect(quickCanonical({ b: 1, a: 2 }, QUICK_NODES, false)).toBeUndefined();
+    expect(quickCanonical([{ b: 1, a: 2 }], QUICK_NODES, false)).toBeUndefined();
+    expect(jsCanonical({ a: null, b: [1, null] }, QUICK_NODES, false)).toBe('{"a":null,"b":[1,null]}');
+    expect(jsCanonical({ a: Number.NaN }, QUICK_NODES, false)).toBeUndefined();
+    expect(jsCanonical({ b: 1, a: 2 }, QUICK_NODES, true)).toBe('{"a":2,"b":1}');
   });
 
   it("leaves objects with another prototype to the writer (own members only)", () => {

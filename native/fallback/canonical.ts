@@ -93,6 +93,8 @@ export function isCanonicallyOrdered(value: unknown): boolean {
 const UNSUITED: unique symbol = Symbol("unsuited");
 /** Objects and arrays `canonicalShape` may still visit in the current walk. */
 let shapeBudget = 0;
+/** Whether the current walk may answer with a sorted copy (else an out-of-order object is UNSUITED). */
+let shapeMayCopy = true;
 
 /**
  * The value itself where JSON.stringify already writes it canonically, else a copy whose objects
@@ -117,6 +119,7 @@ function canonicalShape(v: unknown): unknown {
       const shaped = canonicalShape(item);
       if (shaped === UNSUITED) return UNSUITED;
       if (shaped !== item) {
+        if (!shapeMayCopy) return UNSUITED;
         copy ??= v.slice();
         copy[i] = shaped;
       }
@@ -146,7 +149,7 @@ function canonicalShape(v: unknown): unknown {
     }
   }
   if (sorted && shapedMembers === undefined) return v;
-  if (!sorted && digitKey) return UNSUITED;
+  if (!shapeMayCopy || (!sorted && digitKey)) return UNSUITED;
   const copy: Record<string, unknown> = {};
   for (const key of sorted ? Object.keys(obj) : Object.keys(obj).sort()) {
     const value = shapedMembers?.has(key) ? shapedMembers.get(key) : obj[key];
@@ -161,8 +164,9 @@ function canonicalShape(v: unknown): unknown {
  * than `maxNodes` objects and arrays or something only the full writer renders exactly. Small
  * values (a call's arguments, a tool result, an audit record) take this path on both cores.
  */
-export function quickCanonical(value: unknown, maxNodes: number): string | undefined {
+export function quickCanonical(value: unknown, maxNodes: number, mayCopy = true): string | undefined {
   shapeBudget = maxNodes;
+  shapeMayCopy = mayCopy;
   const shaped = canonicalShape(value);
   if (shaped === UNSUITED) return undefined;
   const text = JSON.stringify(shaped) as string | undefined;
@@ -183,9 +187,10 @@ export function writeCanonical(value: unknown): string {
  * The canonical text where JavaScript alone gets it cheaply: one JSON.stringify of a value already
  * in canonical order (the pipeline's records), else `quickCanonical` within `maxNodes`; undefined
  * otherwise. A `null` in an ordered value's text may be a non-finite number JSON.stringify hid, so
- * such a text is only trusted after `quickCanonical`'s walk.
+ * such a text is only trusted after `quickCanonical`'s walk. Without `mayCopy`, values that need
+ * a sorted copy answer undefined (the addon's Rust core canonicalises those as fast as the copy).
  */
-export function jsCanonical(value: unknown, maxNodes: number): string | undefined {
+export function jsCanonical(value: unknown, maxNodes: number, mayCopy = true): string | undefined {
   if (isCanonicallyOrdered(value)) {
     let text: string | undefined;
     try {
@@ -194,8 +199,8 @@ export function jsCanonical(value: unknown, maxNodes: number): string | undefine
       return undefined; // BigInt: the writer renders it
     }
     if (typeof text === "string" && !text.includes("null")) return text;
-  }
-  return quickCanonical(value, maxNodes);
+  } else if (!mayCopy) return undefined;
+  return quickCanonical(value, maxNodes, mayCopy);
 }
 
 /** RFC 8785 canonical JSON text of a JSON-compatible value. */

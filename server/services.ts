@@ -134,6 +134,9 @@ export async function createServices(
     throw e;
   }
   const storedKeys = watchStoredKeys(keyFilePath(config, baseDir));
+  // The native sanitizer compiles its detector table on first use (~90 ms): do it now, on the
+  // thread pool, instead of inside the first call that carries a string worth scanning.
+  core.scanTextAsync("").catch(() => undefined);
   return {
     decisions,
     audit: auditLog as unknown as AuditPort, // AuditEntry is the contract type; AuditRecord matches it field for field.

@@ -267,6 +267,69 @@ describe("DecisionCache with a projection shape", () => {
     }
   });
 
+  it("a hit exactly when the projected text is the same, on seeded variants of names and values", () => {
+    // Variants of one stored object: members reordered, removed, added (kept or dropped names),
+    // values changed, nested objects likewise; the lookup must agree with the projected text.
+    let seed = 0x5eed;
+    const rnd = (n: number) => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed % n;
+    };
+    const names = ["v", "action", "principal", "target", "data_classes", "context", "arguments", "extra"];
+    const vary = (o: Record<string, unknown>, depth: number): Record<string, unknown> => {
+      const entries = Object.entries(o);
+      const op = rnd(8);
+      if (op === 0 && entries.length > 1) {
+        const i = rnd(entries.length - 1);
+        [entries[i], entries[i + 1]] = [entries[i + 1] as [string, unknown], entries[i] as [string, unknown]];
+      } else if (op === 1 && entries.length > 0) entries.splice(rnd(entries.length), 1);
+      else if (op === 2)
+        entries.splice(rnd(entries.length + 1), 0, [names[rnd(names.length)] as string, rnd(3)]);
+      else if (op === 3 && entries.length > 0) {
+        const i = rnd(entries.length);
+        entries[i] = [(entries[i] as [string, unknown])[0], rnd(2) === 0 ? "changed" : 1];
+      }
+      const out: Record<string, unknown> = {};
+      for (const [k, v] of entries) {
+        const nested = v !== null && typeof v === "object" && !Array.isArray(v) && depth < 2 && rnd(2) === 0;
+        out[k] = nested ? vary(v as Record<string, unknown>, depth + 1) : v;
+      }
+      return out;
+    };
+    const stored = input() as unknown as Record<string, unknown>;
+    const cache = cacheFor(stored as unknown as PolicyInput);
+    const want = projector.text(stored);
+    let hits = 0;
+    let misses = 0;
+    for (let n = 0; n < 3000; n++) {
+      const v = vary(JSON.parse(JSON.stringify(stored)) as Record<string, unknown>, 0);
+      const same = projector.text(v) === want;
+      expect(get(cache, v) !== undefined, JSON.stringify(v)).toBe(same);
+      if (same) hits++;
+      else misses++;
+    }
+    expect(hits).toBeGreaterThan(300);
+    expect(misses).toBeGreaterThan(300);
+  });
+
+  it("names that match the stored ones for a while, then differ, are judged from the start", () => {
+    const stored = { v: 1, extra: 1, action: "tools/call", context: { transport: "http" } };
+    const cache = cacheFor(stored as unknown as PolicyInput);
+    const cases: [unknown, boolean][] = [
+      [{ v: 1, extra: 1, action: "tools/call", context: { transport: "http" }, more: 2 }, true],
+      [{ v: 1, extra: 1, action: "tools/call" }, false],
+      [{ v: 1, extra: 1, action: "tools/call", context: { transport: "http" }, data_classes: [] }, false],
+      [{ v: 1, extra: 1, other: 0, action: "tools/call", context: { transport: "http" } }, true],
+      [{ v: 1, extra: 1, other: 0, action: "tools/other", context: { transport: "http" } }, false],
+      [{ v: 1, action: "tools/call", context: { transport: "http" } }, true],
+      [{ v: 1, extra: 1, context: { transport: "http" }, action: "tools/call" }, false],
+    ];
+    for (const [i, hit] of cases) {
+      expect(get(cache, i) !== undefined, JSON.stringify(i)).toBe(hit);
+      expect(projector.text(i) === projector.text(stored), JSON.stringify(i)).toBe(hit);
+    }
+  });
+
   it("the action's own tree counts for its inputs, and entries of another shape never match", () => {
     const approval = (granted: unknown) =>
       input({ action: "approvals/resolve", arguments: { granted, id: 1 } });

@@ -14,7 +14,7 @@
  */
 import { LRUCache } from "lru-cache";
 import type { PolicyDecision, PolicyInput } from "../contracts/index.js";
-import type { Shape } from "./projection.js";
+import type { ObjectShape, Shape } from "./projection.js";
 
 /** Entries kept per bucket key (inputs differing only in arguments, session, …). */
 export const BUCKET = 4;
@@ -129,9 +129,10 @@ function same(a: unknown, b: Stored, level: Level): boolean {
 
 /**
  * A stored object projected by a shape: the kept members in order, their values, the shape of
- * each (so a lookup needs no map lookup for the members it finds in place), and the names of all
- * the object's members in order, kept or not: while a caller's object lists the same names, a name
- * that is not the next kept one is known to be dropped without asking the shape.
+ * each (so a lookup needs no map lookup for the members it finds in place), the names of all the
+ * object's members in order, kept or not, and for each of those names the index of its kept
+ * member (-1: dropped). While a caller's object lists the same names in the same order, each
+ * name's fate is read from `slots` without asking the shape.
  */
 class Kept {
   constructor(
@@ -139,6 +140,7 @@ class Kept {
     readonly values: Stored[],
     readonly shapes: Shape[],
     readonly names: string[],
+    readonly slots: number[],
   ) {}
 }
 
@@ -150,48 +152,63 @@ function copyKept(v: unknown, shape: Shape, depth: number): Stored | Kept {
   const values: Stored[] = [];
   const shapes: Shape[] = [];
   const names: string[] = [];
+  const slots: number[] = [];
   const o = v as Record<string, unknown>;
   const members = shape.members;
   for (const k in o) {
     names.push(k);
     const m = members.get(k);
+    slots.push(m === undefined ? -1 : keys.length);
     if (m === undefined) continue;
     if (!Object.hasOwn(o, k)) throw UNCACHEABLE;
     keys.push(k);
     values.push(copyKept(o[k], m.shape, depth + 1) as Stored);
     shapes.push(m.shape);
   }
-  return new Kept(keys, values, shapes, names);
+  return new Kept(keys, values, shapes, names, slots);
 }
 
 /**
  * True when the members of `a` (the caller's value) that `shape` keeps equal the stored copy `b`,
- * in order: the projected texts are then equal. A member of `a` in the next stored member's place
- * is compared; any other must be one the shape drops (else the order or the set of kept members
- * differs) and is never read. Inherited enumerable members are excluded once per lookup (`get`).
+ * in order: the projected texts are then equal. The common case, `a` listing exactly the stored
+ * object's names in the same order, reads each name's fate from `b.slots` and compares the kept
+ * ones; any other list of names is judged by `sameKeptMembers`. Inherited enumerable members are
+ * excluded once per lookup (`get`).
  */
 function sameKept(a: unknown, b: Stored | Kept, shape: Shape): boolean {
   if (!(b instanceof Kept)) return a === b || same(a, b, PLAIN);
-  if (typeof a !== "object" || a === null || Array.isArray(a) || shape === true) return false;
+  // A Kept is stored only for a plain object under an object shape; arrays fail the prototype test.
+  if (typeof a !== "object" || a === null) return false;
   const proto = Object.getPrototypeOf(a);
   if (proto !== OBJECT_PROTO && proto !== null) return false;
-  const { keys, values, shapes, names } = b;
-  let i = 0;
-  // Position in `names` while `a` lists the stored object's names in order; -1 once it differs.
+  const { names, slots, values, shapes } = b;
   let n = 0;
   for (const k in a) {
-    if (n >= 0 && k === names[n]) {
-      n++;
-      if (k !== keys[i]) continue; // a name the stored object had and the shape dropped
-    } else {
-      n = -1;
-      if (k !== keys[i]) {
-        // A kept member out of place or extra, or an own toJSON that would render the object.
-        if (k === "toJSON" || shape.members.has(k)) return false;
-        continue;
-      }
-    }
+    // Another name here: start over the slower way (what was compared so far is compared again).
+    if (k !== names[n]) return sameKeptMembers(a as Record<string, unknown>, b, shape as ObjectShape);
+    const s = slots[n++] as number;
+    if (s < 0) continue; // a name the stored object had and the shape dropped
     const x = (a as Record<string, unknown>)[k];
+    const y = values[s] as Stored | Kept;
+    if (x !== y && !sameKept(x, y, shapes[s] as Shape)) return false;
+  }
+  return n === names.length || sameKeptMembers(a as Record<string, unknown>, b, shape as ObjectShape);
+}
+
+/**
+ * `sameKept` for an object whose names differ from the stored object's: a member of `a` in the
+ * next kept member's place is compared; any other must be one the shape drops (else the order or
+ * the set of kept members differs, or an own toJSON would render the object) and is never read.
+ */
+function sameKeptMembers(a: Record<string, unknown>, b: Kept, shape: ObjectShape): boolean {
+  const { keys, values, shapes } = b;
+  let i = 0;
+  for (const k in a) {
+    if (k !== keys[i]) {
+      if (k === "toJSON" || shape.members.has(k)) return false;
+      continue;
+    }
+    const x = a[k];
     const y = values[i] as Stored | Kept;
     if (x !== y && !sameKept(x, y, shapes[i] as Shape)) return false;
     i++;

@@ -137,7 +137,9 @@ impl Projection {
             pos: 0,
             len: 0,
             dry: false,
-            stack: Vec::new(),
+            depth: 0,
+            shallow: 0,
+            deep: Vec::new(),
         };
         s.ws();
         let start = s.pos;
@@ -177,12 +179,35 @@ struct Scanner<'a> {
     len: usize,
     /// Validate only, write nothing (the pre-scan for `action`, which must leave the text intact).
     dry: bool,
-    /// Open containers of the value being copied (`true` = object); only for values nested
-    /// deeper than the tree reaches, so the projection itself never recurses without bound.
-    stack: Vec<bool>,
+    /// Open containers of the value being copied, one bit each (1 = object), so copying never
+    /// recurses; the first 64 levels live in `shallow`, deeper ones in `deep` (allocated only
+    /// for deeply nested input).
+    depth: usize,
+    shallow: u64,
+    deep: Vec<bool>,
 }
 
 impl Scanner<'_> {
+    fn push(&mut self, obj: bool) {
+        if self.depth < 64 {
+            self.shallow = (self.shallow & !(1 << self.depth)) | (u64::from(obj) << self.depth);
+        } else {
+            self.deep.truncate(self.depth - 64);
+            self.deep.push(obj);
+        }
+        self.depth += 1;
+    }
+
+    /// Whether the innermost open container is an object; `None` at the top.
+    fn top(&self) -> Option<bool> {
+        match self.depth {
+            0 => None,
+            d if d <= 64 => Some(self.shallow & (1 << (d - 1)) != 0),
+            d => self.deep.get(d - 65).copied(),
+        }
+    }
+
+    #[inline]
     fn peek(&self) -> Option<u8> {
         if self.pos < self.end {
             Some(self.buf[self.pos])
@@ -195,6 +220,7 @@ impl Scanner<'_> {
         (pos < self.end).then(|| self.buf[pos])
     }
 
+    #[inline]
     fn ws(&mut self) {
         while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.peek() {
             self.pos += 1;
@@ -202,6 +228,7 @@ impl Scanner<'_> {
     }
 
     /// Writes one structural byte that has already been read.
+    #[inline]
     fn emit_byte(&mut self, b: u8) {
         if !self.dry {
             self.buf[self.len] = b;
@@ -210,6 +237,7 @@ impl Scanner<'_> {
     }
 
     /// Copies the input span `from..to` (already read) to the output.
+    #[inline]
     fn emit_span(&mut self, from: usize, to: usize) {
         if !self.dry {
             self.buf.copy_within(from..to, self.len);
@@ -217,6 +245,7 @@ impl Scanner<'_> {
         }
     }
 
+    #[inline]
     fn expect(&mut self, b: u8) -> Result<(), PolicyError> {
         if self.peek() == Some(b) {
             self.pos += 1;
@@ -327,24 +356,24 @@ impl Scanner<'_> {
 
     /// Validates and copies the value at `pos` (whitespace between tokens dropped), iteratively.
     fn copy_value(&mut self) -> Result<(), PolicyError> {
-        self.stack.clear();
+        self.depth = 0;
         // After an open bracket or a comma inside one, a value (or a close) is due.
         loop {
             self.ws();
             match self.peek() {
                 Some(b'{') | Some(b'[') => {
                     let obj = self.peek() == Some(b'{');
-                    if self.stack.len() >= MAX_DEPTH {
+                    if self.depth >= MAX_DEPTH {
                         return Err(input_err("nesting too deep", self.pos));
                     }
-                    self.stack.push(obj);
+                    self.push(obj);
                     self.pos += 1;
                     self.emit_byte(if obj { b'{' } else { b'[' });
                     self.ws();
                     let close = if obj { b'}' } else { b']' };
                     if self.peek() == Some(close) {
                         self.pos += 1;
-                        self.stack.pop();
+                        self.depth -= 1;
                         self.emit_byte(close);
                     } else {
                         if obj {
@@ -357,7 +386,7 @@ impl Scanner<'_> {
             }
             // A value is complete: close containers or move to the next element.
             loop {
-                let Some(&obj) = self.stack.last() else {
+                let Some(obj) = self.top() else {
                     return Ok(());
                 };
                 self.ws();
@@ -378,7 +407,7 @@ impl Scanner<'_> {
                 let close = self.buf[self.pos];
                 self.pos += 1;
                 self.emit_byte(close);
-                self.stack.pop();
+                self.depth -= 1;
             }
         }
     }

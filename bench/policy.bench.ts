@@ -94,8 +94,12 @@ async function timePair(
   return [quantiles(na), quantiles(nb)];
 }
 
-/** The Rust engine timed inside the binary itself (no napi, no JS), when it has been built. */
-function rustInProcess(text: string): { p50: number; p99: number } | undefined {
+/**
+ * The Rust engine timed inside the binary itself (no napi, no JS), when it has been built. The
+ * binary projects the input when the bundle declares a projection; `--whole-input` evaluates the
+ * text as given (the whole input, or text projected beforehand: no second pass).
+ */
+function rustInProcess(text: string, flags: string[] = []): { p50: number; p99: number } | undefined {
   const root = fileURLToPath(new URL(import.meta.url.includes("/dist/") ? "../../" : "../", import.meta.url));
   const exe = join(
     root,
@@ -108,7 +112,7 @@ function rustInProcess(text: string): { p50: number; p99: number } | undefined {
   try {
     const input = join(dir, "input.json");
     writeFileSync(input, text);
-    const args = ["bench", "--bundle", defaultBundlePath(), "--input", input, "--n", String(SAMPLES)];
+    const args = ["bench", "--bundle", defaultBundlePath(), "--input", input, "--n", String(SAMPLES), ...flags];
     const r = spawnSync(exe, args, { encoding: "utf8", timeout: 120_000 });
     if (r.status !== 0) return undefined;
     const out = JSON.parse(r.stdout) as { p50_ns: number; p99_ns: number };
@@ -209,10 +213,12 @@ export async function run(): Promise<BenchResult[]> {
       () => e.evaluate(projected),
     );
   }
-  const inProcess = rustInProcess(text);
+  const inProcess = rustInProcess(text, ["--whole-input"]);
   if (inProcess) raw.rust_in_process = inProcess;
-  const inProcessProjected = rustInProcess(projected);
+  const inProcessProjected = rustInProcess(projected, ["--whole-input"]);
   if (inProcessProjected) raw["rust_in_process projected"] = inProcessProjected;
+  const inProcessProjecting = rustInProcess(text);
+  if (inProcessProjecting) raw["rust_in_process projecting"] = inProcessProjecting;
 
   const scratch = mkdtempSync(join(tmpdir(), "portcullis-bench-"));
   const service: Record<string, { p50: number; p99: number }> = {};

@@ -157,6 +157,7 @@ export function createAddonCore(binding: NativeBinding): NativeCore {
     },
     scanTextAsync: async (text) => unpack(await binding.scanTextPackedAsync(text)),
     async scanValueAsync(value) {
+      if (provablyClean(value)) return [];
       const text = valueText(value);
       if (text === undefined) return sanitizer.scanValue(value);
       try {

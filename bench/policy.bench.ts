@@ -112,7 +112,16 @@ function rustInProcess(text: string, flags: string[] = []): { p50: number; p99: 
   try {
     const input = join(dir, "input.json");
     writeFileSync(input, text);
-    const args = ["bench", "--bundle", defaultBundlePath(), "--input", input, "--n", String(SAMPLES), ...flags];
+    const args = [
+      "bench",
+      "--bundle",
+      defaultBundlePath(),
+      "--input",
+      input,
+      "--n",
+      String(SAMPLES),
+      ...flags,
+    ];
     const r = spawnSync(exe, args, { encoding: "utf8", timeout: 120_000 });
     if (r.status !== 0) return undefined;
     const out = JSON.parse(r.stdout) as { p50_ns: number; p99_ns: number };

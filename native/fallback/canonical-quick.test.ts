@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
+import { seededRandom } from "../../gateway/random.js";
 import { loadAddon } from "../loader.js";
 import { jsCanonical, QUICK_NODES, quickCanonical, writeCanonical } from "./canonical.js";
 
@@ -10,17 +11,6 @@ const rust = binding;
 const { vectors } = JSON.parse(
   readFileSync(new URL("../../conformance/native/canonical.vectors.json", import.meta.url), "utf8"),
 ) as { vectors: { name: string; input: string; canonical: string }[] };
-
-/** Deterministic generator (xorshift) so a failing value is reproducible. */
-function rng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) / 0x1_0000_0000;
-  };
-}
 
 const KEYS = ["a", "b", "B", "é", "😀", "\u00e9\u0301", "z", "aa", "a b", "__proto__", "-x", "_", "€", "ſ"];
 
@@ -56,7 +46,7 @@ describe("quickCanonical", () => {
   });
 
   it("equals the writer and the Rust core on 5,000 random values, unordered members included", () => {
-    const next = rng(0xc0ffee);
+    const next = seededRandom(0xc0ffee);
     let taken = 0;
     for (let i = 0; i < 5000; i++) {
       const value = randomValue(next, 0);

@@ -1,21 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { addonCore, fallbackCore } from "../../conformance/native/cores.js";
 import { loadSanitizerFixtures } from "../../conformance/native/sanitizer-fixtures.js";
+import { seededRandom } from "../../gateway/random.js";
 import { cleanText, provablyClean } from "./sanitizer-clean.js";
 
 const rs = addonCore();
 const ts = fallbackCore;
-
-/** Deterministic generator (xorshift) so a failure names a reproducible text. */
-function rng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) / 0x1_0000_0000;
-  };
-}
 
 const PIECES = [
   ..."0123456789",
@@ -67,7 +57,7 @@ describe("cleanText", () => {
   });
 
   it("clears only texts the Rust scanner finds nothing in (generated near-misses)", () => {
-    const next = rng(0x5eed);
+    const next = seededRandom(0x5eed);
     let cleared = 0;
     let flagged = 0;
     for (let n = 0; n < 20_000; n++) {

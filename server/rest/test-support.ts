@@ -13,6 +13,7 @@ import { join } from "node:path";
 import { type ServerType, serve } from "@hono/node-server";
 import { policyData as buildPolicyData } from "../../conformance/policy/settings.js";
 import { validateConfig } from "../../gateway/config/load.js";
+import type { PortcullisConfig } from "../../gateway/config/schema.js";
 import { createApp } from "../commands/serve.js";
 import { createRuntime, type Runtime } from "../runtime.js";
 import { createServices, type GatewayServices, type ServiceOverrides } from "../services.js";
@@ -30,10 +31,15 @@ export interface TestGatewaySpec<K extends string> {
   /** Each key's secret is put in the environment as `<envPrefix>_<KEY NAME>`. */
   envPrefix: string;
   keys: Record<K, TestKey>;
-  /** The rest of the config; `auth.apiKeys` is made from `keys`, `audit` defaults to `{dir: "audit"}`. */
+  /**
+   * The rest of the config; `keys` are appended to its `auth.apiKeys`, `audit` defaults to
+   * `{dir: "audit"}`.
+   */
   config?: Record<string, unknown>;
   /** Files written into the folder before the services start (names relative to it). */
   files?: () => Record<string, string | Uint8Array>;
+  /** Runs with the validated config and the folder before the services start (e.g. stored keys). */
+  prepare?: (config: PortcullisConfig, dir: string) => void;
   policyData?: ServiceOverrides["policyData"];
 }
 
@@ -59,11 +65,13 @@ export class TestGateway<K extends string> {
       return { id: key.id ?? name, key: `env:${env}`, roles: key.roles };
     });
     const rest = this.spec.config ?? {};
+    const auth = rest.auth as { apiKeys?: unknown[] } | undefined;
     const config = validateConfig({
       ...rest,
-      auth: { ...(rest.auth as Record<string, unknown> | undefined), apiKeys },
+      auth: { ...auth, apiKeys: [...(auth?.apiKeys ?? []), ...apiKeys] },
       audit: rest.audit ?? { dir: "audit" },
     });
+    this.spec.prepare?.(config, dir);
     const overrides: ServiceOverrides =
       this.spec.policyData === undefined ? {} : { policyData: this.spec.policyData };
     const services = await createServices(config, dir, overrides);

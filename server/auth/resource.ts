@@ -11,6 +11,7 @@ import type { Context, Hono, MiddlewareHandler } from "hono";
 import type { PortcullisConfig } from "../../gateway/config/schema.js";
 import type { Principal } from "../../gateway/pipeline/context.js";
 import type { Pipeline } from "../../gateway/pipeline/pipeline.js";
+import { isLoopbackAddress } from "../mcp/http-headers.js";
 import { authenticateRequest, type Env } from "../rest/gate.js";
 import { problem, problemResponse } from "../rest/problem.js";
 import { missingScope } from "./scopes.js";
@@ -31,6 +32,12 @@ export interface ProtectedResourceOptions {
 export interface ProtectedResource {
   /** Principals established by the middleware, read by the MCP endpoint's gate. */
   authenticated(req: Request): Principal | undefined;
+  /**
+   * The middleware's verdict when it can be reached synchronously from the request's headers
+   * (Host and Origin already allowed): null when it is off (nothing configured), the principal it
+   * would admit with no JWT involved, else undefined (a refusal, a JWT: only the middleware answers).
+   */
+  admitNow(header: (name: string) => string | null, peer: string | undefined): Principal | null | undefined;
   mount(app: Hono<Env>): void;
 }
 
@@ -88,8 +95,35 @@ export function createProtectedResource(o: ProtectedResourceOptions): ProtectedR
     await next();
   };
 
+  // The guard's path with no await: API keys and loopback trust; the same scope rule.
+  const admitNow: ProtectedResource["admitNow"] = (header, peer) => {
+    if (!o.authConfigured()) return null;
+    const auth = header("authorization");
+    let bearer: string | undefined;
+    if (auth !== null) {
+      const m = /^Bearer\s+(\S+)\s*$/i.exec(auth);
+      if (!m) return undefined;
+      bearer = m[1];
+    }
+    let p: Principal;
+    try {
+      p = o.pipeline.authenticate(
+        bearer === undefined
+          ? { kind: "http", loopbackPeer: isLoopbackAddress(peer) }
+          : { kind: "http", bearer },
+      );
+    } catch {
+      return undefined;
+    }
+    if (!p.authenticated) return undefined;
+    if (bearer !== undefined && p.via === "api_key" && missingScope(o.keyScopes?.(bearer), "mcp"))
+      return undefined;
+    return p;
+  };
+
   return {
     authenticated: (req) => principals.get(req),
+    admitNow,
     mount(app) {
       app.get(METADATA_PATH, metadata);
       app.get(`${METADATA_PATH}/mcp`, metadata);

@@ -6,8 +6,11 @@
  * non-loopback bind is refused unless API keys are configured. With no key and no loopback trust
  * configured, a local bearer key is kept in the data folder (see local-key.ts).
  */
+
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { parseArgs } from "node:util";
-import { serve } from "@hono/node-server";
+import { getRequestListener } from "@hono/node-server";
 import { Hono } from "hono";
 import type { Command } from "../../cli.js";
 import { loadConfig } from "../../gateway/config/load.js";
@@ -16,6 +19,7 @@ import { parseStoreUrl } from "../../gateway/store/index.js";
 import { createJwtVerifier } from "../auth/jwt.js";
 import { keyFilePath, readKeyFile } from "../auth/key-store.js";
 import { createProtectedResource } from "../auth/resource.js";
+import { createFastLane, type FastLane } from "../mcp/fast-lane.js";
 import { createMcpHttp, type McpHttp } from "../mcp/http.js";
 import { createModernHandler } from "../mcp/modern.js";
 import { createModelRoutes } from "../models/routes.js";
@@ -34,6 +38,11 @@ export interface AppDeps {
 export interface App {
   app: Hono<Env>;
   mcp: McpHttp;
+  /**
+   * The node request listener `serve` listens with: the `/mcp` fast lane (server/mcp/fast-lane.ts)
+   * in front of hono's. `hostname` is what a request without a Host header is given.
+   */
+  fastLane(hostname?: string): FastLane;
   /** Closes the MCP sessions of both eras (the runtime is the caller's). */
   close(): Promise<void>;
 }
@@ -105,6 +114,13 @@ export function createApp(deps: AppDeps): App {
   return {
     app,
     mcp,
+    fastLane: (hostname) =>
+      createFastLane({
+        lane: mcp.lane,
+        fallback: getRequestListener(app.fetch, hostname === undefined ? {} : { hostname }),
+        admit: resource.admitNow,
+        ...(hostname === undefined ? {} : { hostname }),
+      }),
     async close() {
       rest?.close();
       await mcp.close();
@@ -151,8 +167,10 @@ export const serveCommand: Command = {
       );
     const services = await createServices(config, baseDir);
     const runtime = createRuntime(config, baseDir, services);
-    const { app, close } = createApp({ runtime, services });
-    const server = serve({ fetch: app.fetch, hostname: host, port }, (info) => {
+    const { fastLane, close } = createApp({ runtime, services });
+    const server = createServer(fastLane(host).listener);
+    server.listen(port, host, () => {
+      const info = server.address() as AddressInfo;
       console.error(`portcullis: listening on http://${host}:${info.port}/mcp`);
       if (keyFile)
         console.error(

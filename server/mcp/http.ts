@@ -24,6 +24,14 @@ import { isPortcullisError } from "../../gateway/errors.js";
 import type { Principal } from "../../gateway/pipeline/context.js";
 import type { Pipeline } from "../../gateway/pipeline/pipeline.js";
 import { MemoryEventStore } from "./event-store.js";
+import {
+  type HeaderReader,
+  headerReader,
+  isJsonAndSse,
+  isJsonContentType,
+  isLoopbackAddress,
+  rpcError,
+} from "./http-headers.js";
 import { isAllowedHost, isAllowedOrigin, jsonDepthExceeds, readRequestBody } from "./limits.js";
 import { isPlainToolCall, type PlainCalls, type PlainToolCall } from "./plain-call.js";
 import { createSession } from "./session.js";
@@ -105,56 +113,35 @@ function peerOf(env: Partial<HttpBindings> | undefined): string | undefined {
   return env?.incoming?.socket?.remoteAddress;
 }
 
-/** A request header by name, as `Headers.get` returns it (repeats joined with ", "), or null. */
-type HeaderReader = (name: string) => string | null;
-
 /**
- * The request's headers. Served by node, they are read from the parser's raw list into a small
- * map on first use: the adapter's `Request.headers` would build a validated `Headers` object per
- * request (~4 µs), which the fast path never needs. In-process requests use their `Headers`.
+ * The POST logic of `/mcp` in pieces, for the node fast lane (`fast-lane.ts`) that serves plain
+ * calls without hono: the same checks, sessions and replies as the POST route, which is built
+ * from the same pieces.
  */
-function headerReader(req: Request, env: Partial<HttpBindings> | undefined): HeaderReader {
-  const raw = env?.incoming?.rawHeaders;
-  if (!raw) return (name) => req.headers.get(name);
-  let byName: Map<string, string> | undefined;
-  return (name) => {
-    if (!byName) {
-      byName = new Map();
-      for (let i = 0; i + 1 < raw.length; i += 2) {
-        const key = raw[i]!.toLowerCase();
-        const seen = byName.get(key);
-        byName.set(key, seen === undefined ? raw[i + 1]! : `${seen}, ${raw[i + 1]!}`);
-      }
-    }
-    return byName.get(name) ?? null;
-  };
+export interface McpPostLane {
+  readonly limits: HttpLimits;
+  /** The MCP gate's own authentication (no outer layer): the principal, or the refusal. */
+  authenticate(header: HeaderReader, peer: string | undefined): Principal | Response;
+  /** Whether `id` names a live 2025-era session of this principal. */
+  hasSession(id: string, principal: Principal): boolean;
+  /** The JSON-RPC message of a body within the size bound, or its refusal (depth, JSON, batch). */
+  parse(text: string): object | Response;
+  /**
+   * Answers the message as the POST route would when that answer is a plain call's JSON body:
+   * true when it took the call (`done` gets the reply: a message, or none for a cancelled call),
+   * false when nothing was done and `dispatch` serves the message.
+   */
+  answerPlain(header: HeaderReader, principal: Principal, body: object, done: PlainDone): boolean;
+  /** The POST route after the body is read and parsed: every era, session and stream. */
+  dispatch(req: Request, header: HeaderReader, principal: Principal, body: object): Promise<Response>;
 }
 
-function isLoopbackAddress(a: string | undefined): boolean {
-  return a === "127.0.0.1" || a === "::1" || a === "::ffff:127.0.0.1";
-}
-
-/** An Accept header naming both JSON and SSE (what the SDK transport requires of a POST). */
-function isJsonAndSse(accept: string | null): boolean {
-  const value = accept ?? "";
-  return value.includes("application/json") && value.includes("text/event-stream");
-}
-
-/** `application/json`, parameters allowed (what the SDK transport accepts). */
-function isJsonContentType(value: string | null): boolean {
-  return value?.split(";")[0]?.trim().toLowerCase() === "application/json";
-}
-
-/** A JSON-RPC error response outside any session. */
-export function rpcError(status: number, code: number, message: string, id: unknown = null): Response {
-  return new Response(JSON.stringify({ jsonrpc: "2.0", error: { code, message }, id }), {
-    status,
-    headers: { "content-type": "application/json" },
-  });
-}
+/** Receives a plain call's reply (undefined: the call was cancelled, answered 202 without body). */
+export type PlainDone = (message: JSONRPCMessage | undefined, sessionId: string) => void;
 
 export interface McpHttp {
   app: Hono<{ Bindings: Partial<HttpBindings> }>;
+  lane: McpPostLane;
   sessions(): number;
   close(): Promise<void>;
 }
@@ -178,15 +165,8 @@ export function createMcpHttp(opts: McpHttpOptions): McpHttp {
 
   const app = new Hono<{ Bindings: Partial<HttpBindings> }>();
 
-  /** Host/Origin and authentication; returns the principal or a refusal. */
-  const gate = (req: Request, header: HeaderReader, peer: string | undefined): Principal | Response => {
-    // node builds the URL from the Host header; in-process requests carry the host in the URL only.
-    if (!isAllowedHost(header("host") ?? new URL(req.url).host, limits.allowedHosts))
-      return rpcError(403, -32000, "Forbidden: Host not allowed");
-    if (!isAllowedOrigin(header("origin") ?? undefined, limits.allowedOrigins))
-      return rpcError(403, -32000, "Forbidden: Origin not allowed");
-    const outer = opts.authenticated?.(req);
-    if (outer) return outer;
+  /** API-key authentication of the MCP gate itself; returns the principal or a refusal. */
+  const authenticate = (header: HeaderReader, peer: string | undefined): Principal | Response => {
     const auth = header("authorization");
     let bearer: string | undefined;
     if (auth !== null) {
@@ -207,6 +187,16 @@ export function createMcpHttp(opts: McpHttpOptions): McpHttp {
     }
   };
 
+  /** Host/Origin and authentication; returns the principal or a refusal. */
+  const gate = (req: Request, header: HeaderReader, peer: string | undefined): Principal | Response => {
+    // node builds the URL from the Host header; in-process requests carry the host in the URL only.
+    if (!isAllowedHost(header("host") ?? new URL(req.url).host, limits.allowedHosts))
+      return rpcError(403, -32000, "Forbidden: Host not allowed");
+    if (!isAllowedOrigin(header("origin") ?? undefined, limits.allowedOrigins))
+      return rpcError(403, -32000, "Forbidden: Origin not allowed");
+    return opts.authenticated?.(req) ?? authenticate(header, peer);
+  };
+
   const authInfo = (p: Principal, token: string): AuthInfo => ({
     token,
     clientId: p.id,
@@ -223,15 +213,7 @@ export function createMcpHttp(opts: McpHttpOptions): McpHttp {
     return s;
   };
 
-  app.post("/", async (c) => {
-    const req = c.req.raw;
-    const header = headerReader(req, c.env);
-    const principal = gate(req, header, peerOf(c.env));
-    if (principal instanceof Response) return principal;
-    const length = header("content-length");
-    if (Number(length ?? "0") > limits.maxBodyBytes) return rpcError(413, -32600, "Request body too large");
-    const text = await readRequestBody(req, limits.maxBodyBytes, length);
-    if (text === undefined) return rpcError(413, -32600, "Request body too large");
+  const parse = (text: string): object | Response => {
     if (jsonDepthExceeds(text, limits.maxJsonDepth))
       return rpcError(400, -32600, `Invalid Request: JSON nested deeper than ${limits.maxJsonDepth}`);
     let body: unknown;
@@ -243,6 +225,30 @@ export function createMcpHttp(opts: McpHttpOptions): McpHttp {
     if (Array.isArray(body)) return rpcError(400, -32600, "Invalid Request: batch arrays are not supported");
     if (typeof body !== "object" || body === null || (body as { jsonrpc?: unknown }).jsonrpc !== "2.0")
       return rpcError(400, -32600, "Invalid Request: expected a JSON-RPC 2.0 message");
+    return body;
+  };
+
+  /** The call when the session answers `body` with a JSON body; a refused version header; else undefined. */
+  const plainCall = (
+    s: LiveSession,
+    header: HeaderReader,
+    body: object,
+  ): PlainToolCall | Response | undefined => {
+    if (
+      opts.jsonResponses === false ||
+      !isPlainToolCall(body, s.server.getClientCapabilities()) ||
+      s.replies.has(body.id) ||
+      !isJsonAndSse(header("accept")) ||
+      !isJsonContentType(header("content-type"))
+    )
+      return undefined;
+    const version = header("mcp-protocol-version");
+    if (version !== null && !SUPPORTED_PROTOCOL_VERSIONS.includes(version))
+      return rpcError(400, -32000, `Bad Request: Unsupported protocol version: ${version}`);
+    return body;
+  };
+
+  const dispatch = async (req: Request, header: HeaderReader, principal: Principal, body: object) => {
     const token = header("authorization") ?? "";
     // The SDK handlers take the parsed body and never read the (already consumed) request body.
     const forward = req;
@@ -300,19 +306,24 @@ export function createMcpHttp(opts: McpHttpOptions): McpHttp {
       s.plain.cancel(cancelled, (body as { params?: { reason?: unknown } }).params?.reason)
     )
       return new Response(null, { status: 202 });
-    if (
-      opts.jsonResponses !== false &&
-      isPlainToolCall(body, s.server.getClientCapabilities()) &&
-      !s.replies.has(body.id) &&
-      isJsonAndSse(header("accept")) &&
-      isJsonContentType(header("content-type"))
-    ) {
-      const version = header("mcp-protocol-version");
-      if (version !== null && !SUPPORTED_PROTOCOL_VERSIONS.includes(version))
-        return rpcError(400, -32000, `Bad Request: Unsupported protocol version: ${version}`);
-      return jsonReply(s, body, principal, token);
-    }
+    const plain = plainCall(s, header, body);
+    if (plain instanceof Response) return plain;
+    if (plain) return jsonReply(s, plain, principal, token);
     return s.transport.handleRequest(forward, { parsedBody: body, authInfo: authInfo(principal, token) });
+  };
+
+  app.post("/", async (c) => {
+    const req = c.req.raw;
+    const header = headerReader(req, c.env);
+    const principal = gate(req, header, peerOf(c.env));
+    if (principal instanceof Response) return principal;
+    const length = header("content-length");
+    if (Number(length ?? "0") > limits.maxBodyBytes) return rpcError(413, -32600, "Request body too large");
+    const text = await readRequestBody(req, limits.maxBodyBytes, length);
+    if (text === undefined) return rpcError(413, -32600, "Request body too large");
+    const body = parse(text);
+    if (body instanceof Response) return body;
+    return dispatch(req, header, principal, body);
   });
 
   app.get("/", async (c) => {
@@ -341,29 +352,64 @@ export function createMcpHttp(opts: McpHttpOptions): McpHttp {
   });
 
   /**
-   * Answers a plain call through the session's fast path with one JSON body. The id stays in
-   * `replies` while it runs so messages related to it go to the GET stream, and a closing session
-   * answers it with an error; a cancelled call is answered 202 with no body (it has no response).
+   * Runs a plain call through the session's fast path and hands its reply to `done`. The id stays
+   * in `replies` while it runs so messages related to it go to the GET stream, and a closing
+   * session answers it with an error; a cancelled call has no reply (answered 202 with no body).
    */
-  const jsonReply = (s: LiveSession, body: PlainToolCall, principal: Principal, token: string) =>
-    new Promise<Response>((resolve) => {
-      const id = body.id;
-      const headers = { "content-type": "application/json", "mcp-session-id": s.transport.sessionId ?? "" };
-      s.replies.set(id, (message) =>
-        resolve(new Response(JSON.stringify(message), { status: 200, headers })),
-      );
-      const notify = (n: Parameters<Server["notification"]>[0]) => s.server.notification(n);
-      void s.plain.answer(body, { principal, token, notify }).then((reply) => {
-        const pending = s.replies.get(id);
-        if (!pending) return;
-        s.replies.delete(id);
-        if (reply) pending(reply);
-        else resolve(new Response(null, { status: 202 }));
-      });
+  const answer = (
+    s: LiveSession,
+    body: PlainToolCall,
+    principal: Principal,
+    token: string,
+    done: PlainDone,
+  ) => {
+    const id = body.id;
+    const sessionId = s.transport.sessionId ?? "";
+    s.replies.set(id, (message) => done(message, sessionId));
+    const notify = (n: Parameters<Server["notification"]>[0]) => s.server.notification(n);
+    void s.plain.answer(body, { principal, token, notify }).then((reply) => {
+      const pending = s.replies.get(id);
+      if (!pending) return;
+      s.replies.delete(id);
+      if (reply) pending(reply);
+      else done(undefined, sessionId);
     });
+  };
+
+  /** A plain call's reply as one JSON body. */
+  const jsonReply = (s: LiveSession, body: PlainToolCall, principal: Principal, token: string) =>
+    new Promise<Response>((resolve) =>
+      answer(s, body, principal, token, (message, sessionId) =>
+        resolve(
+          message
+            ? new Response(JSON.stringify(message), {
+                status: 200,
+                headers: { "content-type": "application/json", "mcp-session-id": sessionId },
+              })
+            : new Response(null, { status: 202 }),
+        ),
+      ),
+    );
+
+  const lane: McpPostLane = {
+    limits,
+    authenticate,
+    hasSession: (id, principal) => sessions.get(id)?.principal === principal.id,
+    parse,
+    answerPlain(header, principal, body, done) {
+      const s = sessionFor(header, principal);
+      if (s instanceof Response) return false;
+      const plain = plainCall(s, header, body);
+      if (!plain || plain instanceof Response) return false;
+      answer(s, plain, principal, header("authorization") ?? "", done);
+      return true;
+    },
+    dispatch,
+  };
 
   return {
     app,
+    lane,
     sessions: () => sessions.size,
     async close() {
       clearInterval(sweeper);

@@ -9,6 +9,7 @@ import { randomBytes } from "node:crypto";
 import { channel } from "node:diagnostics_channel";
 import type { PolicyDecision, PolicyInput } from "../contracts/index.js";
 import { isRegisteredReasonCode } from "../contracts/index.js";
+import { intern } from "../gateway/canonical-fragments.js";
 import { errorMessage, PortcullisError } from "../gateway/errors.js";
 import { defaultBundlePath, loadBundle, type PolicyBundle } from "./bundle.js";
 import { DecisionCache } from "./decision-cache.js";
@@ -320,7 +321,11 @@ export async function createDecisionService(opts: DecisionServiceOptions = {}): 
       return stamp(a, failClosed("POLICY_ERROR", `policy evaluation failed: ${errorMessage(e)}`), false);
     }
     const decision = a.results ? a.results.decision(resultSet) : decisionOf(resultSet);
-    if (a.cache && decision.cacheable === true) a.cache.set(input, deepFreeze(decision), shape);
+    if (a.cache && decision.cacheable === true) {
+      // Cached reasons are shared by every hit: interned, the audit records reuse their text.
+      a.cache.set(input, deepFreeze(decision), shape);
+      intern(decision.reasons);
+    }
     return stamp(a, decision, false);
   };
 

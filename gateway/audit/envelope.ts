@@ -6,6 +6,7 @@
  */
 import type { AuditEntry, AuditEnvelope } from "../../contracts/index.js";
 import { canonicalize, sha256Hex } from "../../native/index.js";
+import { memberText } from "../canonical-fragments.js";
 
 /** prev_hash of the first record of a log. */
 export const GENESIS_HASH = "0".repeat(64);
@@ -69,7 +70,8 @@ export function sealRecord(entry: AuditEntry, seq: number, ts: string, prevHash:
   for (const key in source) {
     if (key !== "hash" && !Object.hasOwn(record, key) && source[key] !== undefined) record[key] = source[key];
   }
-  const canonical = canonicalize(record);
+  // Members the pipeline interned (principal, target, reasons) keep the text they already have.
+  const canonical = memberText(record);
   const hash = sha256Hex(canonical);
   record["hash"] = hash;
   return { envelope: record as AuditEnvelope, line: `${canonical.slice(0, -1)},"hash":"${hash}"}` };

@@ -56,12 +56,15 @@ export function recordDecision(opts: AuditOptions): Stage {
     if (args !== undefined) record.args_redacted = args;
     return opts.audit.appendDecision(record).then(() => {
       ctx.decisionRecorded = true;
+      // Execution starts first: a source that writes its request synchronously (a ready stdio or
+      // HTTP upstream) has it on its way while the event is stored. call.completed still follows.
+      const executed = next();
       publish(opts, ctx, "call.started", {
         call_id: ctx.id,
         ...callTarget(ctx),
         decision: ctx.decision!.decision,
       });
-      return next();
+      return executed;
     });
   };
 }
@@ -114,7 +117,10 @@ async function writeOutcome(opts: AuditOptions, ctx: CallContext): Promise<void>
   if (ctx.upstreamMs !== undefined) timings.upstream_ms = ctx.upstreamMs;
   record.timings = timings;
   await opts.audit.appendWritten(record);
-  publish(opts, ctx, "call.completed", { call_id: ctx.id, ...callTarget(ctx), status, total_ms });
+  const completed = () =>
+    publish(opts, ctx, "call.completed", { call_id: ctx.id, ...callTarget(ctx), status, total_ms });
+  if (ctx.afterReply) ctx.afterReply(completed);
+  else completed();
 }
 
 function errorOf(e: unknown): { code: string; message: string } {

@@ -7,6 +7,7 @@
  * a loopback address. A key that matches nothing is refused, never downgraded.
  */
 import { createHash, timingSafeEqual } from "node:crypto";
+import { intern } from "../canonical-fragments.js";
 import { PortcullisError } from "../errors.js";
 import type { Credentials, Principal, Stage } from "./context.js";
 
@@ -42,19 +43,38 @@ const fingerprint = (s: string) => createHash("sha256").update(s).digest();
 /** The principal for a set of credentials; throws GW_ERR_AUTH for an unknown key. */
 export function createAuthenticator(opts: AuthenticateOptions): (c: Credentials) => Principal {
   const keys = opts.apiKeys.map((k) => ({ ...k, digest: fingerprint(k.key) }));
+  // One interned (frozen) principal per identity: every call of a caller embeds the same object,
+  // whose canonical text the audit records and context hash reuse (gateway/canonical-fragments.ts).
+  const stdio = intern<Principal>({
+    authenticated: true,
+    id: opts.stdioPrincipal,
+    roles: [...opts.stdioRoles],
+    via: "stdio",
+  });
+  const local = opts.localHttpPrincipal
+    ? intern<Principal>({
+        authenticated: true,
+        id: opts.localHttpPrincipal,
+        roles: [...opts.stdioRoles],
+        via: "anonymous",
+      })
+    : undefined;
+  const anonymous = intern<Principal>({ authenticated: false, id: "anonymous", roles: [], via: "anonymous" });
+  const byKey = new WeakMap<object, Principal>();
+  const principalOf = (k: { id: string; roles: string[] }): Principal => {
+    let p = byKey.get(k);
+    if (!p) {
+      p = intern<Principal>({ authenticated: true, id: k.id, roles: [...k.roles], via: "api_key" });
+      byKey.set(k, p);
+    }
+    return p;
+  };
   return (credentials) => {
-    if (credentials.kind === "stdio")
-      return { authenticated: true, id: opts.stdioPrincipal, roles: [...opts.stdioRoles], via: "stdio" };
+    if (credentials.kind === "stdio") return stdio;
     if (credentials.bearer === undefined) {
       // Opt-in: on a loopback connection the caller is the local user, trusted as on stdio.
-      if (opts.localHttpPrincipal && credentials.loopbackPeer)
-        return {
-          authenticated: true,
-          id: opts.localHttpPrincipal,
-          roles: [...opts.stdioRoles],
-          via: "anonymous",
-        };
-      return { authenticated: false, id: "anonymous", roles: [], via: "anonymous" };
+      if (local && credentials.loopbackPeer) return local;
+      return anonymous;
     }
     const presented = fingerprint(credentials.bearer);
     let match: { id: string; roles: string[] } | undefined;
@@ -63,7 +83,7 @@ export function createAuthenticator(opts: AuthenticateOptions): (c: Credentials)
     for (const k of opts.storedKeys?.() ?? [])
       if (k.digest.length === presented.length && timingSafeEqual(k.digest, presented) && !match) match = k;
     if (!match) throw new PortcullisError("GW_ERR_AUTH", "invalid API key");
-    return { authenticated: true, id: match.id, roles: [...match.roles], via: "api_key" };
+    return principalOf(match);
   };
 }
 

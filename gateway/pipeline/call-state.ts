@@ -73,6 +73,7 @@ export class CallState implements CallContext {
   declare client?: CallContext["client"];
   declare onProgress?: CallContext["onProgress"];
   declare meta?: CallContext["meta"];
+  declare afterReply?: CallContext["afterReply"];
   declare principal?: CallContext["principal"];
   declare source?: CallContext["source"];
   declare sourceName?: CallContext["sourceName"];

@@ -87,6 +87,13 @@ export interface Decision {
 
 export interface DecisionPort {
   decide(input: PolicyInputDoc): Promise<Decision>;
+  /**
+   * The same decision without a promise, for services that never wait (the in-process policy
+   * service and wrappers over it). The pipeline prefers it: a call then reaches its decision
+   * record without a turn of the microtask queue. Absent on ports that may wait (a rate limiter
+   * over a shared store).
+   */
+  decideSync?(input: PolicyInputDoc): Decision;
 }
 
 /** An audit record before the log numbers and chains it. */
@@ -178,6 +185,12 @@ export interface CallContext {
   client?: ClientChannel;
   onProgress?: (update: ProgressUpdate) => void;
   meta?: Record<string, unknown>;
+  /**
+   * Given by a transport that writes the call's reply itself: work nobody waits on (the
+   * `call.completed` event) is handed here and run right after the reply is written, off the
+   * caller's latency. Without it that work runs at once, before the call resolves.
+   */
+  afterReply?: (task: () => void) => void;
   startedAt: number;
   // Filled in by the stages:
   principal?: Principal;

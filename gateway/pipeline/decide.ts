@@ -3,7 +3,8 @@
  * state, arguments, data classes found by the sanitizer, context from the host clock) and asks the
  * decision service. Any failure to decide is a deny with a registered reason code: fail closed.
  */
-import { digest } from "../../native/index.js";
+import { digest, sha256Hex } from "../../native/index.js";
+import { memberText } from "../canonical-fragments.js";
 import type { CallContext, Decision, DecisionPort, PolicyInputDoc, ScanPort, Stage } from "./context.js";
 
 export interface DecideOptions {
@@ -50,7 +51,8 @@ export function policyInput(ctx: CallContext, scan: ScanPort | undefined, now: D
  * for hashing however large they are. It binds the same facts as a digest of the whole input.
  */
 export function contextHash(input: PolicyInputDoc, argsDigest: string): string {
-  return digest({ ...input, arguments: argsDigest });
+  // The interned principal and target keep their canonical text (gateway/canonical-fragments.ts).
+  return sha256Hex(memberText({ ...input, arguments: argsDigest }));
 }
 
 /** The fail-closed decision for a service that threw or rejected. */
@@ -64,6 +66,19 @@ function policyError(e: unknown): Decision {
       },
     ],
   };
+}
+
+/**
+ * Asks a service that decides synchronously; a thrown error becomes a deny. Undefined when the
+ * service has no synchronous form.
+ */
+export function decideNowSafely(decisions: DecisionPort, input: PolicyInputDoc): Decision | undefined {
+  if (!decisions.decideSync) return undefined;
+  try {
+    return decisions.decideSync(input);
+  } catch (e) {
+    return policyError(e);
+  }
 }
 
 /** Asks the service; a thrown error becomes a deny (the service itself should never throw). */
@@ -82,6 +97,12 @@ export function decide(opts: DecideOptions): Stage {
     const started = performance.now();
     const input = policyInput(ctx, opts.scan, now());
     ctx.inputHash = contextHash(input, ctx.argsDigest);
+    const decided = decideNowSafely(opts.decisions, input);
+    if (decided) {
+      ctx.decision = decided;
+      ctx.policyMs = performance.now() - started;
+      return next();
+    }
     return decideSafely(opts.decisions, input).then((decision) => {
       ctx.decision = decision;
       ctx.policyMs = performance.now() - started;

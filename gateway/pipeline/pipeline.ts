@@ -71,6 +71,8 @@ export interface CallRequest {
   onProgress?: (update: ProgressUpdate) => void;
   meta?: Record<string, unknown>;
   id?: string;
+  /** Runs work nobody waits on after the transport wrote the reply (see `CallContext.afterReply`). */
+  afterReply?: (task: () => void) => void;
 }
 
 export interface ListRequest {
@@ -149,6 +151,7 @@ export class Pipeline {
     if (req.client) ctx.client = req.client;
     if (req.onProgress) ctx.onProgress = req.onProgress;
     if (req.meta) ctx.meta = req.meta;
+    if (req.afterReply) ctx.afterReply = req.afterReply;
     return this.run(ctx).then(() => ctx);
   }
 

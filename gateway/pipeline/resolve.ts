@@ -6,8 +6,9 @@
  * an index already built is resolved without waiting on a promise.
  */
 import { digest } from "../../native/index.js";
+import { intern } from "../canonical-fragments.js";
 import type { Registry, ToolEntry } from "../registry/registry.js";
-import type { CallContext, PinPort, Stage, ToolAnnotations } from "./context.js";
+import type { CallContext, PinPort, PolicyTarget, Stage, ToolAnnotations } from "./context.js";
 
 /** The parts of a tool definition that are pinned. */
 export function pinnedDefinition(tool: {
@@ -58,10 +59,15 @@ function resolveTool(ctx: CallContext, entry: ToolEntry, pins: PinPort | undefin
       ? pins.checkHash(ctx.name, hash)
       : pins.check(ctx.name, pinnedDefinition(entry.tool))
     : { hash, changed: false };
+  const last = entry.target as PolicyTarget | undefined;
+  if (last && last.changed === pin.changed && last.definition_hash === pin.hash && last.name === ctx.name) {
+    ctx.target = last;
+    return;
+  }
   if (entry.tool.annotations && !entry.targetAnnotations)
-    entry.targetAnnotations = sortedMembers(entry.tool.annotations);
+    entry.targetAnnotations = sortedMembers(structuredClone(entry.tool.annotations));
   const annotations = entry.tool.annotations ? entry.targetAnnotations : undefined;
-  ctx.target = annotations
+  const target: PolicyTarget = annotations
     ? {
         annotations: annotations as ToolAnnotations,
         changed: pin.changed,
@@ -77,6 +83,9 @@ function resolveTool(ctx: CallContext, entry: ToolEntry, pins: PinPort | undefin
         name: ctx.name,
         server: entry.source.name,
       };
+  // Interned: frozen, its canonical text kept for the context hash and both audit records.
+  entry.target = intern(target);
+  ctx.target = target;
 }
 
 export function resolve(registry: Registry, pins: PinPort | undefined): Stage {

@@ -85,18 +85,22 @@ export function rateLimitedDecisions(port: DecisionPort, limiter: TokenBucketLim
  * a call that fails half-way. Allow and deny decisions need no shared state and pass unchanged.
  */
 export function storeGuardedDecisions(port: DecisionPort, store: SharedStore): DecisionPort {
+  const guard = (d: Decision): Decision =>
+    d.decision !== "ask_user" || store.available
+      ? d
+      : {
+          ...d,
+          decision: "deny",
+          reasons: [
+            ...d.reasons,
+            { code: "STORE_UNAVAILABLE", message: "the shared store holding approvals cannot be reached" },
+          ],
+        };
+  const inner = port.decideSync?.bind(port);
   return {
     async decide(input: PolicyInputDoc): Promise<Decision> {
-      const d = await port.decide(input);
-      if (d.decision !== "ask_user" || store.available) return d;
-      return {
-        ...d,
-        decision: "deny",
-        reasons: [
-          ...d.reasons,
-          { code: "STORE_UNAVAILABLE", message: "the shared store holding approvals cannot be reached" },
-        ],
-      };
+      return guard(await port.decide(input));
     },
+    ...(inner ? { decideSync: (input: PolicyInputDoc) => guard(inner(input)) } : {}),
   };
 }

@@ -26,6 +26,11 @@ export interface ToolEntry {
   definitionHash?: string;
   /** Memo of `tool.annotations` with its members in canonical order (what the policy target carries). */
   targetAnnotations?: Record<string, unknown>;
+  /**
+   * Memo of the last policy target built for this tool (interned, so frozen): reused while the
+   * pin state it carries is unchanged.
+   */
+  target?: unknown;
 }
 
 /** The aggregated tool list of one generation of the source lists, with its by-name index. */

@@ -43,11 +43,13 @@ class PlainExtra {
   readonly sessionId = undefined;
   declare authInfo?: Extra["authInfo"];
   readonly sendNotification: PlainCallOptions["notify"];
+  readonly afterReply: PlainCallOptions["afterReply"];
 
   constructor(abort: CallAbort, id: RequestId, opts: PlainCallOptions) {
     this.abort = abort;
     this.requestId = id;
     this.sendNotification = opts.notify;
+    this.afterReply = opts.afterReply;
     if (opts.principal)
       this.authInfo = {
         token: opts.token ?? "",
@@ -125,6 +127,39 @@ export interface PlainCallOptions {
   token?: string;
   /** Sends a notification related to the call (upstream logs): stdout, or the HTTP GET stream. */
   notify(n: ServerNotification): Promise<void>;
+  /**
+   * Takes work nobody waits on, which the transport runs after writing the reply (see
+   * `AfterReply`); without it that work runs before the answer resolves.
+   */
+  afterReply?: (task: () => void) => void;
+}
+
+/**
+ * The work a call hands over to run after its reply was written (`afterReply`): collected while
+ * the call runs, run once by the transport right after it wrote the reply (or gave up on it). A
+ * task added after that runs at once. A throwing task is reported as a warning and the rest run.
+ */
+export class AfterReply {
+  private tasks: (() => void)[] | undefined = [];
+
+  readonly add = (task: () => void): void => {
+    if (this.tasks) this.tasks.push(task);
+    else AfterReply.runOne(task);
+  };
+
+  run(): void {
+    const tasks = this.tasks;
+    this.tasks = undefined;
+    if (tasks) for (const task of tasks) AfterReply.runOne(task);
+  }
+
+  private static runOne(task: () => void): void {
+    try {
+      task();
+    } catch (e) {
+      process.emitWarning(`work after a reply failed: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
 }
 
 /** Plain calls of one session: answer them and cancel them by request id. */

@@ -158,6 +158,7 @@ export function createSession(opts: SessionOptions): McpSession {
     const principal = principalOf(extra);
     // A plain call's extra carries its abort state: the pipeline takes that instead of a signal.
     const abort = (extra as { abort?: AbortState }).abort;
+    const afterReply = (extra as { afterReply?: CallRequest["afterReply"] }).afterReply;
     return {
       name,
       arguments: args ?? {},
@@ -168,6 +169,7 @@ export function createSession(opts: SessionOptions): McpSession {
       client: channel(extra, out),
       ...(principal ? { principal } : {}),
       ...(Object.keys(rest).length ? { meta: rest } : {}),
+      ...(afterReply ? { afterReply } : {}),
       ...(progressToken !== undefined
         ? {
             onProgress: (p) =>

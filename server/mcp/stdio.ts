@@ -7,7 +7,7 @@
 import { randomUUID } from "node:crypto";
 import type { Readable, Writable } from "node:stream";
 import type { Pipeline } from "../../gateway/pipeline/pipeline.js";
-import { isPlainToolCall } from "./plain-call.js";
+import { AfterReply, isPlainToolCall } from "./plain-call.js";
 import { createSession } from "./session.js";
 import { StdioLineTransport } from "./stdio-transport.js";
 
@@ -38,8 +38,12 @@ export async function serveStdio(
       if (isPlainToolCall(message, server.getClientCapabilities())) {
         // A reused id of a call still running is the SDK's to reject, as before.
         if (plain.has(message.id)) return false;
-        void plain.answer(message, { notify }).then((reply) => {
-          if (reply) return transport.send(reply);
+        // Work nobody waits on (the call.completed event) runs once the reply is on its way.
+        const after = new AfterReply();
+        void plain.answer(message, { notify, afterReply: after.add }).then((reply) => {
+          const sent = reply ? transport.send(reply) : undefined;
+          after.run();
+          return sent;
         });
         return true;
       }

@@ -6,6 +6,7 @@
  * gateway's resource as audience), answers missing or invalid credentials with 401 and
  * `WWW-Authenticate: Bearer resource_metadata="…"`, and hands the principal to the MCP endpoint.
  * The client's token stays here: upstream links carry only their own configured credentials.
+ * `admitNow` is the middleware's synchronous part, for the `/mcp` fast lane (server/mcp/fast-lane.ts).
  */
 import type { Context, Hono, MiddlewareHandler } from "hono";
 import type { PortcullisConfig } from "../../gateway/config/schema.js";

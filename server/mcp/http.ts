@@ -10,13 +10,15 @@
  * client that declared neither elicitation nor sampling — is answered with a plain JSON body
  * (the spec lets the server pick JSON or SSE when the client accepts both): one write instead of
  * an SSE stream. Anything else, and every call when `jsonResponses: false`, streams as before.
+ *
+ * The POST route is built from pieces (`McpPostLane`: authentication, parse, the plain-call reply,
+ * dispatch) that `fast-lane.ts` also uses when `serve` answers plain calls without hono.
  */
 import { randomUUID } from "node:crypto";
 import type { HttpBindings } from "@hono/node-server";
 import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
 import type { Server } from "@modelcontextprotocol/sdk/server/index.js";
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
-import type { Transport, TransportSendOptions } from "@modelcontextprotocol/sdk/shared/transport.js";
 import { type JSONRPCMessage, SUPPORTED_PROTOCOL_VERSIONS } from "@modelcontextprotocol/sdk/types.js";
 import { isLegacyRequest } from "@modelcontextprotocol/server";
 import { Hono } from "hono";
@@ -32,8 +34,9 @@ import {
   isLoopbackAddress,
   rpcError,
 } from "./http-headers.js";
+import { cancelledId, type LiveSession, routeReplies } from "./http-session.js";
 import { isAllowedHost, isAllowedOrigin, jsonDepthExceeds, readRequestBody } from "./limits.js";
-import { isPlainToolCall, type PlainCalls, type PlainToolCall } from "./plain-call.js";
+import { isPlainToolCall, type PlainToolCall } from "./plain-call.js";
 import { createSession } from "./session.js";
 
 export interface HttpLimits {
@@ -58,52 +61,6 @@ export interface McpHttpOptions {
   jsonResponses?: boolean;
   /** The principal an outer authentication layer already established for this request, if any. */
   authenticated?: (req: Request) => Principal | undefined;
-}
-
-type RequestId = string | number;
-
-interface LiveSession {
-  transport: WebStandardStreamableHTTPServerTransport;
-  server: Server;
-  /** The session's fast path for plain tool calls. */
-  plain: PlainCalls;
-  principal: string;
-  lastSeen: number;
-  /** Requests being answered with a JSON body: their reply is handed here instead of a stream. */
-  replies: Map<RequestId, (message: JSONRPCMessage) => void>;
-}
-
-/**
- * Routes the session's outgoing messages: the reply to a request answered as JSON resolves that
- * request's HTTP response; a message related to it (an upstream's log, say) has no stream of its
- * own and goes to the standalone GET stream; everything else takes the SDK's path unchanged.
- */
-function routeReplies(transport: Transport, replies: LiveSession["replies"]): void {
-  const send = transport.send.bind(transport);
-  transport.send = (message: JSONRPCMessage, options?: TransportSendOptions) => {
-    if (("result" in message || "error" in message) && message.id !== undefined) {
-      const reply = replies.get(message.id);
-      if (reply) {
-        replies.delete(message.id);
-        reply(message);
-        return Promise.resolve();
-      }
-    }
-    const related = options?.relatedRequestId;
-    if (related !== undefined && replies.has(related)) {
-      const { relatedRequestId: _related, ...rest } = options!;
-      return send(message, rest);
-    }
-    return send(message, options);
-  };
-}
-
-/** The request id a `notifications/cancelled` names, if the body is one. */
-function cancelledId(body: unknown): RequestId | undefined {
-  const m = body as { method?: unknown; params?: { requestId?: unknown } };
-  if (m.method !== "notifications/cancelled") return undefined;
-  const id = m.params?.requestId;
-  return typeof id === "string" || typeof id === "number" ? id : undefined;
 }
 
 export const MODERN_VERSION = "2026-07-28";

@@ -5,6 +5,8 @@
  * audit on (group commit; and again with `audit.sync: always`), (c) over stdio directly and
  * (d) through `portcullis stdio`, next to a relay that only re-frames the JSON lines (the floor of
  * any stdio proxy: two more pipe hops). Then calls/s with 32 concurrent HTTP clients for (a), (b).
+ * The sequential variants run interleaved, in turns of 100 calls each, so that a change of the
+ * machine's load mid-run reaches all of them alike.
  * Every process started here is stopped before `run()` resolves. `PORTCULLIS_BENCH_GATEWAY_FLAGS`
  * (space-separated node flags, e.g. `--cpu-prof --cpu-prof-dir=prof`) are given to every gateway
  * process, for profiling the gateway under the bench's load.
@@ -34,6 +36,8 @@ const relay = join(root, "bench/mcp-relay.mjs");
 const cli = join(root, "bin/portcullis.js");
 const SEQUENTIAL = 2_000;
 const WARMUP = 200;
+/** Calls per turn of the interleaved sequential measurement. */
+const BLOCK = 100;
 const CONCURRENT_CLIENTS = 32;
 const CONCURRENT_CALLS = 3_200;
 const gatewayFlags = (process.env.PORTCULLIS_BENCH_GATEWAY_FLAGS ?? "").split(" ").filter(Boolean);
@@ -117,26 +121,54 @@ function cpuTime(pid: number | null | undefined): number | undefined {
   }
 }
 
-async function sequential(client: Client, tool: string, pid?: number | null): Promise<Latency> {
-  for (let i = 0; i < WARMUP; i++) await client.callTool({ name: tool, arguments: { message: `w${i}` } });
-  const times: number[] = [];
-  const cpu0 = cpuTime(pid);
+/** One variant of the sequential measurement: a connected client and the process it measures. */
+interface Variant {
+  client: Client;
+  pid?: number | null | undefined;
+  times: number[];
+  cpu: number;
+  wall: number;
+}
+
+function variant(client: Client, pid?: number | null): Variant {
+  return { client, pid, times: [], cpu: 0, wall: 0 };
+}
+
+async function callBlock(v: Variant, tool: string, from: number, n: number, record: boolean): Promise<void> {
+  const cpu0 = record ? cpuTime(v.pid) : undefined;
   const t0 = performance.now();
-  for (let i = 0; i < SEQUENTIAL; i++) {
+  for (let i = from; i < from + n; i++) {
     const s = performance.now();
-    const r = await client.callTool({ name: tool, arguments: { message: `m${i}` } });
-    times.push(performance.now() - s);
+    const r = await v.client.callTool({ name: tool, arguments: { message: `m${i}` } });
+    if (record) v.times.push(performance.now() - s);
     if (r.isError) throw new Error(`call failed: ${JSON.stringify(r.content)}`);
   }
-  const total = performance.now() - t0;
-  const cpu1 = cpuTime(pid);
-  times.sort((a, b) => a - b);
-  return {
-    p50: times[Math.floor(times.length * 0.5)]!,
-    p99: times[Math.floor(times.length * 0.99)]!,
-    perSecond: SEQUENTIAL / (total / 1000),
-    ...(cpu0 !== undefined && cpu1 !== undefined ? { cpuPerCall: (cpu1 - cpu0) / SEQUENTIAL } : {}),
-  };
+  if (!record) return;
+  v.wall += performance.now() - t0;
+  const cpu1 = cpuTime(v.pid);
+  if (cpu0 !== undefined && cpu1 !== undefined) v.cpu += cpu1 - cpu0;
+  else v.cpu = Number.NaN;
+}
+
+/**
+ * Sequential calls on every variant, interleaved: after a warm-up of each, blocks of BLOCK calls
+ * take turns (a, b, c, …, a, b, c, …) until each has made SEQUENTIAL calls, so a change in the
+ * machine's load during the run (the usual state of a shared machine) reaches every variant
+ * alike and the ratios compare like with like.
+ */
+async function interleaved(variants: Variant[], tool: string): Promise<Latency[]> {
+  for (const v of variants) await callBlock(v, tool, 0, WARMUP, false);
+  for (let done = 0; done < SEQUENTIAL; done += BLOCK)
+    for (const v of variants) await callBlock(v, tool, done, Math.min(BLOCK, SEQUENTIAL - done), true);
+  return variants.map((v) => {
+    const times = [...v.times].sort((a, b) => a - b);
+    return {
+      p50: times[Math.floor(times.length * 0.5)]!,
+      p99: times[Math.floor(times.length * 0.99)]!,
+      perSecond: SEQUENTIAL / (v.wall / 1000),
+      ...(Number.isFinite(v.cpu) && v.pid ? { cpuPerCall: v.cpu / SEQUENTIAL } : {}),
+    };
+  });
 }
 
 async function concurrent(port: number, tool: string): Promise<number> {
@@ -214,20 +246,10 @@ export async function run(): Promise<BenchResult[]> {
     );
     children.push(gwAlways.child);
 
-    const measured = async (port: number, pid?: number) => {
-      const client = await httpClient(port);
-      try {
-        return await sequential(client, "echo", pid);
-      } finally {
-        await client.close();
-      }
-    };
-    const a = await measured(direct.port, direct.child.pid);
-    const b = await measured(gwGroup.port, gwGroup.child.pid);
-    const bAlways = await measured(gwAlways.port);
+    const aClient = await httpClient(direct.port);
+    const bClient = await httpClient(gwGroup.port);
+    const bAlwaysClient = await httpClient(gwAlways.port);
     const cClient = await stdioClient(process.execPath, [echo, "--stdio"]);
-    const c = await sequential(cClient.client, "echo", cClient.pid);
-    await cClient.client.close();
     const dClient = await stdioClient(process.execPath, [
       ...gatewayFlags,
       cli,
@@ -235,16 +257,29 @@ export async function run(): Promise<BenchResult[]> {
       "--config",
       gatewayConfig(dir, "group", "stdio"),
     ]);
-    const d = await sequential(dClient.client, "echo", dClient.pid);
-    await dClient.client.close();
     // The floor of any stdio proxy: a relay that only parses and re-serialises each message.
     const rClient = await stdioClient(process.execPath, [relay, process.execPath, echo, "--stdio"]);
-    const r = await sequential(rClient.client, "echo", rClient.pid);
-    await rClient.client.close();
+    const clients = [aClient, bClient, bAlwaysClient, cClient.client, dClient.client, rClient.client];
+    let a: Latency, b: Latency, bAlways: Latency, c: Latency, d: Latency, r: Latency;
+    try {
+      [a, b, bAlways, c, d, r] = (await interleaved(
+        [
+          variant(aClient, direct.child.pid),
+          variant(bClient, gwGroup.child.pid),
+          variant(bAlwaysClient),
+          variant(cClient.client, cClient.pid),
+          variant(dClient.client, dClient.pid),
+          variant(rClient.client, rClient.pid),
+        ],
+        "echo",
+      )) as [Latency, Latency, Latency, Latency, Latency, Latency];
+    } finally {
+      await Promise.all(clients.map((cl) => cl.close()));
+    }
     const ca = await concurrent(direct.port, "echo");
     const cb = await concurrent(gwGroup.port, "echo");
 
-    const notes = `${SEQUENTIAL} sequential calls after ${WARMUP} warm-up; (a) SSE responses (SDK default), (b) JSON responses for plain calls; policy: allow-all data`;
+    const notes = `${SEQUENTIAL} sequential calls per variant after ${WARMUP} warm-up, interleaved in blocks of ${BLOCK}; (a) SSE responses (SDK default), (b) JSON responses for plain calls; policy: allow-all data`;
     return [
       {
         name: "mcp: echo p50, HTTP direct (a) vs through Portcullis (b)",

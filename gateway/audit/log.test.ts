@@ -147,6 +147,41 @@ describe("AuditLog", () => {
     expect(() => AuditLog.open({ dir: tempDir(), groupCommitMs: -1 })).toThrow(/groupCommitMs/);
   });
 
+  it("appendWrittenNow writes before it returns, after records queued earlier, in one write", async () => {
+    const dir = tempDir();
+    const log = AuditLog.open({ dir });
+    const queued = log.appendWritten(entry(1));
+    const now = log.appendWrittenNow(entry(2));
+    // Both are on disk already: the queued one first, then this one, chained.
+    const onDisk = lines(dir).map(
+      (l) => JSON.parse(l) as { id: string; seq: number; prev_hash: string; hash: string },
+    );
+    expect(onDisk.map((r) => r.id)).toEqual(["call-1", "call-2"]);
+    expect(now.seq).toBe(2);
+    expect(now.prev_hash).toBe(onDisk[0]!.hash);
+    expect((await queued).seq).toBe(1);
+    expect(log.appendDecisionNow(entry(3))).toBe(true);
+    expect(lines(dir)).toHaveLength(3);
+    await log.close();
+    expect(() => log.appendWrittenNow(entry(4))).toThrow(/closed/);
+    expect((await verifyAudit(dir)).ok).toBe(true);
+  });
+
+  it("appendDecisionNow leaves sync=always records to appendDecision and refuses what append refuses", async () => {
+    const dir = tempDir();
+    const always = AuditLog.open({ dir, sync: "always" });
+    expect(always.appendDecisionNow(entry(1))).toBe(false);
+    expect(existsSync(join(dir, "audit-000001.jsonl")) ? lines(dir) : []).toHaveLength(0);
+    await always.close();
+    const other = tempDir();
+    const log = AuditLog.open({ dir: other });
+    expect(() => log.appendWrittenNow(entry(1, { args_redacted: { n: Number.NaN } }))).toThrow(
+      /JSON-compatible/,
+    );
+    expect(log.appendWrittenNow(entry(2)).seq).toBe(1);
+    await log.close();
+  });
+
   it("continues the chain after reopening", async () => {
     const dir = tempDir();
     let log = AuditLog.open({ dir, sync: "always" });

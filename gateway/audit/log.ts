@@ -234,6 +234,41 @@ export class AuditLog {
     return this.sync === "always" ? this.append(entry) : this.appendWritten(entry);
   }
 
+  /**
+   * `appendWritten` without a promise: the record is sealed and written, after any record queued
+   * before it, by the time this returns. Throws what `appendWritten` would reject with (a closed or
+   * failed log, an entry that is not JSON-compatible, a failing write). Records queued in the same
+   * turn go out in the same write.
+   */
+  appendWrittenNow(entry: AuditEntry): AuditEnvelope {
+    let envelope: AuditEnvelope | undefined;
+    let error: Error | undefined;
+    this.enqueue(
+      entry,
+      "written",
+      (e) => {
+        envelope = e;
+      },
+      (e) => {
+        error = e;
+      },
+    );
+    if (!error) this.writeBatch();
+    if (error) throw error;
+    return envelope!;
+  }
+
+  /**
+   * `appendDecision` without a promise where the sync mode allows one: with `sync: "group"` the
+   * record is written as `appendWrittenNow` does and true is returned; with `sync: "always"`
+   * nothing is appended and false is returned, and the caller awaits `appendDecision`.
+   */
+  appendDecisionNow(entry: AuditEntry): boolean {
+    if (this.sync === "always") return false;
+    this.appendWrittenNow(entry);
+    return true;
+  }
+
   /** Resolves when every record appended so far is durable. */
   async flush(): Promise<void> {
     if (this.failure) throw this.failure;

@@ -54,7 +54,7 @@ export function recordDecision(opts: AuditOptions): Stage {
     const record = base(ctx, "decision");
     const args = redactedArgs(opts, ctx);
     if (args !== undefined) record.args_redacted = args;
-    return opts.audit.appendDecision(record).then(() => {
+    const recorded = () => {
       ctx.decisionRecorded = true;
       // Execution starts first: a source that writes its request synchronously (a ready stdio or
       // HTTP upstream) has it on its way while the event is stored. call.completed still follows.
@@ -65,7 +65,10 @@ export function recordDecision(opts: AuditOptions): Stage {
         decision: ctx.decision!.decision,
       });
       return executed;
-    });
+    };
+    // Written before returning where the sync mode allows: execution follows in the same turn.
+    if (opts.audit.appendDecisionNow?.(record)) return recorded();
+    return opts.audit.appendDecision(record).then(recorded);
   };
 }
 
@@ -96,12 +99,16 @@ export function recordOutcome(opts: AuditOptions): Stage {
             return writeOutcome(opts, ctx);
           })
           .catch((e: unknown) => process.emitWarning(`task outcome not recorded: ${errorMessage(e)}`));
-      } else if (ctx.decisionRecorded) await writeOutcome(opts, ctx);
+      } else if (ctx.decisionRecorded) {
+        const written = writeOutcome(opts, ctx);
+        if (written) await written;
+      }
     }
   };
 }
 
-async function writeOutcome(opts: AuditOptions, ctx: CallContext): Promise<void> {
+/** Appends the outcome record and publishes call.completed; a promise only when the log needs one. */
+function writeOutcome(opts: AuditOptions, ctx: CallContext): Promise<void> | undefined {
   const status = ctx.status ?? "error";
   const total_ms = performance.now() - ctx.startedAt;
   const record = base(ctx, "outcome");
@@ -116,11 +123,18 @@ async function writeOutcome(opts: AuditOptions, ctx: CallContext): Promise<void>
   timings.total_ms = total_ms;
   if (ctx.upstreamMs !== undefined) timings.upstream_ms = ctx.upstreamMs;
   record.timings = timings;
-  await opts.audit.appendWritten(record);
-  const completed = () =>
-    publish(opts, ctx, "call.completed", { call_id: ctx.id, ...callTarget(ctx), status, total_ms });
-  if (ctx.afterReply) ctx.afterReply(completed);
-  else completed();
+  const completed = () => {
+    const event = () =>
+      publish(opts, ctx, "call.completed", { call_id: ctx.id, ...callTarget(ctx), status, total_ms });
+    if (ctx.afterReply) ctx.afterReply(event);
+    else event();
+  };
+  if (opts.audit.appendWrittenNow) {
+    opts.audit.appendWrittenNow(record);
+    completed();
+    return undefined;
+  }
+  return opts.audit.appendWritten(record).then(completed);
 }
 
 function errorOf(e: unknown): { code: string; message: string } {

@@ -121,6 +121,14 @@ export interface AuditPort {
   appendDecision(record: AuditRecord): Promise<unknown>;
   /** Resolves once the record is written (survives a crash of this process). */
   appendWritten(record: AuditRecord): Promise<unknown>;
+  /**
+   * `appendDecision` done before returning where the sync mode allows (true), else nothing done
+   * (false: await `appendDecision`). Throws what `appendDecision` would reject with. Optional:
+   * the pipeline then saves a turn of the microtask queue before execution.
+   */
+  appendDecisionNow?(record: AuditRecord): boolean;
+  /** `appendWritten` done before returning; throws what it would reject with. Optional. */
+  appendWrittenNow?(record: AuditRecord): unknown;
 }
 
 export interface PinPort {

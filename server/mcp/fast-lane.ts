@@ -174,18 +174,22 @@ export function createFastLane(o: FastLaneOptions): FastLane {
     };
     // A client gone mid-body has nothing to be answered (hono's path cannot reach it either).
     incoming.on("error", noop);
-    // The parser holds the body to its declared length, so the last byte completes it: no wait for
-    // 'end' (a tick or two later). The body usually comes with the headers, and its 'data' is
-    // emitted from inside the parser: the call starts once the parser has returned.
-    if (declared === 0) {
-      incoming.resume();
-      queueMicrotask(complete);
-      return;
-    }
-    incoming.on("data", (chunk: Buffer) => {
-      chunks.push(chunk);
-      received += chunk.length;
-      if (received === declared) queueMicrotask(complete);
+    // The parser holds the body to its declared length, so that many bytes complete it, with no
+    // wait for 'end'. A body that came with the headers is buffered by the time the parser's
+    // callback has returned: it is taken in one read, without a turn through the stream's events.
+    queueMicrotask(() => {
+      if (incoming.readableLength === declared) {
+        if (declared > 0) chunks.push(incoming.read() as Buffer);
+        incoming.resume();
+        complete();
+        return;
+      }
+      incoming.on("data", (chunk: Buffer) => {
+        chunks.push(chunk);
+        received += chunk.length;
+        // Not from inside the parser's callback: once it has returned.
+        if (received === declared) queueMicrotask(complete);
+      });
     });
   };
 

@@ -278,6 +278,42 @@ describe("the /mcp fast lane over a socket", () => {
     }
   });
 
+  it("reads a body that arrives in pieces, split inside a UTF-8 character", async () => {
+    const h = await openSession(keyed, BOB);
+    const { lane, lanePort } = keyed;
+    const body = Buffer.from(call(11, "caf\u00e9 \u2713"));
+    const cut = body.indexOf(0xc3) + 1;
+    const plain = lane.plain;
+    const head = Object.entries({
+      ...h,
+      "content-type": "application/json",
+      accept: "application/json, text/event-stream",
+    })
+      .map(([k, v]) => `${k}: ${v}\r\n`)
+      .join("");
+    const answer = await new Promise<string>((done, fail) => {
+      let text = "";
+      const socket = connect(lanePort, "127.0.0.1", () => {
+        socket.write(
+          `POST /mcp HTTP/1.1\r\nhost: 127.0.0.1\r\n${head}connection: close\r\ncontent-length: ${body.length}\r\n\r\n`,
+        );
+        socket.write(body.subarray(0, cut));
+        setTimeout(() => socket.write(body.subarray(cut)), 30);
+      });
+      socket.setEncoding("utf8");
+      socket.setTimeout(10_000, () => socket.destroy(new Error("timed out")));
+      socket.on("data", (c: string) => {
+        text += c;
+      });
+      socket.on("end", () => done(text));
+      socket.on("error", fail);
+    });
+    expect(answer.startsWith("HTTP/1.1 200 OK")).toBe(true);
+    const reply = JSON.parse(answer.slice(answer.indexOf("\r\n\r\n") + 4));
+    expect(reply).toMatchObject({ id: 11, result: { content: [{ text: "caf\u00e9 \u2713" }] } });
+    expect(lane.plain).toBe(plain + 1);
+  });
+
   it("survives a client that leaves mid-body", async () => {
     const h = await openSession(keyed, BOB);
     const { lane, lanePort } = keyed;

@@ -35,9 +35,32 @@ export function intern<T extends object>(value: T): T {
   return value;
 }
 
+/**
+ * `intern` for a value whose canonical text the caller already computed (the call's arguments,
+ * canonicalised once for their digest): deep-freezes it and remembers `text`, which must be
+ * `canonicalize(value)`.
+ */
+export function internText<T extends object>(value: T, text: string): T {
+  if (texts.has(value)) return value;
+  deepFreeze(value);
+  texts.set(value, text);
+  return value;
+}
+
 /** The canonical text of an interned value; undefined for any other. */
 export function internedText(value: unknown): string | undefined {
   return typeof value === "object" && value !== null ? texts.get(value) : undefined;
+}
+
+/** Member names as JSON strings, memoised (records use a few dozen names over and over). */
+const quotedKeys = new Map<string, string>();
+function quoted(key: string): string {
+  let q = quotedKeys.get(key);
+  if (q === undefined) {
+    q = JSON.stringify(key);
+    if (quotedKeys.size < 1024) quotedKeys.set(key, q);
+  }
+  return q;
 }
 
 /** Canonical text of one member value: interned, a plain string, or canonicalised. */
@@ -68,7 +91,7 @@ export function memberText(obj: Record<string, unknown>): string {
     const value = obj[key];
     if (value === undefined) continue;
     if (typeof value === "function" || typeof value === "symbol") return canonicalize(obj);
-    text += `${text.length > 1 ? "," : ""}${JSON.stringify(key)}:${valueText(value)}`;
+    text += `${text.length > 1 ? "," : ""}${quoted(key)}:${valueText(value)}`;
   }
   return `${text}}`;
 }

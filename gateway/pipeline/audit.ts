@@ -6,7 +6,7 @@
  * `call.completed`. Arguments are stored as their digest plus a redacted copy per the policy's
  * obligations; when redaction is required but unavailable, only the digest is stored (fail closed).
  */
-import { digest } from "../../native/index.js";
+import { digest, sha256Hex } from "../../native/index.js";
 import { errorMessage, isPortcullisError } from "../errors.js";
 import type { AuditPort, AuditRecord, CallContext, CallStatus, EventPort, Stage } from "./context.js";
 
@@ -115,7 +115,7 @@ function writeOutcome(opts: AuditOptions, ctx: CallContext): Promise<void> | und
   // Built in canonical member order: error, result_digest, status.
   const outcome = {} as NonNullable<AuditRecord["outcome"]>;
   if (ctx.error !== undefined) outcome.error = errorOf(ctx.error);
-  if (ctx.outcome) outcome.result_digest = digest(ctx.outcome.result);
+  if (ctx.outcome) outcome.result_digest = resultDigest(ctx.outcome.result);
   outcome.status = status;
   record.outcome = outcome;
   const timings = {} as NonNullable<AuditRecord["timings"]>;
@@ -135,6 +135,39 @@ function writeOutcome(opts: AuditOptions, ctx: CallContext): Promise<void> | und
     return undefined;
   }
   return opts.audit.appendWritten(record).then(completed);
+}
+
+/**
+ * The digest of a result. The usual tool result, text blocks only (`{content: [{type: "text",
+ * text}], isError?}` and nothing else), has its canonical text written here directly; any other
+ * value is canonicalised in full. Same digest either way (tested against `digest`).
+ */
+export function resultDigest(result: unknown): string {
+  const r = result as { content?: unknown; isError?: unknown };
+  if (typeof r !== "object" || r === null || Object.getPrototypeOf(r) !== Object.prototype)
+    return digest(result);
+  const content = r.content;
+  if (!Array.isArray(content)) return digest(result);
+  let members = 0;
+  for (const k in r) {
+    if (k !== "content" && k !== "isError") return digest(result);
+    members++;
+  }
+  if (r.isError !== undefined && typeof r.isError !== "boolean") return digest(result);
+  let text = '{"content":[';
+  for (let i = 0; i < content.length; i++) {
+    const b = content[i] as { type?: unknown; text?: unknown } | null;
+    if (typeof b !== "object" || b === null || Object.getPrototypeOf(b) !== Object.prototype)
+      return digest(result);
+    if (b.type !== "text" || typeof b.text !== "string") return digest(result);
+    let n = 0;
+    for (const _ in b) n++;
+    if (n !== 2) return digest(result);
+    text += `${i > 0 ? "," : ""}{"text":${JSON.stringify(b.text)},"type":"text"}`;
+  }
+  text += "]";
+  if (members === 2 && r.isError !== undefined) text += `,"isError":${r.isError}`;
+  return sha256Hex(`${text}}`);
 }
 
 function errorOf(e: unknown): { code: string; message: string } {

@@ -3,8 +3,8 @@
  * state, arguments, data classes found by the sanitizer, context from the host clock) and asks the
  * decision service. Any failure to decide is a deny with a registered reason code: fail closed.
  */
-import { digest, sha256Hex } from "../../native/index.js";
-import { memberText } from "../canonical-fragments.js";
+import { canonicalize, sha256Hex } from "../../native/index.js";
+import { internText, memberText } from "../canonical-fragments.js";
 import type { CallContext, Decision, DecisionPort, PolicyInputDoc, ScanPort, Stage } from "./context.js";
 
 export interface DecideOptions {
@@ -93,7 +93,11 @@ export function decideSafely(decisions: DecisionPort, input: PolicyInputDoc): Pr
 export function decide(opts: DecideOptions): Stage {
   const now = opts.now ?? (() => new Date());
   return function decideStage(ctx, next) {
-    ctx.argsDigest = digest(ctx.arguments);
+    // Canonicalised once: the digest, and the decision record's copy of the arguments (interned,
+    // so frozen from here on) reuse this text.
+    const argsText = canonicalize(ctx.arguments);
+    ctx.argsDigest = sha256Hex(argsText);
+    internText(ctx.arguments, argsText);
     const started = performance.now();
     const input = policyInput(ctx, opts.scan, now());
     ctx.inputHash = contextHash(input, ctx.argsDigest);

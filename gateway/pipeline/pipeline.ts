@@ -155,9 +155,10 @@ export class Pipeline {
     return this.run(ctx).then(() => ctx);
   }
 
-  async callTool(req: CallRequest): Promise<{ ctx: CallContext; result?: CallToolResult }> {
-    const ctx = await this.call("tools/call", req);
-    return { ctx, ...(ctx.outcome?.kind === "tool" ? { result: ctx.outcome.result } : {}) };
+  callTool(req: CallRequest): Promise<{ ctx: CallContext; result?: CallToolResult }> {
+    return this.call("tools/call", req).then((ctx) =>
+      ctx.outcome?.kind === "tool" ? { ctx, result: ctx.outcome.result } : { ctx },
+    );
   }
 
   async getPrompt(req: CallRequest): Promise<{ ctx: CallContext; result?: GetPromptResult }> {

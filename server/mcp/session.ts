@@ -57,14 +57,16 @@ type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
 /** Notifications of one request, sent in order and all before its result. */
 interface Outbox {
   send(n: ServerNotification): void;
-  drain(): Promise<void>;
+  /** The sends still on their way; undefined when nothing was sent. */
+  drain(): Promise<void> | undefined;
 }
 
 function outbox(extra: Extra): Outbox {
-  let chain: Promise<void> = Promise.resolve();
+  // No chain until something is sent: a call without notifications drains without a promise.
+  let chain: Promise<void> | undefined;
   return {
     send(n) {
-      chain = chain.then(() => extra.sendNotification(n)).catch(() => {});
+      chain = (chain ?? Promise.resolve()).then(() => extra.sendNotification(n)).catch(() => {});
     },
     drain: () => chain,
   };
@@ -210,7 +212,8 @@ export function createSession(opts: SessionOptions): McpSession {
       const { result } = await pipeline.callTool(
         callRequest(req.params.name, req.params.arguments, req.params._meta, extra, out),
       );
-      await out.drain();
+      const draining = out.drain();
+      if (draining) await draining;
       if (!result) throw new McpError(ErrorCode.InternalError, "the call produced no result");
       return result;
     } catch (e) {

@@ -14,6 +14,7 @@ import { getRequestListener } from "@hono/node-server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { policyData as buildPolicyData } from "../../conformance/policy/settings.js";
 import { validateConfig } from "../../gateway/config/load.js";
+import { createKey, keyFilePath, revokeKey } from "../auth/key-store.js";
 import { createApp } from "../commands/serve.js";
 import { createRuntime, type Runtime } from "../runtime.js";
 import { createServices } from "../services.js";
@@ -38,8 +39,11 @@ interface Gateway {
   lane: FastLane;
   honoPort: number;
   lanePort: number;
+  /** The stored-key file (`portcullis keys create`) of this gateway. */
+  keyFile: string;
 }
 let keyed: Gateway;
+let storedMcpKey: string;
 let loopback: Gateway;
 
 async function listen(server: Server): Promise<number> {
@@ -55,6 +59,9 @@ async function start(auth: Record<string, unknown>, folder: string): Promise<Gat
     server: { maxBodyBytes: 4096, maxJsonDepth: 16 },
     audit: { dir: "audit" },
   });
+  const keyFile = keyFilePath(config, join(dir, folder));
+  // A stored key restricted to MCP: the outer layer is on and checks scopes.
+  if (folder === "keyed") storedMcpKey = createKey(keyFile, { id: "erin", scopes: ["mcp"] }).key;
   const services = await createServices(config, join(dir, folder), { policyData });
   const runtime = createRuntime(config, join(dir, folder), services);
   runtimes.push(runtime);
@@ -62,7 +69,7 @@ async function start(auth: Record<string, unknown>, folder: string): Promise<Gat
   apps.push(app);
   const lane = app.fastLane("127.0.0.1");
   const honoPort = await listen(createServer(getRequestListener(app.app.fetch, { hostname: "127.0.0.1" })));
-  return { lane, honoPort, lanePort: await listen(createServer(lane.listener)) };
+  return { lane, honoPort, lanePort: await listen(createServer(lane.listener)), keyFile };
 }
 
 beforeAll(async () => {
@@ -276,6 +283,22 @@ describe("the /mcp fast lane over a socket", () => {
       expect(r.viaLane.status).toBe(status);
       expect({ headers, taken: r.taken, plain: r.plain }).toEqual({ headers, taken: 0, plain: 0 });
     }
+  });
+
+  it("takes stored keys with the mcp scope, and applies the scope rule as the outer layer does", async () => {
+    const h = await openSession(keyed, storedMcpKey);
+    const r = await both(keyed, h, call(12, "stored"));
+    expect(r.viaLane).toEqual(r.viaHono);
+    expect(r.viaLane.status).toBe(200);
+    expect(r).toMatchObject({ taken: 1, plain: 1 });
+    // The same principal with a new key that lacks the scope: its live session must not admit it.
+    revokeKey(keyed.keyFile, "erin");
+    const narrow = createKey(keyed.keyFile, { id: "erin", scopes: ["tools:call"] }).key;
+    await new Promise((settle) => setTimeout(settle, 300)); // the key file is re-read every 200 ms
+    const refused = await both(keyed, { ...h, authorization: `Bearer ${narrow}` }, call(13, "narrow"));
+    expect(refused.viaLane).toEqual(refused.viaHono);
+    expect(refused.viaLane.status).toBe(403);
+    expect(refused).toMatchObject({ taken: 0, plain: 0 });
   });
 
   it("reads a body that arrives in pieces, split inside a UTF-8 character", async () => {

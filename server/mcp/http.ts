@@ -36,7 +36,7 @@ import {
 } from "./http-headers.js";
 import { cancelledId, type LiveSession, routeReplies } from "./http-session.js";
 import { isAllowedHost, isAllowedOrigin, jsonDepthExceeds, readRequestBody } from "./limits.js";
-import { isPlainToolCall, type PlainToolCall } from "./plain-call.js";
+import { AfterReply, isPlainToolCall, type PlainToolCall } from "./plain-call.js";
 import { createSession } from "./session.js";
 
 export interface HttpLimits {
@@ -322,14 +322,22 @@ export function createMcpHttp(opts: McpHttpOptions): McpHttp {
   ) => {
     const id = body.id;
     const sessionId = s.transport.sessionId ?? "";
-    s.replies.set(id, (message) => done(message, sessionId));
+    // Work nobody waits on (the call.completed event) runs once the reply was handed to `done`.
+    const after = new AfterReply();
+    s.replies.set(id, (message) => {
+      done(message, sessionId);
+      after.run();
+    });
     const notify = (n: Parameters<Server["notification"]>[0]) => s.server.notification(n);
-    void s.plain.answer(body, { principal, token, notify }).then((reply) => {
+    void s.plain.answer(body, { principal, token, notify, afterReply: after.add }).then((reply) => {
       const pending = s.replies.get(id);
-      if (!pending) return;
+      if (!pending) return after.run();
       s.replies.delete(id);
       if (reply) pending(reply);
-      else done(undefined, sessionId);
+      else {
+        done(undefined, sessionId);
+        after.run();
+      }
     });
   };
 

@@ -16,7 +16,8 @@ import { digest } from "../../native/index.js";
 import { createRuntime, type Runtime } from "../runtime.js";
 import { createServices } from "../services.js";
 import { createMcpHttp } from "./http.js";
-import { isPlainTextResult, isPlainToolCall } from "./plain-call.js";
+import { AfterReply, isPlainTextResult, isPlainToolCall } from "./plain-call.js";
+import { createSession } from "./session.js";
 import { serveStdio } from "./stdio.js";
 
 const require = createRequire(import.meta.url);
@@ -24,6 +25,7 @@ const everything = require.resolve("@modelcontextprotocol/server-everything/dist
 
 let dir: string;
 let runtime: Runtime;
+let services: Awaited<ReturnType<typeof createServices>>;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "portcullis-plain-"));
@@ -42,7 +44,7 @@ beforeAll(async () => {
       models: { allowed: ["*"], local_only_classes: [] },
     },
   );
-  const services = await createServices(config, dir, { policyData });
+  services = await createServices(config, dir, { policyData });
   runtime = createRuntime(config, dir, services);
 });
 
@@ -208,6 +210,65 @@ describe("plain tool calls over Streamable HTTP", () => {
       "cancelled",
     );
     await http.close();
+  });
+});
+
+describe("work after the reply", () => {
+  const call = (id: number) =>
+    ({
+      jsonrpc: "2.0",
+      id,
+      method: "tools/call",
+      params: { name: "echo", arguments: { message: "x" } },
+    }) as const;
+
+  it("call.completed goes to the transport's afterReply and is published when it runs; without one, at once", async () => {
+    const seen: string[] = [];
+    const off = services.bus.subscribe("*", (e) => seen.push(e.kind));
+    try {
+      const { plain } = createSession({
+        pipeline: runtime.pipeline,
+        transport: "stdio",
+        session: "after-reply",
+        credentials: { kind: "stdio" },
+      });
+      const after = new AfterReply();
+      const reply = await plain.answer(call(1), { notify: async () => {}, afterReply: after.add });
+      expect(reply).toMatchObject({ id: 1, result: { content: [{ type: "text", text: "Echo: x" }] } });
+      await new Promise((r) => setImmediate(r));
+      expect(seen).toEqual(["call.started"]);
+      after.run();
+      expect(seen).toEqual(["call.started", "call.completed"]);
+      await plain.answer(call(2), { notify: async () => {} });
+      expect(seen).toEqual(["call.started", "call.completed", "call.started", "call.completed"]);
+    } finally {
+      off();
+    }
+  });
+
+  it("AfterReply runs its tasks once, in order, later ones at once, past a throwing one", () => {
+    const order: string[] = [];
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(w.message);
+    process.on("warning", onWarning);
+    const after = new AfterReply();
+    after.add(() => order.push("a"));
+    after.add(() => {
+      throw new Error("boom");
+    });
+    after.add(() => order.push("b"));
+    expect(order).toEqual([]);
+    after.run();
+    after.run();
+    after.add(() => order.push("c"));
+    expect(order).toEqual(["a", "b", "c"]);
+    return new Promise<void>((resolve) =>
+      setImmediate(() => {
+        process.off("warning", onWarning);
+        expect(warnings.some((w) => w.includes("boom"))).toBe(true);
+        resolve();
+      }),
+    );
   });
 });
 

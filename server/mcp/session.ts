@@ -156,32 +156,34 @@ export function createSession(opts: SessionOptions): McpSession {
     extra: Extra,
     out: Outbox,
   ): CallRequest => {
-    const { progressToken, ...rest } = meta ?? {};
     const principal = principalOf(extra);
     // A plain call's extra carries its abort state: the pipeline takes that instead of a signal.
     const abort = (extra as { abort?: AbortState }).abort;
     const afterReply = (extra as { afterReply?: CallRequest["afterReply"] }).afterReply;
-    return {
+    // Built by assignment (no spread of optional parts): this runs once per tool call.
+    const req: CallRequest = {
       name,
       arguments: args ?? {},
       credentials: opts.credentials,
       transport: opts.transport,
       session: opts.session,
-      ...(abort ? { abort } : { signal: extra.signal }),
       client: channel(extra, out),
-      ...(principal ? { principal } : {}),
-      ...(Object.keys(rest).length ? { meta: rest } : {}),
-      ...(afterReply ? { afterReply } : {}),
-      ...(progressToken !== undefined
-        ? {
-            onProgress: (p) =>
-              out.send({
-                method: "notifications/progress",
-                params: { progressToken: progressToken as string | number, ...p },
-              }),
-          }
-        : {}),
     };
+    if (abort) req.abort = abort;
+    else req.signal = extra.signal;
+    if (principal) req.principal = principal;
+    if (afterReply) req.afterReply = afterReply;
+    if (meta) {
+      const { progressToken, ...rest } = meta;
+      if (Object.keys(rest).length) req.meta = rest;
+      if (progressToken !== undefined)
+        req.onProgress = (p) =>
+          out.send({
+            method: "notifications/progress",
+            params: { progressToken: progressToken as string | number, ...p },
+          });
+    }
+    return req;
   };
 
   const guarded =

@@ -52,6 +52,23 @@ function internalError(e: unknown): Response {
   });
 }
 
+/**
+ * The request's headers for the lane. node has built its header object before the listener runs;
+ * when no name repeats, its values are the raw ones, as `Headers.get` reads them, so it is read
+ * directly. With a repeat node keeps the first of some names and joins others: the raw list then.
+ */
+function laneHeaders(incoming: IncomingMessage): HeaderReader {
+  const raw = incoming.rawHeaders;
+  const byName = incoming.headers;
+  let names = 0;
+  for (const name in byName) {
+    if (typeof byName[name] !== "string") return rawHeaderReader(raw);
+    names++;
+  }
+  if (names * 2 !== raw.length) return rawHeaderReader(raw);
+  return (name) => (byName[name] as string | undefined) ?? null;
+}
+
 /** `/mcp`, a query allowed (hono routes both alike); anything else is hono's. */
 function isMcpPath(url: string | undefined): boolean {
   return url === "/mcp" || url?.startsWith("/mcp?") === true;
@@ -114,7 +131,7 @@ export function createFastLane(o: FastLaneOptions): FastLane {
   /** The request's headers and principal when the lane may take it; undefined: hono serves it. */
   const admit = (incoming: IncomingMessage): [HeaderReader, Principal, number] | undefined => {
     if (incoming.method !== "POST" || !isMcpPath(incoming.url)) return undefined;
-    const header = rawHeaderReader(incoming.rawHeaders);
+    const header = laneHeaders(incoming);
     const length = header("content-length");
     if (length === null || !/^\d+$/.test(length) || Number(length) > limits.maxBodyBytes) return undefined;
     if (header("transfer-encoding") !== null) return undefined;
@@ -126,8 +143,8 @@ export function createFastLane(o: FastLaneOptions): FastLane {
     const peer = incoming.socket.remoteAddress;
     const outer = o.admit ? o.admit(header, peer) : null;
     if (outer === undefined) return undefined;
-    const principal = outer ?? lane.authenticate(header, peer);
-    if (principal instanceof Response) return undefined;
+    const principal = outer ?? lane.principal(header, peer);
+    if (principal === undefined) return undefined;
     const session = header("mcp-session-id");
     if (session === null || !lane.hasSession(session, principal)) return undefined;
     return [header, principal, Number(length)];
@@ -141,8 +158,9 @@ export function createFastLane(o: FastLaneOptions): FastLane {
     text: string,
   ) => {
     const body = lane.parse(text);
+    const refusal = body instanceof Response ? body : undefined;
     if (
-      !(body instanceof Response) &&
+      !refusal &&
       lane.answerPlain(header, principal, body, (message, sessionId) =>
         writeReply(outgoing, message, sessionId),
       )
@@ -150,9 +168,7 @@ export function createFastLane(o: FastLaneOptions): FastLane {
       plain++;
       return;
     }
-    pending.set(incoming, (req) =>
-      body instanceof Response ? body : lane.dispatch(req, header, principal, body),
-    );
+    pending.set(incoming, (req) => refusal ?? lane.dispatch(req, header, principal, body));
     void writer(incoming, outgoing);
   };
 

@@ -111,11 +111,11 @@ interface Answer {
 /** One POST with exactly these headers (a null value leaves a header out). */
 function post(
   port: number,
-  headers: Record<string, string | null>,
+  headers: Record<string, string | string[] | null>,
   body: string,
   path = "/mcp",
 ): Promise<Answer> {
-  const sent: Record<string, string> = {
+  const sent: Record<string, string | string[]> = {
     // One Host for both servers: answers that name the resource's URL must not differ by port.
     host: "127.0.0.1:3000",
     "content-type": "application/json",
@@ -192,7 +192,12 @@ const call = (id: number, message: string) =>
   });
 
 /** Sends the same request to hono and to the lane; returns both answers and the lane's counts. */
-async function both(gw: Gateway, headers: Record<string, string | null>, body: string, path?: string) {
+async function both(
+  gw: Gateway,
+  headers: Record<string, string | string[] | null>,
+  body: string,
+  path?: string,
+) {
   const taken = gw.lane.taken;
   const plain = gw.lane.plain;
   const viaHono = await post(gw.honoPort, headers, body, path);
@@ -264,7 +269,9 @@ describe("the /mcp fast lane over a socket", () => {
   it("leaves to hono what its headers do not admit, with hono's answers", async () => {
     const h = await openSession(keyed, BOB);
     const carol = await openSession(keyed, CAROL);
-    const cases: [Record<string, string | null>, string, number][] = [
+    const cases: [Record<string, string | string[] | null>, string, number][] = [
+      // Repeated: node's own header object keeps the first Content-Type, `Headers.get` joins both.
+      [{ ...h, "content-type": ["application/json", "text/plain"] }, call(5, "t"), 415],
       [{ ...h, "content-type": "text/plain" }, call(5, "t"), 415],
       [{ ...h, "mcp-session-id": "no-such-session" }, call(5, "t"), 404],
       [{ ...h, "mcp-session-id": carol["mcp-session-id"]! }, call(5, "t"), 404],

@@ -45,6 +45,7 @@ export function isJsonAndSse(accept: string | null): boolean {
 
 /** `application/json`, parameters allowed (what the SDK transport accepts). */
 export function isJsonContentType(value: string | null): boolean {
+  if (value === "application/json") return true;
   return value?.split(";")[0]?.trim().toLowerCase() === "application/json";
 }
 

@@ -23,7 +23,7 @@ import { type JSONRPCMessage, SUPPORTED_PROTOCOL_VERSIONS } from "@modelcontextp
 import { isLegacyRequest } from "@modelcontextprotocol/server";
 import { Hono } from "hono";
 import { isPortcullisError } from "../../gateway/errors.js";
-import type { Principal } from "../../gateway/pipeline/context.js";
+import type { Credentials, Principal } from "../../gateway/pipeline/context.js";
 import type { Pipeline } from "../../gateway/pipeline/pipeline.js";
 import { MemoryEventStore } from "./event-store.js";
 import {
@@ -77,8 +77,8 @@ function peerOf(env: Partial<HttpBindings> | undefined): string | undefined {
  */
 export interface McpPostLane {
   readonly limits: HttpLimits;
-  /** The MCP gate's own authentication (no outer layer): the principal, or the refusal. */
-  authenticate(header: HeaderReader, peer: string | undefined): Principal | Response;
+  /** The MCP gate's own authentication (no outer layer): the principal; undefined when it refuses. */
+  principal(header: HeaderReader, peer: string | undefined): Principal | undefined;
   /** Whether `id` names a live 2025-era session of this principal. */
   hasSession(id: string, principal: Principal): boolean;
   /** The JSON-RPC message of a body within the size bound, or its refusal (depth, JSON, batch). */
@@ -122,21 +122,20 @@ export function createMcpHttp(opts: McpHttpOptions): McpHttp {
 
   const app = new Hono<{ Bindings: Partial<HttpBindings> }>();
 
+  /** The credentials a request presents; undefined for a malformed Authorization header. */
+  const credentialsOf = (header: HeaderReader, peer: string | undefined): Credentials | undefined => {
+    const auth = header("authorization");
+    if (auth === null) return { kind: "http", loopbackPeer: isLoopbackAddress(peer) };
+    const m = /^Bearer\s+(\S+)\s*$/i.exec(auth);
+    return m ? { kind: "http", bearer: m[1]! } : undefined;
+  };
+
   /** API-key authentication of the MCP gate itself; returns the principal or a refusal. */
   const authenticate = (header: HeaderReader, peer: string | undefined): Principal | Response => {
-    const auth = header("authorization");
-    let bearer: string | undefined;
-    if (auth !== null) {
-      const m = /^Bearer\s+(\S+)\s*$/i.exec(auth);
-      if (!m) return rpcError(401, -32001, "Unauthorized: expected 'Authorization: Bearer <key>'");
-      bearer = m[1];
-    }
+    const credentials = credentialsOf(header, peer);
+    if (!credentials) return rpcError(401, -32001, "Unauthorized: expected 'Authorization: Bearer <key>'");
     try {
-      return pipeline.authenticate(
-        bearer === undefined
-          ? { kind: "http", loopbackPeer: isLoopbackAddress(peer) }
-          : { kind: "http", bearer },
-      );
+      return pipeline.authenticate(credentials);
     } catch (e) {
       if (isPortcullisError(e) && e.code === "GW_ERR_AUTH")
         return rpcError(401, -32001, `Unauthorized: ${e.message}`);
@@ -161,13 +160,18 @@ export function createMcpHttp(opts: McpHttpOptions): McpHttp {
     extra: { principal: p },
   });
 
+  /** The live session `id` of this principal (marked as seen), if any. */
+  const liveSession = (id: string, principal: Principal): LiveSession | undefined => {
+    const s = sessions.get(id);
+    if (!s || s.principal !== principal.id) return undefined;
+    s.lastSeen = Date.now();
+    return s;
+  };
+
   const sessionFor = (header: HeaderReader, principal: Principal): LiveSession | Response => {
     const id = header("mcp-session-id");
     if (!id) return rpcError(400, -32000, "Bad Request: Mcp-Session-Id header is required");
-    const s = sessions.get(id);
-    if (!s || s.principal !== principal.id) return rpcError(404, -32001, "Session not found");
-    s.lastSeen = Date.now();
-    return s;
+    return liveSession(id, principal) ?? rpcError(404, -32001, "Session not found");
   };
 
   const parse = (text: string): object | Response => {
@@ -185,24 +189,18 @@ export function createMcpHttp(opts: McpHttpOptions): McpHttp {
     return body;
   };
 
-  /** The call when the session answers `body` with a JSON body; a refused version header; else undefined. */
-  const plainCall = (
-    s: LiveSession,
-    header: HeaderReader,
-    body: object,
-  ): PlainToolCall | Response | undefined => {
-    if (
-      opts.jsonResponses === false ||
-      !isPlainToolCall(body, s.server.getClientCapabilities()) ||
-      s.replies.has(body.id) ||
-      !isJsonAndSse(header("accept")) ||
-      !isJsonContentType(header("content-type"))
-    )
-      return undefined;
+  /** Whether the session answers `body` with a JSON body (its version header still to check). */
+  const isJsonReplyCall = (s: LiveSession, header: HeaderReader, body: object): body is PlainToolCall =>
+    opts.jsonResponses !== false &&
+    isPlainToolCall(body, s.server.getClientCapabilities()) &&
+    !s.replies.has(body.id) &&
+    isJsonAndSse(header("accept")) &&
+    isJsonContentType(header("content-type"));
+
+  /** An `MCP-Protocol-Version` header naming a version this server does not speak. */
+  const unsupportedVersion = (header: HeaderReader): string | undefined => {
     const version = header("mcp-protocol-version");
-    if (version !== null && !SUPPORTED_PROTOCOL_VERSIONS.includes(version))
-      return rpcError(400, -32000, `Bad Request: Unsupported protocol version: ${version}`);
-    return body;
+    return version !== null && !SUPPORTED_PROTOCOL_VERSIONS.includes(version) ? version : undefined;
   };
 
   const dispatch = async (req: Request, header: HeaderReader, principal: Principal, body: object) => {
@@ -263,9 +261,12 @@ export function createMcpHttp(opts: McpHttpOptions): McpHttp {
       s.plain.cancel(cancelled, (body as { params?: { reason?: unknown } }).params?.reason)
     )
       return new Response(null, { status: 202 });
-    const plain = plainCall(s, header, body);
-    if (plain instanceof Response) return plain;
-    if (plain) return jsonReply(s, plain, principal, token);
+    if (isJsonReplyCall(s, header, body)) {
+      const version = unsupportedVersion(header);
+      if (version !== undefined)
+        return rpcError(400, -32000, `Bad Request: Unsupported protocol version: ${version}`);
+      return jsonReply(s, body, principal, token);
+    }
     return s.transport.handleRequest(forward, { parsedBody: body, authInfo: authInfo(principal, token) });
   };
 
@@ -358,15 +359,22 @@ export function createMcpHttp(opts: McpHttpOptions): McpHttp {
 
   const lane: McpPostLane = {
     limits,
-    authenticate,
+    principal(header, peer) {
+      const credentials = credentialsOf(header, peer);
+      if (!credentials) return undefined;
+      try {
+        return pipeline.authenticate(credentials);
+      } catch {
+        return undefined;
+      }
+    },
     hasSession: (id, principal) => sessions.get(id)?.principal === principal.id,
     parse,
     answerPlain(header, principal, body, done) {
-      const s = sessionFor(header, principal);
-      if (s instanceof Response) return false;
-      const plain = plainCall(s, header, body);
-      if (!plain || plain instanceof Response) return false;
-      answer(s, plain, principal, header("authorization") ?? "", done);
+      const id = header("mcp-session-id");
+      const s = id ? liveSession(id, principal) : undefined;
+      if (!s || !isJsonReplyCall(s, header, body) || unsupportedVersion(header) !== undefined) return false;
+      answer(s, body, principal, header("authorization") ?? "", done);
       return true;
     },
     dispatch,

@@ -157,18 +157,25 @@ export function createFastLane(o: FastLaneOptions): FastLane {
     principal: Principal,
     text: string,
   ) => {
-    const body = lane.parse(text);
-    const refusal = body instanceof Response ? body : undefined;
-    if (
-      !refusal &&
-      lane.answerPlain(header, principal, body, (message, sessionId) =>
-        writeReply(outgoing, message, sessionId),
-      )
-    ) {
-      plain++;
-      return;
+    let respond: (req: Request) => Response | Promise<Response>;
+    try {
+      const body = lane.parse(text);
+      const refusal = body instanceof Response ? body : undefined;
+      if (
+        !refusal &&
+        lane.answerPlain(header, principal, body, (message, sessionId) =>
+          writeReply(outgoing, message, sessionId),
+        )
+      ) {
+        plain++;
+        return;
+      }
+      respond = (req) => refusal ?? lane.dispatch(req, header, principal, body);
+    } catch (e) {
+      // What hono's route would have answered for a failure there.
+      respond = () => internalError(e);
     }
-    pending.set(incoming, (req) => refusal ?? lane.dispatch(req, header, principal, body));
+    pending.set(incoming, respond);
     void writer(incoming, outgoing);
   };
 

@@ -308,19 +308,23 @@ describe("the /mcp fast lane over a socket", () => {
     expect(refused).toMatchObject({ taken: 0, plain: 0 });
   });
 
-  it("reads a body that arrives in pieces, split inside a UTF-8 character", async () => {
-    const h = await openSession(keyed, BOB);
-    const { lane, lanePort } = keyed;
-    const body = Buffer.from(call(11, "caf\u00e9 \u2713"));
-    const cut = body.indexOf(0xc3) + 1;
-    const plain = lane.plain;
-    const head = Object.entries({
+  /** The session's headers plus JSON content type and Accept, as raw HTTP/1.1 header lines. */
+  const rawJsonHeaders = (h: Record<string, string>) =>
+    Object.entries({
       ...h,
       "content-type": "application/json",
       accept: "application/json, text/event-stream",
     })
       .map(([k, v]) => `${k}: ${v}\r\n`)
       .join("");
+
+  it("reads a body that arrives in pieces, split inside a UTF-8 character", async () => {
+    const h = await openSession(keyed, BOB);
+    const { lane, lanePort } = keyed;
+    const body = Buffer.from(call(11, "caf\u00e9 \u2713"));
+    const cut = body.indexOf(0xc3) + 1;
+    const plain = lane.plain;
+    const head = rawJsonHeaders(h);
     const answer = await new Promise<string>((done, fail) => {
       let text = "";
       const socket = connect(lanePort, "127.0.0.1", () => {
@@ -350,13 +354,7 @@ describe("the /mcp fast lane over a socket", () => {
     const taken = lane.taken;
     await new Promise<void>((done, fail) => {
       const socket = connect(lanePort, "127.0.0.1", () => {
-        const head = Object.entries({
-          ...h,
-          "content-type": "application/json",
-          accept: "application/json, text/event-stream",
-        })
-          .map(([k, v]) => `${k}: ${v}\r\n`)
-          .join("");
+        const head = rawJsonHeaders(h);
         socket.write(
           `POST /mcp HTTP/1.1\r\nhost: 127.0.0.1:${lanePort}\r\n${head}content-length: 200\r\n\r\n{"jsonrpc"`,
         );

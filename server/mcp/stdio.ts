@@ -40,11 +40,15 @@ export async function serveStdio(
         if (plain.has(message.id)) return false;
         // Work nobody waits on (the call.completed event) runs once the reply is on its way.
         const after = new AfterReply();
-        void plain.answer(message, { notify, afterReply: after.add }).then((reply) => {
-          const sent = reply ? transport.send(reply) : undefined;
-          after.run();
-          return sent;
-        });
+        void plain
+          .answer(message, { notify, afterReply: after.add })
+          .then((reply) => {
+            const sent = reply ? transport.send(reply) : undefined;
+            after.run();
+            return sent;
+          })
+          // A reply that cannot be written (the client's end closed) is reported, not thrown.
+          .catch((e: unknown) => transport.onerror?.(e instanceof Error ? e : new Error(String(e))));
         return true;
       }
       const cancelled = cancelledId(message);

@@ -27,6 +27,7 @@ import {
   JSONRPCMessageSchema,
   McpError,
 } from "@modelcontextprotocol/sdk/types.js";
+import { isTextOnlyResult } from "../../gateway/registry/text-result.js";
 import { type Abortable, onAbort } from "./call-abort.js";
 import { LineWriter } from "./line-writer.js";
 
@@ -96,18 +97,6 @@ interface Pending {
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
-}
-
-/** A result the schema would return unchanged: text blocks only, optional boolean isError. */
-function isTextResult(r: unknown): r is CallToolResult {
-  if (!isRecord(r) || !Array.isArray(r.content)) return false;
-  for (const k in r) if (k !== "content" && k !== "isError") return false;
-  if (r.isError !== undefined && typeof r.isError !== "boolean") return false;
-  for (const b of r.content) {
-    if (!isRecord(b) || b.type !== "text" || typeof b.text !== "string") return false;
-    for (const k in b) if (k !== "type" && k !== "text") return false;
-  }
-  return true;
 }
 
 /**
@@ -185,7 +174,8 @@ export class DirectToolCalls {
       return;
     }
     const result = (message as { result?: unknown }).result;
-    if (isTextResult(result)) {
+    // A result the schema would return unchanged: text blocks only, optional boolean isError.
+    if (isTextOnlyResult(result)) {
       waiter.resolve(result);
       return;
     }

@@ -8,6 +8,7 @@
  */
 import { digest, sha256Hex } from "../../native/index.js";
 import { errorMessage, isPortcullisError } from "../errors.js";
+import { isTextOnlyResult } from "../registry/text-result.js";
 import type { AuditPort, AuditRecord, CallContext, CallStatus, EventPort, Stage } from "./context.js";
 
 export interface AuditOptions {
@@ -143,30 +144,16 @@ function writeOutcome(opts: AuditOptions, ctx: CallContext): Promise<void> | und
  * value is canonicalised in full. Same digest either way (tested against `digest`).
  */
 export function resultDigest(result: unknown): string {
-  const r = result as { content?: unknown; isError?: unknown };
-  if (typeof r !== "object" || r === null || Object.getPrototypeOf(r) !== Object.prototype)
-    return digest(result);
-  const content = r.content;
-  if (!Array.isArray(content)) return digest(result);
-  let members = 0;
-  for (const k in r) {
-    if (k !== "content" && k !== "isError") return digest(result);
-    members++;
-  }
-  if (r.isError !== undefined && typeof r.isError !== "boolean") return digest(result);
+  // Plain objects only: for-in and member reads then see exactly the own members canonicalize sees.
+  if (!isTextOnlyResult(result) || Object.getPrototypeOf(result) !== Object.prototype) return digest(result);
   let text = '{"content":[';
-  for (let i = 0; i < content.length; i++) {
-    const b = content[i] as { type?: unknown; text?: unknown } | null;
-    if (typeof b !== "object" || b === null || Object.getPrototypeOf(b) !== Object.prototype)
-      return digest(result);
-    if (b.type !== "text" || typeof b.text !== "string") return digest(result);
-    let n = 0;
-    for (const _ in b) n++;
-    if (n !== 2) return digest(result);
+  for (let i = 0; i < result.content.length; i++) {
+    const b = result.content[i] as { text: string };
+    if (Object.getPrototypeOf(b) !== Object.prototype) return digest(result);
     text += `${i > 0 ? "," : ""}{"text":${JSON.stringify(b.text)},"type":"text"}`;
   }
   text += "]";
-  if (members === 2 && r.isError !== undefined) text += `,"isError":${r.isError}`;
+  if (result.isError !== undefined) text += `,"isError":${result.isError}`;
   return sha256Hex(`${text}}`);
 }
 

@@ -19,6 +19,7 @@ import {
 } from "@modelcontextprotocol/sdk/types.js";
 import { CallAbort } from "../../adapters/mcp/call-abort.js";
 import type { Principal } from "../../gateway/pipeline/context.js";
+import { isTextOnlyResult } from "../../gateway/registry/text-result.js";
 
 export type RequestId = string | number;
 
@@ -96,17 +97,7 @@ export function isPlainToolCall(
  * Whether a tool result has the one shape the result schema accepts unchanged and that needs no
  * schema to check: text content blocks only, optional `isError`. Anything else is parsed.
  */
-export function isPlainTextResult(r: unknown): r is CallToolResult {
-  if (!isPlainObject(r)) return false;
-  for (const k in r) if (k !== "content" && k !== "isError") return false;
-  if (r.isError !== undefined && typeof r.isError !== "boolean") return false;
-  if (!Array.isArray(r.content)) return false;
-  for (const block of r.content) {
-    if (!isPlainObject(block) || block.type !== "text" || typeof block.text !== "string") return false;
-    for (const k in block) if (k !== "type" && k !== "text") return false;
-  }
-  return true;
-}
+export const isPlainTextResult = isTextOnlyResult;
 
 /** The JSON-RPC error the SDK would send for a handler's error. */
 function errorResponse(id: RequestId, e: unknown): JSONRPCMessage {

@@ -252,6 +252,7 @@ export class AuditLog {
       (e) => {
         error = e;
       },
+      true,
     );
     if (!error) this.writeBatch();
     if (error) throw error;
@@ -318,11 +319,16 @@ export class AuditLog {
     }
   }
 
+  /**
+   * Seals the entry into the queue. The batch is written in a microtask, unless `writeNow`: the
+   * caller writes it at once (`appendWrittenNow`), and no microtask is scheduled for it.
+   */
   private enqueue(
     entry: AuditEntry,
     until: "written" | "durable",
     resolve: (envelope: AuditEnvelope) => void,
     reject: (error: Error) => void,
+    writeNow = false,
   ): void {
     if (this.closing) {
       // After close() starts nothing new may be queued: its fd is about to be released.
@@ -348,7 +354,7 @@ export class AuditLog {
     this.queue.push(
       until === "written" ? { line: sealed.line, written: waiter } : { line: sealed.line, durable: waiter },
     );
-    if (!this.writeScheduled) {
+    if (!this.writeScheduled && !writeNow) {
       this.writeScheduled = true;
       queueMicrotask(() => this.writeBatch());
     }

@@ -101,16 +101,12 @@ export function decide(opts: DecideOptions): Stage {
     const started = performance.now();
     const input = policyInput(ctx, opts.scan, now());
     ctx.inputHash = contextHash(input, ctx.argsDigest);
-    const decided = decideNowSafely(opts.decisions, input);
-    if (decided) {
-      ctx.decision = decided;
-      ctx.policyMs = performance.now() - started;
-      return next();
-    }
-    return decideSafely(opts.decisions, input).then((decision) => {
+    const decided = (decision: Decision) => {
       ctx.decision = decision;
       ctx.policyMs = performance.now() - started;
       return next();
-    });
+    };
+    const sync = decideNowSafely(opts.decisions, input);
+    return sync ? decided(sync) : decideSafely(opts.decisions, input).then(decided);
   };
 }

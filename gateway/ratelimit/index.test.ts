@@ -123,6 +123,24 @@ describe("shared state unavailable", () => {
         .decision,
     ).toBe("ask_user");
   });
+
+  it("the synchronous form applies the same guard, and exists only where the port has one", () => {
+    const sync = (decision: "allow" | "ask_user") => ({
+      ...policy(decision),
+      decideSync: () => ({ decision, reasons: [{ code: "ALLOWED_BY_RULE", message: "ok" }] }),
+    });
+    const away = storeGuardedDecisions(sync("ask_user"), unavailable());
+    const asked = away.decideSync!(input("tools/call"));
+    expect(asked.decision).toBe("deny");
+    expect(asked.reasons.map((r) => r.code)).toEqual(["ALLOWED_BY_RULE", "STORE_UNAVAILABLE"]);
+    expect(
+      storeGuardedDecisions(sync("allow"), unavailable()).decideSync!(input("tools/call")).decision,
+    ).toBe("allow");
+    expect(
+      storeGuardedDecisions(sync("ask_user"), new MemoryStore()).decideSync!(input("tools/call")).decision,
+    ).toBe("ask_user");
+    expect(storeGuardedDecisions(policy("allow"), new MemoryStore()).decideSync).toBeUndefined();
+  });
 });
 
 describe("limits.rate in the gateway", () => {

@@ -30,6 +30,9 @@ const PIECES = [
   "12",
   "555",
   "10.0",
+  "1.2",
+  "2026",
+  "12 345",
   ":",
   "@",
   "bob@ex.com",
@@ -95,6 +98,13 @@ describe("cleanText", () => {
       expect(cleanText(text), text).toBe(false);
     }
     expect(cleanText("m123")).toBe(true);
+    // Four or five digits are cleared unless three dots make a dotted quad possible.
+    expect(cleanText("m1234")).toBe(true);
+    expect(cleanText("build 20261.x")).toBe(true);
+    expect(cleanText("10.0.0.1")).toBe(false);
+    expect(cleanText("1.2.3.45")).toBe(false);
+    expect(cleanText("123456")).toBe(false);
+    expect(cleanText("12 345 678")).toBe(false);
     expect(cleanText("")).toBe(true);
   });
 });

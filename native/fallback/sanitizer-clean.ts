@@ -4,8 +4,8 @@
  * entirely. It answers `true` only where the detector table rules every finding out: every keyword
  * detector's match contains one of its keywords (ASCII case-insensitive), and each detector without
  * keywords needs a byte shape (its `anchor` in `detectors.json`) that the checks below exclude:
- * `@` (email), `:` (IPv6), 4+ digits (IPv4 needs 4, a phone number 6, a card number 13), and for
- * IBAN two upper-case letters followed by two digits. Anything else (non-ASCII or control
+ * `@` (email), `:` (IPv6), 4+ digits with 3+ dots (IPv4), 6+ digits (a phone number needs 8, a
+ * card number 13), and for IBAN two upper-case letters followed by two digits. Anything else (non-ASCII or control
  * characters, long strings, many strings, objects that are not plain) answers `false`, and the
  * caller scans as before: the answer never changes findings, only skips a scan that finds nothing.
  */
@@ -37,13 +37,16 @@ for (const d of table.detectors as { id: string; keywords: string[]; anchor?: st
 export function cleanText(s: string): boolean {
   if (s.length > MAX_STRING) return false;
   let digits = 0;
+  let dots = 0;
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
     // Printable ASCII only; '@' (64) and ':' (58) are anchors.
     if (c < 0x20 || c > 0x7e || c === 64 || c === 58) return false;
     if (c >= 48 && c <= 57) digits++;
+    else if (c === 46) dots++;
   }
-  if (digits >= 4) return false;
+  // A dotted quad needs 4 digits and 3 dots; a phone number 8 digits (6 kept as the margin).
+  if (digits >= 6 || (digits >= 4 && dots >= 3)) return false;
   if (digits >= 2 && IBAN_PREFIX.test(s)) return false;
   return !KEYWORD.test(s);
 }

@@ -64,8 +64,10 @@ function quoted(key: string): string {
 }
 
 /** Canonical text of one member value: interned, a plain string, or canonicalised. */
-function valueText(value: unknown): string {
+export function memberValueText(value: unknown): string {
   if (typeof value === "string") return JSON.stringify(value);
+  // RFC 8785 writes a finite number as ECMAScript's Number::toString does, as JSON.stringify does.
+  if (typeof value === "number" && Number.isFinite(value)) return JSON.stringify(value);
   if (typeof value === "object" && value !== null) {
     const known = texts.get(value);
     if (known !== undefined) return known;
@@ -91,7 +93,7 @@ export function memberText(obj: Record<string, unknown>): string {
     const value = obj[key];
     if (value === undefined) continue;
     if (typeof value === "function" || typeof value === "symbol") return canonicalize(obj);
-    text += `${text.length > 1 ? "," : ""}${quoted(key)}:${valueText(value)}`;
+    text += `${text.length > 1 ? "," : ""}${quoted(key)}:${memberValueText(value)}`;
   }
   return `${text}}`;
 }

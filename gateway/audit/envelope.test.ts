@@ -5,8 +5,10 @@
  * and a stray `hash` are handled as before: sealed, respectively dropped.
  */
 import { describe, expect, it } from "vitest";
-import { isCanonicallyOrdered } from "../../native/fallback/canonical.js";
+import { isCanonicallyOrdered, canonicalize as tsCanonicalize } from "../../native/fallback/canonical.js";
 import { canonicalize, sha256Hex } from "../../native/index.js";
+import { intern } from "../canonical-fragments.js";
+import { seededRandom } from "../random.js";
 import { type AuditEntry, checkLine, GENESIS_HASH, sealRecord } from "./envelope.js";
 
 const entry = {
@@ -67,5 +69,66 @@ describe("sealRecord", () => {
       GENESIS_HASH,
     );
     expect(b.line).toBe(a.line);
+  });
+});
+
+/** A random JSON value: objects with members in random order, awkward strings and numbers. */
+function randomValue(rnd: () => number, depth: number): unknown {
+  const strings = ["", "a", "é", "\u2028", "\ud83d\ude00", '"q"', "\\", "\n", "10", "Z", "_"];
+  switch (Math.floor(rnd() * (depth > 2 ? 5 : 7))) {
+    case 0:
+      return strings[Math.floor(rnd() * strings.length)];
+    case 1:
+      return [0, -0, 1.5, 1e21, 1e-7, -42, 0.16836999999941327][Math.floor(rnd() * 7)];
+    case 2:
+      return rnd() < 0.5;
+    case 3:
+      return null;
+    case 4:
+      return `s${Math.floor(rnd() * 1000)}`;
+    case 5:
+      return Array.from({ length: Math.floor(rnd() * 3) }, () => randomValue(rnd, depth + 1));
+    default: {
+      const obj: Record<string, unknown> = {};
+      for (let i = Math.floor(rnd() * 4); i > 0; i--)
+        obj[strings[Math.floor(rnd() * strings.length)]!] = randomValue(rnd, depth + 1);
+      return obj;
+    }
+  }
+}
+
+describe("sealRecord against the general canonicalisation", () => {
+  it("writes the canonical text of 5,000 seeded entries, members in any order, some interned", () => {
+    const rnd = seededRandom(20261125);
+    const names = Object.keys(entry).concat([
+      "outcome",
+      "timings",
+      "policy_hash",
+      "policy_revision",
+      "v",
+      "seq",
+    ]);
+    for (let i = 0; i < 5_000; i++) {
+      const e: Record<string, unknown> = {};
+      for (const name of [...names].sort(() => rnd() - 0.5)) {
+        if (rnd() < 0.25) continue;
+        const v = rnd() < 0.1 ? undefined : randomValue(rnd, 1);
+        e[name] = v !== null && typeof v === "object" && rnd() < 0.5 ? intern(v) : v;
+      }
+      const prev = rnd() < 0.5 ? GENESIS_HASH : "e".repeat(64);
+      const { envelope, line } = sealRecord(e as AuditEntry, i + 1, "2026-11-25T00:00:00.000Z", prev);
+      const { hash, ...content } = envelope;
+      const expected = tsCanonicalize(content);
+      expect(line).toBe(`${expected.slice(0, -1)},"hash":"${hash}"}`);
+      expect(hash).toBe(sha256Hex(expected));
+      // The envelope's own members in canonical order (nested values are kept as given).
+      const keys = Object.keys(content);
+      expect(keys).toEqual([...keys].sort());
+    }
+  });
+
+  it("refuses a non-finite number as the general path does", () => {
+    const bad = { ...entry, timings: { total_ms: Number.NaN } } as AuditEntry;
+    expect(() => sealRecord(bad, 1, "2026-11-25T00:00:00.000Z", GENESIS_HASH)).toThrow(/cannot represent/);
   });
 });

@@ -6,7 +6,7 @@
  */
 import type { AuditEntry, AuditEnvelope } from "../../contracts/index.js";
 import { canonicalize, sha256Hex } from "../../native/index.js";
-import { memberText } from "../canonical-fragments.js";
+import { memberText, memberValueText } from "../canonical-fragments.js";
 
 /** prev_hash of the first record of a log. */
 export const GENESIS_HASH = "0".repeat(64);
@@ -44,13 +44,98 @@ const MEMBER_ORDER = [
   "v",
 ] as const;
 
+/** The contract's members, as a set: an entry with any other member takes the general path. */
+const KNOWN_MEMBERS: ReadonlySet<string> = new Set<string>(MEMBER_ORDER);
+
 /**
- * Assigns the chain fields, computes the hash and renders the line. The record is built with its
- * members in canonical order, so when its nested values are too (the pipeline builds them so) the
- * canonical text is a single JSON.stringify; that one text is hashed and becomes the line.
+ * Assigns the chain fields, computes the hash and renders the line. A record with only the
+ * contract's members (what the pipeline writes) has its canonical text built member by member in
+ * canonical order, each nested value from its interned text when it has one (explicit member reads
+ * and writes: a loop over the names would make every access a megamorphic keyed one); any other
+ * record is canonicalised whole. Either way that one text is hashed and becomes the line.
  */
 export function sealRecord(entry: AuditEntry, seq: number, ts: string, prevHash: string): SealedRecord {
   const source = entry as Record<string, unknown>;
+  for (const key in source) {
+    const value = source[key];
+    if (value === undefined || key === "hash") continue;
+    if (!KNOWN_MEMBERS.has(key) || typeof value === "function" || typeof value === "symbol")
+      return sealWhole(source, seq, ts, prevHash);
+  }
+  const e = entry as Partial<AuditEnvelope>;
+  const r = {} as Partial<AuditEnvelope>;
+  let t = "{";
+  if (e.args_digest !== undefined) {
+    r.args_digest = e.args_digest;
+    t += `${t.length > 1 ? "," : ""}"args_digest":${memberValueText(e.args_digest)}`;
+  }
+  if (e.args_redacted !== undefined) {
+    r.args_redacted = e.args_redacted;
+    t += `${t.length > 1 ? "," : ""}"args_redacted":${memberValueText(e.args_redacted)}`;
+  }
+  if (e.context_hash !== undefined) {
+    r.context_hash = e.context_hash;
+    t += `${t.length > 1 ? "," : ""}"context_hash":${memberValueText(e.context_hash)}`;
+  }
+  if (e.decision !== undefined) {
+    r.decision = e.decision;
+    t += `${t.length > 1 ? "," : ""}"decision":${memberValueText(e.decision)}`;
+  }
+  if (e.id !== undefined) {
+    r.id = e.id;
+    t += `${t.length > 1 ? "," : ""}"id":${memberValueText(e.id)}`;
+  }
+  if (e.kind !== undefined) {
+    r.kind = e.kind;
+    t += `${t.length > 1 ? "," : ""}"kind":${memberValueText(e.kind)}`;
+  }
+  if (e.outcome !== undefined) {
+    r.outcome = e.outcome;
+    t += `${t.length > 1 ? "," : ""}"outcome":${memberValueText(e.outcome)}`;
+  }
+  if (e.policy_hash !== undefined) {
+    r.policy_hash = e.policy_hash;
+    t += `${t.length > 1 ? "," : ""}"policy_hash":${memberValueText(e.policy_hash)}`;
+  }
+  if (e.policy_revision !== undefined) {
+    r.policy_revision = e.policy_revision;
+    t += `${t.length > 1 ? "," : ""}"policy_revision":${memberValueText(e.policy_revision)}`;
+  }
+  r.prev_hash = prevHash;
+  t += `${t.length > 1 ? "," : ""}"prev_hash":${JSON.stringify(prevHash)}`;
+  if (e.principal !== undefined) {
+    r.principal = e.principal;
+    t += `${t.length > 1 ? "," : ""}"principal":${memberValueText(e.principal)}`;
+  }
+  if (e.reasons !== undefined) {
+    r.reasons = e.reasons;
+    t += `${t.length > 1 ? "," : ""}"reasons":${memberValueText(e.reasons)}`;
+  }
+  r.seq = seq;
+  t += `${t.length > 1 ? "," : ""}"seq":${memberValueText(seq)}`;
+  if (e.session !== undefined) {
+    r.session = e.session;
+    t += `${t.length > 1 ? "," : ""}"session":${memberValueText(e.session)}`;
+  }
+  if (e.target !== undefined) {
+    r.target = e.target;
+    t += `${t.length > 1 ? "," : ""}"target":${memberValueText(e.target)}`;
+  }
+  if (e.timings !== undefined) {
+    r.timings = e.timings;
+    t += `${t.length > 1 ? "," : ""}"timings":${memberValueText(e.timings)}`;
+  }
+  r.ts = ts;
+  t += `${t.length > 1 ? "," : ""}"ts":${JSON.stringify(ts)}`;
+  r.v = 1;
+  t += `${t.length > 1 ? "," : ""}"v":1`;
+  const hash = sha256Hex(`${t}}`);
+  r.hash = hash;
+  return { envelope: r as AuditEnvelope, line: `${t},"hash":"${hash}"}` };
+}
+
+/** `sealRecord` for an entry with members outside the contract (an untyped caller): all sealed. */
+function sealWhole(source: Record<string, unknown>, seq: number, ts: string, prevHash: string): SealedRecord {
   const record: Record<string, unknown> = {};
   for (const key of MEMBER_ORDER) {
     const value =
@@ -65,12 +150,11 @@ export function sealRecord(entry: AuditEntry, seq: number, ts: string, prevHash:
               : source[key];
     if (value !== undefined) record[key] = value;
   }
-  // Members outside the contract from an untyped caller are sealed too (after the known ones, so
-  // canonicalize sorts that record); a stray `hash` would otherwise be sealed into the content.
+  // After the known members, so canonicalize sorts that record; a stray `hash` would otherwise be
+  // sealed into the content.
   for (const key in source) {
     if (key !== "hash" && !Object.hasOwn(record, key) && source[key] !== undefined) record[key] = source[key];
   }
-  // Members the pipeline interned (principal, target, reasons) keep the text they already have.
   const canonical = memberText(record);
   const hash = sha256Hex(canonical);
   record["hash"] = hash;

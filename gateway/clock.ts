@@ -14,6 +14,23 @@ export const systemClock: Clock = {
   now: () => new Date(),
 };
 
+let lastMs = Number.NaN;
+let lastIso = "";
+
+/**
+ * `clock.now().toISOString()`. The system clock's text is made once per millisecond and reused
+ * (a call stamps its policy input, two audit records and its session events within one or two).
+ */
+export function isoNow(clock: Clock): string {
+  if (clock !== systemClock) return clock.now().toISOString();
+  const ms = Date.now();
+  if (ms !== lastMs) {
+    lastIso = new Date(ms).toISOString();
+    lastMs = ms;
+  }
+  return lastIso;
+}
+
 /** A clock that only moves when told to; for tests and deterministic replays. */
 export class ManualClock implements Clock {
   private ms: number;

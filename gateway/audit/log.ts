@@ -20,7 +20,7 @@ import {
   writeSync,
 } from "node:fs";
 import { join, resolve } from "node:path";
-import { type Clock, systemClock } from "../clock.js";
+import { type Clock, isoNow, systemClock } from "../clock.js";
 import { PortcullisError } from "../errors.js";
 import { type AuditEntry, type AuditEnvelope, GENESIS_HASH, sealRecord } from "./envelope.js";
 import { listSegments, recoverTail, segmentName } from "./segments.js";
@@ -341,7 +341,7 @@ export class AuditLog {
     }
     let sealed: ReturnType<typeof sealRecord>;
     try {
-      sealed = sealRecord(entry, this.seq + 1, this.clock.now().toISOString(), this.prevHash);
+      sealed = sealRecord(entry, this.seq + 1, isoNow(this.clock), this.prevHash);
     } catch (e) {
       reject(
         new PortcullisError("GW_ERR_AUDIT", `audit entry is not JSON-compatible: ${(e as Error).message}`),

@@ -12,7 +12,7 @@ import {
   type SessionEventDataOf,
   type SessionEventKind,
 } from "../../contracts/index.js";
-import { type Clock, systemClock } from "../clock.js";
+import { type Clock, isoNow, systemClock } from "../clock.js";
 import { PortcullisError } from "../errors.js";
 import { certainlyValidEventData } from "./data-check.js";
 
@@ -117,7 +117,7 @@ export class SessionEventBus {
       v: 1,
       session,
       seq: state.seq,
-      ts: this.clock.now().toISOString(),
+      ts: isoNow(this.clock),
       kind,
       data,
     } as SessionEvent;

@@ -9,7 +9,7 @@
  * cannot be reached loses the event with a warning and never fails the call that published it.
  */
 import type { SessionEvent, SessionEventDataOf, SessionEventKind } from "../../contracts/index.js";
-import { type Clock, systemClock } from "../clock.js";
+import { type Clock, isoNow, systemClock } from "../clock.js";
 import { errorMessage } from "../errors.js";
 import type { SharedStore } from "../store/types.js";
 import { ALL_SESSIONS, checkSessionEvent, type SessionEventListener } from "./bus.js";
@@ -68,7 +68,7 @@ export class SharedSessionEvents implements SessionEventFeed {
     data: SessionEventDataOf<K>,
   ): Promise<SessionEvent | undefined> {
     checkSessionEvent(session, kind, data);
-    const ts = this.#clock.now().toISOString();
+    const ts = isoNow(this.#clock);
     const payload = JSON.stringify({ ts, kind, data });
     return this.#store.appendLog(LOG_PREFIX + session, payload, this.#historyLimit).then(
       (seq) => ({ v: 1, session, seq, ts, kind, data }) as SessionEvent,

@@ -52,6 +52,31 @@ describe("decide stage hashes", () => {
     expect(ctx.inputHash).toMatch(/^[0-9a-f]{64}$/);
   });
 
+  it("equals the digest of the input with its arguments' digest, with and without session and findings", () => {
+    const base = {
+      v: 1 as const,
+      action: "tools/call" as const,
+      arguments: { path: "a.txt" },
+      context: { request_id: "req-\u2028", time: "2026-11-25T00:00:00.000Z", transport: "stdio" as const },
+      data_classes: [] as string[],
+      principal: { authenticated: true, id: 'al"ice', roles: ["dev"], via: "stdio" },
+      target: { changed: false, kind: "tool", name: "echo", server: "up" },
+    } as unknown as PolicyInputDoc;
+    const variants = [
+      base,
+      { ...base, context: { ...base.context, session: "s-1" } },
+      {
+        ...base,
+        data_classes: ["email"],
+        findings: [{ class: "email", detector: "email_address", path: "/to" }],
+      },
+    ] as PolicyInputDoc[];
+    for (const input of variants) {
+      const d = digest(input.arguments);
+      expect(contextHash(input, d)).toBe(digest({ ...input, arguments: d }));
+    }
+  });
+
   it("changes with the arguments and with the context, and is stable otherwise", async () => {
     const a = call({ path: "a.txt" });
     const b = call({ path: "a.txt" });

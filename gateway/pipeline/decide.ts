@@ -4,7 +4,8 @@
  * decision service. Any failure to decide is a deny with a registered reason code: fail closed.
  */
 import { canonicalize, sha256Hex } from "../../native/index.js";
-import { internText, memberText } from "../canonical-fragments.js";
+import { internText, memberValueText } from "../canonical-fragments.js";
+import { isoNow, systemClock } from "../clock.js";
 import type { CallContext, Decision, DecisionPort, PolicyInputDoc, ScanPort, Stage } from "./context.js";
 
 export interface DecideOptions {
@@ -17,11 +18,16 @@ export interface DecideOptions {
  * The PolicyInput of a call. Its members (and the context's) are in canonical order, like the
  * principal and target the earlier stages build, so `contextHash` is one JSON.stringify and hash.
  */
-export function policyInput(ctx: CallContext, scan: ScanPort | undefined, now: Date): PolicyInputDoc {
+export function policyInput(
+  ctx: CallContext,
+  scan: ScanPort | undefined,
+  now: Date | string,
+): PolicyInputDoc {
   const findings = scan ? scan(ctx.arguments) : [];
+  const time = typeof now === "string" ? now : now.toISOString();
   const context: PolicyInputDoc["context"] = ctx.session
-    ? { request_id: ctx.id, session: ctx.session, time: now.toISOString(), transport: ctx.transport }
-    : { request_id: ctx.id, time: now.toISOString(), transport: ctx.transport };
+    ? { request_id: ctx.id, session: ctx.session, time, transport: ctx.transport }
+    : { request_id: ctx.id, time, transport: ctx.transport };
   if (findings.length === 0) {
     return {
       action: ctx.action,
@@ -51,8 +57,16 @@ export function policyInput(ctx: CallContext, scan: ScanPort | undefined, now: D
  * for hashing however large they are. It binds the same facts as a digest of the whole input.
  */
 export function contextHash(input: PolicyInputDoc, argsDigest: string): string {
-  // The interned principal and target keep their canonical text (gateway/canonical-fragments.ts).
-  return sha256Hex(memberText({ ...input, arguments: argsDigest }));
+  // The contract's members (a strict object) written in canonical order; the interned principal
+  // and target keep their canonical text (gateway/canonical-fragments.ts).
+  const c = input.context;
+  let text = `{"action":${JSON.stringify(input.action)},"arguments":${JSON.stringify(argsDigest)},"context":{"request_id":${JSON.stringify(c.request_id)},`;
+  if (c.session !== undefined) text += `"session":${JSON.stringify(c.session)},`;
+  text += `"time":${JSON.stringify(c.time)},"transport":${JSON.stringify(c.transport)}},"data_classes":${memberValueText(input.data_classes)},`;
+  if (input.findings !== undefined) text += `"findings":${memberValueText(input.findings)},`;
+  return sha256Hex(
+    `${text}"principal":${memberValueText(input.principal)},"target":${memberValueText(input.target)},"v":${memberValueText(input.v)}}`,
+  );
 }
 
 /** The fail-closed decision for a service that threw or rejected. */
@@ -91,7 +105,8 @@ export function decideSafely(decisions: DecisionPort, input: PolicyInputDoc): Pr
 }
 
 export function decide(opts: DecideOptions): Stage {
-  const now = opts.now ?? (() => new Date());
+  // The host clock's time as text, made once per millisecond (isoNow) unless a clock is given.
+  const now: () => Date | string = opts.now ?? (() => isoNow(systemClock));
   return function decideStage(ctx, next) {
     // Canonicalised once: the digest, and the decision record's copy of the arguments (interned,
     // so frozen from here on) reuse this text.

@@ -74,9 +74,29 @@ export function createMetrics(opts: { auditDir: string; upstreams: () => Upstrea
   const latency = { total: new Histogram(), policy: new Histogram(), upstream: new Histogram() };
   let auditErrors = 0;
 
+  type AuditMessage = { dir: string; envelope?: AuditEnvelope; error?: unknown };
+  // The audit channel publishes inside the log's write, on a call's critical path: a record is
+  // only queued there and counted later, in one batch (before every read of the metrics, and after
+  // the current I/O callback once BATCH are waiting, so the queue stays short).
+  const BATCH = 256;
+  let pending: AuditMessage[] = [];
+  let drainScheduled = false;
+  const drain = () => {
+    drainScheduled = false;
+    const batch = pending;
+    pending = [];
+    for (const m of batch) count(m);
+  };
   const onRecord = (message: unknown) => {
-    const { dir, envelope, error } = message as { dir: string; envelope?: AuditEnvelope; error?: unknown };
-    if (dir !== opts.auditDir) return;
+    if ((message as AuditMessage).dir !== opts.auditDir) return;
+    pending.push(message as AuditMessage);
+    if (pending.length >= BATCH && !drainScheduled) {
+      drainScheduled = true;
+      setImmediate(drain);
+    }
+  };
+
+  const count = ({ envelope, error }: AuditMessage) => {
     if (error !== undefined) {
       auditErrors += 1;
       return;
@@ -119,6 +139,7 @@ export function createMetrics(opts: { auditDir: string; upstreams: () => Upstrea
 
   return {
     render() {
+      drain();
       const out: string[] = [];
       counter(out, "portcullis_calls_total", "Finished calls by tool and status.", calls, ["tool", "status"]);
       counter(out, "portcullis_decisions_total", "Policy decisions by outcome and reason code.", decisions, [
@@ -146,9 +167,13 @@ export function createMetrics(opts: { auditDir: string; upstreams: () => Upstrea
         out.push(`portcullis_upstream_restarts_total${labels({ upstream: u.name })} ${u.restarts}`);
       return `${out.join("\n")}\n`;
     },
-    auditErrors: () => auditErrors,
+    auditErrors: () => {
+      drain();
+      return auditErrors;
+    },
     close() {
       diagnosticsChannel.unsubscribe("portcullis:audit", onRecord);
+      drain();
     },
   };
 }

@@ -7,7 +7,6 @@
  * obligations; when redaction is required but unavailable, only the digest is stored (fail closed).
  */
 import { digest, sha256Hex } from "../../native/index.js";
-import { internText } from "../canonical-fragments.js";
 import { errorMessage, isPortcullisError } from "../errors.js";
 import { isTextOnlyResult } from "../registry/text-result.js";
 import type { AuditPort, AuditRecord, CallContext, CallStatus, EventPort, Stage } from "./context.js";
@@ -114,20 +113,12 @@ function writeOutcome(opts: AuditOptions, ctx: CallContext): Promise<void> | und
   const status = ctx.status ?? "error";
   const total_ms = ms(performance.now() - ctx.startedAt);
   const record = base(ctx, "outcome");
-  // Built in canonical member order (error, result_digest, status), with its canonical text.
+  // Built in canonical member order: error, result_digest, status.
   const outcome = {} as NonNullable<AuditRecord["outcome"]>;
-  let text = "{";
-  if (ctx.error !== undefined) {
-    const error = errorOf(ctx.error);
-    outcome.error = error;
-    text += `"error":{"code":${JSON.stringify(error.code)},"message":${JSON.stringify(error.message)}},`;
-  }
-  if (ctx.outcome) {
-    outcome.result_digest = resultDigest(ctx.outcome.result);
-    text += `"result_digest":"${outcome.result_digest}",`;
-  }
+  if (ctx.error !== undefined) outcome.error = errorOf(ctx.error);
+  if (ctx.outcome) outcome.result_digest = resultDigest(ctx.outcome.result);
   outcome.status = status;
-  record.outcome = internText(outcome, `${text}"status":${JSON.stringify(status)}}`);
+  record.outcome = outcome;
   record.timings = timingsOf(ctx, total_ms);
   const completed = () => {
     const event = () =>
@@ -167,27 +158,13 @@ function ms(value: number): number {
   return Math.round(value * 1000) / 1000;
 }
 
-/**
- * The outcome record's timings (policy_ms, total_ms, upstream_ms: canonical order) to the
- * microsecond, interned with their text (a finite number is written as JSON.stringify writes it).
- */
+/** The outcome record's timings, to the microsecond, in canonical member order. */
 function timingsOf(ctx: CallContext, total: number): NonNullable<AuditRecord["timings"]> {
-  // A clock gone wrong (not a finite number) is left to the log, which refuses it.
-  if (!Number.isFinite(total) || !Number.isFinite(ctx.policyMs ?? 0) || !Number.isFinite(ctx.upstreamMs ?? 0))
-    return { total_ms: total, policy_ms: ctx.policyMs, upstream_ms: ctx.upstreamMs };
   const timings = {} as NonNullable<AuditRecord["timings"]>;
-  let text = "{";
-  if (ctx.policyMs !== undefined) {
-    timings.policy_ms = ms(ctx.policyMs);
-    text += `"policy_ms":${timings.policy_ms},`;
-  }
+  if (ctx.policyMs !== undefined) timings.policy_ms = ms(ctx.policyMs);
   timings.total_ms = total;
-  text += `"total_ms":${timings.total_ms}`;
-  if (ctx.upstreamMs !== undefined) {
-    timings.upstream_ms = ms(ctx.upstreamMs);
-    text += `,"upstream_ms":${timings.upstream_ms}`;
-  }
-  return internText(timings, `${text}}`);
+  if (ctx.upstreamMs !== undefined) timings.upstream_ms = ms(ctx.upstreamMs);
+  return timings;
 }
 
 function errorOf(e: unknown): { code: string; message: string } {

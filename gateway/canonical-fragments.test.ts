@@ -1,35 +1,9 @@
 import { describe, expect, it } from "vitest";
+import { randomJson } from "../conformance/native/random-json.js";
 import { canonicalize as tsCanonicalize } from "../native/fallback/canonical.js";
 import { canonicalize } from "../native/index.js";
 import { intern, internedText, memberText } from "./canonical-fragments.js";
 import { seededRandom } from "./random.js";
-
-/** A random JSON value: nested objects (members in random order), arrays, awkward strings and numbers. */
-function randomValue(rnd: () => number, depth: number): unknown {
-  const pick = Math.floor(rnd() * (depth > 2 ? 5 : 8));
-  const strings = ["", "a", "é", "\u2028", "\ud83d\ude00", '"q"', "\\", "\n\t", "10", "Z", "z", "_"];
-  switch (pick) {
-    case 0:
-      return strings[Math.floor(rnd() * strings.length)];
-    case 1:
-      return [0, -0, 1.5, 1e21, 1e-7, -42, 2 ** 53][Math.floor(rnd() * 7)];
-    case 2:
-      return rnd() < 0.5;
-    case 3:
-      return null;
-    case 4:
-      return `s${Math.floor(rnd() * 1000)}`;
-    case 5:
-      return Array.from({ length: Math.floor(rnd() * 4) }, () => randomValue(rnd, depth + 1));
-    default: {
-      const obj: Record<string, unknown> = {};
-      const n = Math.floor(rnd() * 5);
-      for (let i = 0; i < n; i++)
-        obj[strings[Math.floor(rnd() * strings.length)]!] = randomValue(rnd, depth + 1);
-      return obj;
-    }
-  }
-}
 
 /** An object with ascending members (as the pipeline builds its records), some values interned. */
 function recordLike(rnd: () => number): Record<string, unknown> {
@@ -37,7 +11,7 @@ function recordLike(rnd: () => number): Record<string, unknown> {
   const obj: Record<string, unknown> = {};
   for (const k of keys) {
     if (rnd() < 0.2) continue;
-    const v = rnd() < 0.15 ? undefined : randomValue(rnd, 1);
+    const v = rnd() < 0.15 ? undefined : randomJson(rnd, 1);
     obj[k] = v !== null && typeof v === "object" && rnd() < 0.5 ? intern(v) : v;
   }
   return obj;

@@ -5,6 +5,7 @@
  * and a stray `hash` are handled as before: sealed, respectively dropped.
  */
 import { describe, expect, it } from "vitest";
+import { randomJson } from "../../conformance/native/random-json.js";
 import { isCanonicallyOrdered, canonicalize as tsCanonicalize } from "../../native/fallback/canonical.js";
 import { canonicalize, sha256Hex } from "../../native/index.js";
 import { intern } from "../canonical-fragments.js";
@@ -72,31 +73,6 @@ describe("sealRecord", () => {
   });
 });
 
-/** A random JSON value: objects with members in random order, awkward strings and numbers. */
-function randomValue(rnd: () => number, depth: number): unknown {
-  const strings = ["", "a", "é", "\u2028", "\ud83d\ude00", '"q"', "\\", "\n", "10", "Z", "_"];
-  switch (Math.floor(rnd() * (depth > 2 ? 5 : 7))) {
-    case 0:
-      return strings[Math.floor(rnd() * strings.length)];
-    case 1:
-      return [0, -0, 1.5, 1e21, 1e-7, -42, 0.16836999999941327][Math.floor(rnd() * 7)];
-    case 2:
-      return rnd() < 0.5;
-    case 3:
-      return null;
-    case 4:
-      return `s${Math.floor(rnd() * 1000)}`;
-    case 5:
-      return Array.from({ length: Math.floor(rnd() * 3) }, () => randomValue(rnd, depth + 1));
-    default: {
-      const obj: Record<string, unknown> = {};
-      for (let i = Math.floor(rnd() * 4); i > 0; i--)
-        obj[strings[Math.floor(rnd() * strings.length)]!] = randomValue(rnd, depth + 1);
-      return obj;
-    }
-  }
-}
-
 describe("sealRecord against the general canonicalisation", () => {
   it("writes the canonical text of 5,000 seeded entries, members in any order, some interned", () => {
     const rnd = seededRandom(20261125);
@@ -112,7 +88,7 @@ describe("sealRecord against the general canonicalisation", () => {
       const e: Record<string, unknown> = {};
       for (const name of [...names].sort(() => rnd() - 0.5)) {
         if (rnd() < 0.25) continue;
-        const v = rnd() < 0.1 ? undefined : randomValue(rnd, 1);
+        const v = rnd() < 0.1 ? undefined : randomJson(rnd, 1);
         e[name] = v !== null && typeof v === "object" && rnd() < 0.5 ? intern(v) : v;
       }
       const prev = rnd() < 0.5 ? GENESIS_HASH : "e".repeat(64);

@@ -103,32 +103,33 @@ export function sealRecord(entry: AuditEntry, seq: number, ts: string, prevHash:
   }
   r.prev_hash = prevHash;
   t += `${t.length > 1 ? "," : ""}"prev_hash":${JSON.stringify(prevHash)}`;
+  // prev_hash is always there: every member after it follows another.
   if (e.principal !== undefined) {
     r.principal = e.principal;
-    t += `${t.length > 1 ? "," : ""}"principal":${memberValueText(e.principal)}`;
+    t += `,"principal":${memberValueText(e.principal)}`;
   }
   if (e.reasons !== undefined) {
     r.reasons = e.reasons;
-    t += `${t.length > 1 ? "," : ""}"reasons":${memberValueText(e.reasons)}`;
+    t += `,"reasons":${memberValueText(e.reasons)}`;
   }
   r.seq = seq;
-  t += `${t.length > 1 ? "," : ""}"seq":${memberValueText(seq)}`;
+  t += `,"seq":${seq}`;
   if (e.session !== undefined) {
     r.session = e.session;
-    t += `${t.length > 1 ? "," : ""}"session":${memberValueText(e.session)}`;
+    t += `,"session":${memberValueText(e.session)}`;
   }
   if (e.target !== undefined) {
     r.target = e.target;
-    t += `${t.length > 1 ? "," : ""}"target":${memberValueText(e.target)}`;
+    t += `,"target":${memberValueText(e.target)}`;
   }
   if (e.timings !== undefined) {
     r.timings = e.timings;
-    t += `${t.length > 1 ? "," : ""}"timings":${memberValueText(e.timings)}`;
+    t += `,"timings":${memberValueText(e.timings)}`;
   }
   r.ts = ts;
-  t += `${t.length > 1 ? "," : ""}"ts":${JSON.stringify(ts)}`;
+  t += `,"ts":${JSON.stringify(ts)}`;
   r.v = 1;
-  t += `${t.length > 1 ? "," : ""}"v":1`;
+  t += ',"v":1';
   const hash = sha256Hex(`${t}}`);
   r.hash = hash;
   return { envelope: r as AuditEnvelope, line: `${t},"hash":"${hash}"}` };

@@ -15,8 +15,8 @@ export interface DecideOptions {
 }
 
 /**
- * The PolicyInput of a call. Its members (and the context's) are in canonical order, like the
- * principal and target the earlier stages build, so `contextHash` is one JSON.stringify and hash.
+ * The PolicyInput of a call, its members (and the context's) in canonical order like the principal
+ * and target the earlier stages build. `now` is the time, or its ISO text already made.
  */
 export function policyInput(
   ctx: CallContext,

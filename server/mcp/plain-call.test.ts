@@ -12,11 +12,12 @@ import { PassThrough } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { policyData as buildPolicyData } from "../../conformance/policy/settings.js";
 import { validateConfig } from "../../gateway/config/load.js";
+import { isTextOnlyResult as isPlainTextResult } from "../../gateway/registry/text-result.js";
 import { digest } from "../../native/index.js";
 import { createRuntime, type Runtime } from "../runtime.js";
 import { createServices } from "../services.js";
 import { createMcpHttp } from "./http.js";
-import { AfterReply, isPlainTextResult, isPlainToolCall } from "./plain-call.js";
+import { AfterReply, isPlainToolCall } from "./plain-call.js";
 import { createSession } from "./session.js";
 import { serveStdio } from "./stdio.js";
 

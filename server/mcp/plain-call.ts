@@ -93,12 +93,6 @@ export function isPlainToolCall(
   return true;
 }
 
-/**
- * Whether a tool result has the one shape the result schema accepts unchanged and that needs no
- * schema to check: text content blocks only, optional `isError`. Anything else is parsed.
- */
-export const isPlainTextResult = isTextOnlyResult;
-
 /** The JSON-RPC error the SDK would send for a handler's error. */
 function errorResponse(id: RequestId, e: unknown): JSONRPCMessage {
   const err = e as { code?: unknown; message?: unknown; data?: unknown } | null;
@@ -197,7 +191,7 @@ export class PlainCalls {
     try {
       const result = await this.handler(msg as CallToolRequest, extra);
       if (ctl.aborted) return undefined;
-      if (isPlainTextResult(result)) return { jsonrpc: "2.0", id: msg.id, result };
+      if (isTextOnlyResult(result)) return { jsonrpc: "2.0", id: msg.id, result };
       const parsed = CallToolResultSchema.safeParse(result);
       if (!parsed.success)
         return errorResponse(msg.id, {

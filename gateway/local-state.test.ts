@@ -1,7 +1,7 @@
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { sha256Hex } from "../native/index.js";
 import { verifyAudit } from "./audit/index.js";
 import { ManualClock } from "./clock.js";
@@ -48,5 +48,31 @@ describe("openLocalState", () => {
 
     await state.close();
     expect(await verifyAudit(join(base, "logs/audit"))).toMatchObject({ ok: true, records: 1 });
+  });
+
+  it("gives the audit log the configured group commit window (default 50 ms)", async () => {
+    expect(validateConfig({}).audit.groupCommitMs).toBe(50);
+    expect(() => validateConfig({ audit: { groupCommitMs: -1 } })).toThrow(/audit\.groupCommitMs/);
+    expect(() => validateConfig({ audit: { groupCommitMs: 60_001 } })).toThrow(/audit\.groupCommitMs/);
+    const entry = {
+      v: 1 as const,
+      id: "r1",
+      kind: "decision" as const,
+      principal: { id: "u", roles: [], authenticated: true, via: "stdio" as const },
+      target: { kind: "tool" as const, name: "t" },
+      args_digest: sha256Hex("{}"),
+    };
+    // A long window: the written record waits for its fsync (until close makes it durable).
+    const held = openLocalState(validateConfig({ audit: { dir: "held", groupCommitMs: 60_000 } }), base);
+    await held.auditPort.append(entry);
+    await new Promise((r) => setTimeout(r, 150));
+    expect(held.audit.durableSeq).toBe(0);
+    await held.close();
+    expect(held.audit.durableSeq).toBe(1);
+    // No window: the fsync starts as soon as the record is written.
+    const prompt = openLocalState(validateConfig({ audit: { dir: "prompt", groupCommitMs: 0 } }), base);
+    await prompt.auditPort.append(entry);
+    await vi.waitFor(() => expect(prompt.audit.durableSeq).toBe(1), { timeout: 5_000 });
+    await prompt.close();
   });
 });

@@ -24,6 +24,21 @@ export interface LocalState {
   close(): Promise<void>;
 }
 
+/** Opens the audit log of an `audit` config section, its folder relative to `baseDir`. */
+export function openAuditLog(
+  audit: PortcullisConfig["audit"],
+  baseDir: string,
+  clock: Clock = systemClock,
+): AuditLog {
+  return AuditLog.open({
+    dir: resolve(baseDir, audit.dir),
+    sync: audit.sync,
+    segmentBytes: audit.segmentBytes,
+    groupCommitMs: audit.groupCommitMs,
+    clock,
+  });
+}
+
 /** Opens the local state of `config`, whose relative paths resolve against `baseDir`. */
 export function openLocalState(
   config: PortcullisConfig,
@@ -32,12 +47,7 @@ export function openLocalState(
 ): LocalState {
   const clock = opts.clock ?? systemClock;
   const pins = PinStore.open(lockPathFor(baseDir), { clock });
-  const audit = AuditLog.open({
-    dir: resolve(baseDir, config.audit.dir),
-    sync: config.audit.sync,
-    segmentBytes: config.audit.segmentBytes,
-    clock,
-  });
+  const audit = openAuditLog(config.audit, baseDir, clock);
   return {
     audit,
     auditPort: { append: (entry) => audit.appendDecision(entry) },

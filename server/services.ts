@@ -11,10 +11,11 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { createBuiltinCapabilities } from "../adapters/native/index.js";
 import { type ApprovalStore, SharedApprovalStore } from "../gateway/approvals/index.js";
-import { AuditLog } from "../gateway/audit/index.js";
+import type { AuditLog } from "../gateway/audit/index.js";
 import type { PortcullisConfig } from "../gateway/config/schema.js";
 import { ConfigError } from "../gateway/errors.js";
 import { SharedSessionEvents } from "../gateway/events/index.js";
+import { openAuditLog } from "../gateway/local-state.js";
 import { createModelPlane, type ModelPlane } from "../gateway/models/index.js";
 import { createSamplingBridge } from "../gateway/models/sampling.js";
 import { lockPathFor, PinStore, SharedPins } from "../gateway/pins/index.js";
@@ -101,11 +102,7 @@ export async function createServices(
   const auditCfg = { ...config.audit, ...overrides.audit };
   let auditLog: AuditLog;
   try {
-    auditLog = AuditLog.open({
-      dir: resolve(baseDir, auditCfg.dir),
-      sync: auditCfg.sync,
-      segmentBytes: auditCfg.segmentBytes,
-    });
+    auditLog = openAuditLog(auditCfg, baseDir);
   } catch (e) {
     await policy.close();
     await store.close();

@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import { SIGNING_ALGORITHMS } from "../../policies/bundle/signing.js";
+import { DEFAULT_GROUP_COMMIT_MS } from "../audit/log.js";
 import { ModelsConfig } from "../models/config-schema.js";
 
 /** A reference to a secret: `env:NAME` or `file:path`. Literals are refused so they never reach logs. */
@@ -199,6 +200,14 @@ export const AuditConfig = z.object({
     .int()
     .positive()
     .default(64 * 1024 * 1024),
+  groupCommitMs: z
+    .number()
+    .min(0)
+    .max(60_000)
+    .default(DEFAULT_GROUP_COMMIT_MS)
+    .describe(
+      "sync: group — how long (ms) a written record may wait for its fsync so later records share it; 0 = at once",
+    ),
 });
 
 export const WorkspaceConfig = z.object({

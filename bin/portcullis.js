@@ -1,5 +1,9 @@
 #!/usr/bin/env node
-import { main } from "../dist/cli.js";
+// V8 tuning first (see server/jit.ts), so that the program's functions are made under it.
+import { tuneJit } from "../dist/server/jit.js";
+
+tuneJit();
+const { main } = await import("../dist/cli.js");
 
 main(process.argv.slice(2)).then(
   (code) => {

@@ -65,6 +65,18 @@ describe("metrics", () => {
     expect(text.endsWith("\n")).toBe(true);
   });
 
+  it("counts queued records by itself once a batch of 256 waits, without a scrape", async () => {
+    metrics = createMetrics({ auditDir: dir, upstreams: () => [] });
+    for (let i = 0; i < 255; i++) outcome("echo", "ok");
+    await new Promise((r) => setImmediate(r));
+    expect(metrics.queued()).toBe(255);
+    for (let i = 0; i < 45; i++) outcome("echo", "ok");
+    expect(metrics.queued()).toBe(300);
+    await new Promise((r) => setImmediate(r));
+    expect(metrics.queued()).toBe(0);
+    expect(metrics.render().split("\n")).toContain('portcullis_calls_total{tool="echo",status="ok"} 300');
+  });
+
   it("bounds the tool label to the first 1,000 names", () => {
     metrics = createMetrics({ auditDir: dir, upstreams: () => [] });
     for (let i = 0; i < 1002; i++) outcome(`tool${i}`, "ok");

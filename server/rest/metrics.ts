@@ -63,6 +63,8 @@ export interface Metrics {
   render(): string;
   /** Audit write failures seen so far (readiness). */
   auditErrors(): number;
+  /** Audit records received but not counted yet (at most a batch, between I/O callbacks). */
+  queued(): number;
   /** Stops listening to the audit channel. */
   close(): void;
 }
@@ -171,6 +173,7 @@ export function createMetrics(opts: { auditDir: string; upstreams: () => Upstrea
       drain();
       return auditErrors;
     },
+    queued: () => pending.length,
     close() {
       diagnosticsChannel.unsubscribe("portcullis:audit", onRecord);
       drain();

@@ -164,32 +164,17 @@ async function callBlock(v: Variant, tool: string, from: number, n: number, reco
  * `count` sequential calls on every variant (numbered from `from`), interleaved: blocks of BLOCK
  * calls take turns (a, b, c, …, a, b, c, …), so a change in the machine's load during the run
  * (the usual state of a shared machine) reaches every variant alike and the ratios compare like
- * with like. Recorded: the figures of these calls alone; unrecorded: undefined.
+ * with like. `record` keeps the figures of these calls (and only these) on each variant.
  */
-async function interleaved(
-  variants: Variant[],
-  tool: string,
-  from: number,
-  count: number,
-): Promise<undefined>;
-async function interleaved(
-  variants: Variant[],
-  tool: string,
-  from: number,
-  count: number,
-  record: true,
-): Promise<Latency[]>;
-async function interleaved(
-  variants: Variant[],
-  tool: string,
-  from: number,
-  count: number,
-  record = false,
-): Promise<Latency[] | undefined> {
+async function turns(variants: Variant[], tool: string, from: number, count: number, record: boolean) {
   for (const v of variants) Object.assign(v, { times: [], cpu: 0, wall: 0 });
   for (let done = 0; done < count; done += BLOCK)
     for (const v of variants) await callBlock(v, tool, from + done, Math.min(BLOCK, count - done), record);
-  if (!record) return undefined;
+}
+
+/** `turns` recorded: each variant's figures over these calls. */
+async function measured(variants: Variant[], tool: string, from: number, count: number): Promise<Latency[]> {
+  await turns(variants, tool, from, count, true);
   return variants.map((v) => {
     const times = [...v.times].sort((a, b) => a - b);
     return {
@@ -302,16 +287,10 @@ export async function run(): Promise<BenchResult[]> {
         variant(dClient.client, dClient.pid),
         variant(rClient.client, rClient.pid),
       ];
-      await interleaved(variants, "echo", 0, WARMUP);
-      [a, b, bAlways, c, d, r] = (await interleaved(variants, "echo", WARMUP, SEQUENTIAL, true)) as Six;
-      await interleaved(variants, "echo", WARMUP + SEQUENTIAL, SETTLE);
-      steadyRun = (await interleaved(
-        variants,
-        "echo",
-        WARMUP + SEQUENTIAL + SETTLE,
-        SEQUENTIAL,
-        true,
-      )) as Six;
+      await turns(variants, "echo", 0, WARMUP, false);
+      [a, b, bAlways, c, d, r] = (await measured(variants, "echo", WARMUP, SEQUENTIAL)) as Six;
+      await turns(variants, "echo", WARMUP + SEQUENTIAL, SETTLE, false);
+      steadyRun = (await measured(variants, "echo", WARMUP + SEQUENTIAL + SETTLE, SEQUENTIAL)) as Six;
     } finally {
       await Promise.all(clients.map((cl) => cl.close()));
     }

@@ -6,8 +6,8 @@
  * long tail of optimising. A quarter of that budget optimises the hot path sooner. A/B of the
  * gateway with and without it, the MCP bench's calls 201–2,200 (bench/mcp.bench.ts): p50 15–22 %
  * lower over HTTP and 18 % over stdio, 95–120 µs less gateway CPU per call; after 3,000 calls
- * (steady state) the two are equal within the noise. V8 12 and later (Node 22, 24) tier up through Maglev, by invocation count, and have no such
- * flag: they keep their defaults.
+ * (steady state) the two are equal within the noise. V8 12 and later (Node 22, 24) tier up
+ * through Maglev, by invocation count, and have no such flag: they keep their defaults.
  */
 import { setFlagsFromString } from "node:v8";
 

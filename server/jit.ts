@@ -17,9 +17,7 @@ export function jitFlags(v8Version: string): string[] {
   return major === 11 ? ["--interrupt-budget=16384"] : [];
 }
 
-/** Sets `jitFlags` for this process's V8. Returns what it set. */
-export function tuneJit(v8Version: string = process.versions.v8): string[] {
-  const flags = jitFlags(v8Version);
-  for (const flag of flags) setFlagsFromString(flag);
-  return flags;
+/** Sets `jitFlags` for this process's V8. */
+export function tuneJit(): void {
+  for (const flag of jitFlags(process.versions.v8)) setFlagsFromString(flag);
 }

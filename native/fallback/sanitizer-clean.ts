@@ -5,9 +5,10 @@
  * detector's match contains one of its keywords (ASCII case-insensitive), and each detector without
  * keywords needs a byte shape (its `anchor` in `detectors.json`) that the checks below exclude:
  * `@` (email), `:` (IPv6), 4+ digits with 3+ dots (IPv4), 6+ digits (a phone number needs 8, a
- * card number 13), and for IBAN two upper-case letters followed by two digits. Anything else (non-ASCII or control
- * characters, long strings, many strings, objects that are not plain) answers `false`, and the
- * caller scans as before: the answer never changes findings, only skips a scan that finds nothing.
+ * card number 13), and for IBAN two upper-case letters followed by two digits. Anything else
+ * (non-ASCII or control characters, long strings, many strings, objects that are not plain)
+ * answers `false`, and the caller scans as before: the answer never changes findings, only skips a
+ * scan that finds nothing.
  */
 import table from "../core/src/sanitizer/detectors.json" with { type: "json" };
 

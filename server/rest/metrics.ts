@@ -85,6 +85,7 @@ export function createMetrics(opts: { auditDir: string; upstreams: () => Upstrea
   let drainScheduled = false;
   const drain = () => {
     drainScheduled = false;
+    if (pending.length === 0) return;
     const batch = pending;
     pending = [];
     for (const m of batch) count(m);
